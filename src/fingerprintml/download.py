@@ -1,0 +1,136 @@
+"""Download layer: remote files declared once (pinned URL + sha256), fetched atomically and verified.
+
+``mirror`` (a directory, a ``file://`` URL or an ``http(s)://`` URL) replaces the scheme and host of
+every URL: ``https://HOST/a/b/c`` is fetched from ``<mirror>/a/b/c``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from fingerprintml.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+class DownloadError(RuntimeError):
+    """A remote file could not be fetched."""
+
+
+class ChecksumError(DownloadError):
+    """A fetched file does not match its declared sha256."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One declared remote file: where it lives and what its bytes hash to."""
+
+    name: str
+    url: str
+    sha256: str
+
+
+def load_registry(path: str | os.PathLike[str]) -> dict[str, RemoteFile]:
+    """Read the declarations file: ``{name: {url, sha256}}``; a malformed entry is an error naming it."""
+    raw = yaml.safe_load(Path(path).read_text()) or {}
+    registry = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict) or set(entry) != {"url", "sha256"}:
+            raise ValueError(f"{path}: entry {name!r} must have exactly the keys 'url' and 'sha256'")
+        sha = str(entry["sha256"]).lower()
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise ValueError(f"{path}: entry {name!r} has a malformed sha256 {entry['sha256']!r}")
+        registry[name] = RemoteFile(name=name, url=str(entry["url"]), sha256=sha)
+    return registry
+
+
+def resolve_url(url: str, mirror: str | None) -> str:
+    """The URL or local path to fetch ``url`` from, given an optional mirror."""
+    if not mirror:
+        return url
+    path = urllib.parse.urlsplit(url).path.lstrip("/")
+    if urllib.parse.urlsplit(mirror).scheme in ("http", "https"):
+        return f"{mirror.rstrip('/')}/{path}"
+    base = mirror[len("file://") :] if mirror.startswith("file://") else mirror
+    return str(Path(base) / path)
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _copy_from(source: str, dest: Path, timeout: float) -> None:
+    if "://" not in source:
+        if not Path(source).is_file():
+            raise DownloadError(f"mirror file {source} does not exist")
+        shutil.copyfile(source, dest)
+        return
+    request = urllib.request.Request(source, headers={"User-Agent": "fingerprintml"})
+    with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
+        shutil.copyfileobj(response, out, CHUNK)
+
+
+def fetch(
+    remote: RemoteFile,
+    dest: str | os.PathLike[str],
+    mirror: str | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    backoff: float = 2.0,
+) -> Path:
+    """Fetch ``remote`` to ``dest`` and verify it.
+
+    A file already at ``dest`` with the right checksum is kept as it is. The download goes to a
+    temporary name beside ``dest`` and is renamed only once verified, so no half file ever sits
+    under the final name. On a checksum mismatch the bad bytes are kept at ``dest.sha256-mismatch``
+    for inspection and :class:`ChecksumError` is raised.
+    """
+    if retries < 1:
+        raise ValueError(f"retries must be at least 1, got {retries}")
+    dest = Path(dest)
+    if dest.is_file() and sha256_of(dest) == remote.sha256:
+        log.info("%s: already present and verified, not downloaded again", dest)
+        return dest
+    source = resolve_url(remote.url, mirror)
+    last_error: Exception | None = None
+    for attempt in range(1, retries + 1):
+        try:
+            with atomic_path(dest) as tmp:
+                log.info("%s: fetching %s (attempt %d/%d)", remote.name, source, attempt, retries)
+                _copy_from(source, tmp, timeout)
+                actual = sha256_of(tmp)
+                if actual != remote.sha256:
+                    bad = dest.with_name(dest.name + ".sha256-mismatch")
+                    os.replace(tmp, bad)
+                    raise ChecksumError(
+                        f"{remote.name}: sha256 of {source} is {actual}, declared {remote.sha256}; "
+                        f"the downloaded bytes are kept at {bad}"
+                    )
+            log.info("%s: verified sha256 %s", dest, remote.sha256)
+            return dest
+        except ChecksumError:
+            raise
+        except (OSError, urllib.error.URLError, DownloadError) as error:
+            last_error = error
+            log.warning("%s: attempt %d failed: %s", remote.name, attempt, error)
+            if attempt < retries:
+                time.sleep(backoff * 2 ** (attempt - 1))
+    raise DownloadError(f"{remote.name}: could not fetch {source} after {retries} attempts: {last_error}")

@@ -1,0 +1,69 @@
+"""Atomic writes and tables: every output is written under a temporary name and renamed into place."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], float_format: str = "%.6g") -> None:
+    """Write a CSV table atomically with a fixed float format, so reruns give identical bytes."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV table written by :func:`write_table`; empty strings stay empty strings."""
+    return pd.read_csv(path, keep_default_na=False)
+
+
+def write_latex(df: pd.DataFrame, path: str | os.PathLike[str], caption: str, label: str) -> None:
+    """Write a booktabs LaTeX table atomically."""
+    body = df.to_latex(index=False, float_format="%.3f", escape=True, caption=caption, label=label)
+    with atomic_path(path) as tmp:
+        tmp.write_text(body)
+
+
+def write_json(data: Any, path: str | os.PathLike[str]) -> None:
+    """Write JSON atomically with sorted keys."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file."""
+    return json.loads(Path(path).read_text())
+
+
+def write_yaml(data: Any, path: str | os.PathLike[str]) -> None:
+    """Write YAML atomically, keys in insertion order."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """Read a YAML file."""
+    return yaml.safe_load(Path(path).read_text())

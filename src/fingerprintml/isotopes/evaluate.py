@@ -1,0 +1,107 @@
+"""Evaluation of isotope classifiers: prediction tables, per-model metrics and the comparison table."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from fingerprintml.isotopes.data import LEVELS, label_paths
+from fingerprintml.isotopes.metrics import hierarchical_scores, level_accuracy, level_confusion
+
+PRED = [f"pred_{level}" for level in LEVELS]
+
+
+def prediction_table(
+    table: pd.DataFrame, predicted: np.ndarray, probabilities: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """The input table with predicted paths (``pred_source`` ...) and, if given, node probabilities (``p_<node>``)."""
+    out = table.copy()
+    for i, column in enumerate(PRED):
+        out[column] = predicted[:, i]
+    for node, values in sorted((probabilities or {}).items()):
+        out[f"p_{node}"] = values
+    return out
+
+
+def predicted_paths(df: pd.DataFrame) -> np.ndarray:
+    """The (n, 3) predicted paths of a prediction table."""
+    return df[PRED].to_numpy(dtype=object).astype(str)
+
+
+def majority_leaf_paths(Y: np.ndarray) -> np.ndarray:
+    """The trivial baseline: every sample predicted as the most frequent training leaf."""
+    leaf = Counter(map(tuple, Y)).most_common(1)[0][0]
+    return np.tile(np.array(leaf, dtype=str), (len(Y), 1))
+
+
+def natural_fraction(paths: np.ndarray) -> float:
+    """Fraction of samples placed under Natural at the source level."""
+    return float((paths[:, 0] == "Natural").mean())
+
+
+def run_metrics(loo: pd.DataFrame, nested: pd.DataFrame, external: pd.DataFrame) -> dict[str, float]:
+    """The headline numbers of one model: CV scores by the original's protocol and without the root,
+    the nested-CV score, per-level accuracy and the external natural test."""
+    truth, pred = label_paths(loo), predicted_paths(loo)
+    original = hierarchical_scores(truth, pred, original=True)
+    no_root = hierarchical_scores(truth, pred, original=False)
+    nested_pred = nested.sort_values("index")[LEVELS].to_numpy(dtype=object).astype(str)
+    ext_truth, ext_pred = label_paths(external), predicted_paths(external)
+    troll = (external["subset"] == "Troll").to_numpy()
+    return {
+        "hP": original["hP"],
+        "hR": original["hR"],
+        "hF1": original["hF1"],
+        "hF1_no_root": no_root["hF1"],
+        "nested_hF1": hierarchical_scores(truth, nested_pred, original=True)["hF1"],
+        "nested_hF1_no_root": hierarchical_scores(truth, nested_pred, original=False)["hF1"],
+        **{f"acc_{level}": value for level, value in level_accuracy(truth, pred).items()},
+        "external_natural": natural_fraction(ext_pred),
+        "external_natural_troll": natural_fraction(ext_pred[troll]) if troll.any() else float("nan"),
+        "external_hF1": hierarchical_scores(ext_truth, ext_pred, original=True)["hF1"],
+    }
+
+
+def baseline_metrics(train: pd.DataFrame, external: pd.DataFrame) -> dict[str, float]:
+    """The same numbers for the majority-leaf baseline (it needs no search, so nested = plain)."""
+    truth = label_paths(train)
+    pred = majority_leaf_paths(truth)
+    ext_pred = np.tile(pred[0], (len(external), 1))
+    troll = (external["subset"] == "Troll").to_numpy()
+    original = hierarchical_scores(truth, pred, original=True)
+    no_root = hierarchical_scores(truth, pred, original=False)
+    return {
+        "hP": original["hP"],
+        "hR": original["hR"],
+        "hF1": original["hF1"],
+        "hF1_no_root": no_root["hF1"],
+        "nested_hF1": original["hF1"],
+        "nested_hF1_no_root": no_root["hF1"],
+        **{f"acc_{level}": value for level, value in level_accuracy(truth, pred).items()},
+        "external_natural": natural_fraction(ext_pred),
+        "external_natural_troll": natural_fraction(ext_pred[troll]) if troll.any() else float("nan"),
+        "external_hF1": hierarchical_scores(label_paths(external), ext_pred, original=True)["hF1"],
+    }
+
+
+def comparison_table(runs: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """One row per ``model-learner`` run (and the baseline), best original-protocol hF1 first."""
+    rows = []
+    for run, metrics in runs.items():
+        model, _, learner = run.partition("-")
+        rows.append({"model": model, "learner": learner or "-", **metrics})
+    return pd.DataFrame(rows).sort_values("hF1", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def best_run(table: pd.DataFrame) -> str:
+    """``model-learner`` of the best run by the original-protocol hF1 (the baseline excluded)."""
+    runs = table[table["model"] != "baseline"]
+    row = runs.iloc[0]
+    return f"{row['model']}-{row['learner']}"
+
+
+def confusion_of(loo: pd.DataFrame) -> pd.DataFrame:
+    """Per-level confusion counts of out-of-fold predictions."""
+    return level_confusion(label_paths(loo), predicted_paths(loo))

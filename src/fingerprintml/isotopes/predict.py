@@ -1,0 +1,82 @@
+"""Classifying new samples from a user's CSV file (columns ``sample``, ``d18O``, ``d56Fe``)."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+
+import numpy as np
+import pandas as pd
+
+from fingerprintml.isotopes.data import FEATURES, LEVELS, DataFormatError
+from fingerprintml.isotopes.models import node_probabilities, predict_paths
+
+log = logging.getLogger(__name__)
+
+REQUIRED = ["sample", *FEATURES]
+
+
+def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read the user's samples; returns the valid rows and the rejected ones (``line, sample, reason``).
+
+    A row with a missing value or text in a number column is rejected with its line number (the header
+    is line 1) and logged; a missing column stops with an error naming the file and the column.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: spreadsheet exports start with a BOM
+        reader = csv.DictReader(fh)
+        header = [name.strip() for name in reader.fieldnames or []]
+        missing = [name for name in REQUIRED if name not in header]
+        if missing:
+            raise DataFormatError(f"{path}: missing column(s) {missing}; found {header}")
+        reader.fieldnames = header
+        good, bad = [], []
+        for row in reader:
+            line = reader.line_num
+            values, problems = {}, []
+            for name in FEATURES:
+                text = (row.get(name) or "").strip()
+                if not text:
+                    problems.append(f"{name} is missing")
+                    continue
+                try:
+                    value = float(text)
+                except ValueError:
+                    problems.append(f"{name} is not a number: {text!r}")
+                    continue
+                if not math.isfinite(value):
+                    problems.append(f"{name} is not finite: {text!r}")
+                values[name] = value
+            sample = (row.get("sample") or "").strip() or f"line{line}"
+            if problems:
+                reason = "; ".join(problems)
+                log.warning("%s, line %d (%s): skipped: %s", path, line, sample, reason)
+                bad.append({"line": line, "sample": sample, "reason": reason})
+            else:
+                good.append({"line": line, "sample": sample, **values})
+    return (
+        pd.DataFrame(good, columns=["line", "sample", *FEATURES]),
+        pd.DataFrame(bad, columns=["line", "sample", "reason"]),
+    )
+
+
+def classify(estimator, samples: pd.DataFrame, run: str) -> pd.DataFrame:
+    """Predicted path and per-level probabilities (``p_<node>``) of each sample, by the model ``run``."""
+    out = samples.copy()
+    if samples.empty:
+        return out.assign(model=run, **{f"pred_{level}": [] for level in LEVELS})
+    X = samples[FEATURES].to_numpy(dtype=float)
+    predicted = predict_paths(estimator, X)
+    out["model"] = run
+    for i, level in enumerate(LEVELS):
+        out[f"pred_{level}"] = predicted[:, i]
+        out[f"prob_{level}"] = np.nan
+    probabilities = node_probabilities(estimator, X)
+    for node, values in sorted(probabilities.items()):
+        out[f"p_{node}"] = values
+    for i, level in enumerate(LEVELS):
+        for row, path in enumerate(predicted):
+            if path[i]:
+                out.loc[out.index[row], f"prob_{level}"] = probabilities[":".join(path[: i + 1])][row]
+    return out

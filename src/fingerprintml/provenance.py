@@ -1,0 +1,63 @@
+"""Provenance of a results folder: the config used, package versions, the git commit."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+from fingerprintml.io import write_yaml
+
+
+def git_commit(directory: str | os.PathLike[str]) -> str:
+    """The commit checked out at ``directory``, with ``-dirty`` when the tree has changes; 'unknown' outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def package_versions(distributions: list[str]) -> dict[str, str]:
+    """Installed versions of ``distributions``; 'not installed' where one is missing."""
+    versions = {}
+    for name in distributions:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def write_provenance(
+    path: str | os.PathLike[str],
+    study: str,
+    config: dict[str, Any],
+    distributions: list[str],
+    workflow_dir: str | os.PathLike[str],
+) -> None:
+    """Write the provenance file of one study's results folder."""
+    write_yaml(
+        {
+            "study": study,
+            "written": datetime.now(UTC).isoformat(timespec="seconds"),
+            "git_commit": git_commit(workflow_dir),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "packages": package_versions(distributions),
+            "config": config,
+        },
+        path,
+    )

@@ -1,0 +1,51 @@
+"""Shared fixtures: the repository, the shared mirror of upstream files, and workspaces to run Snakemake in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MIRROR = (REPO / ".." / "shared" / "mirror").resolve()
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+# What a workspace needs of the repository to run the workflow (results, logs and .snakemake stay out).
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow", "envs", "profiles", "resources", "src", "pyproject.toml"]
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy the workflow (not its results) to ``dest``; return it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__", "downloads"))
+        else:
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """Run Snakemake in ``workdir``; on failure with ``check`` the output is shown in the assertion."""
+    env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+    if check:
+        assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
+    return proc
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The shared mirror of upstream raw files (../shared/mirror)."""
+    assert MIRROR.is_dir(), f"the shared mirror is expected at {MIRROR}"
+    return MIRROR
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A fresh copy of the workflow in a temporary directory."""
+    return copy_workflow(tmp_path / "workflow-copy")

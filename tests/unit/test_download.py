@@ -1,0 +1,217 @@
+"""The download layer: mirrors, verified atomic fetches, retries and the registry of remote files."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import shutil
+import threading
+import urllib.parse
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from fingerprintml.download import (
+    ChecksumError,
+    DownloadError,
+    RemoteFile,
+    fetch,
+    load_registry,
+    resolve_url,
+    sha256_of,
+)
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+URL = f"https://raw.githubusercontent.com/owner/repo/{COMMIT}/data/values.txt"
+CONTENT = b"-4.10\t0.14\r\n-4.57\t0.14\r\n"
+NANOTRACER_URL = (
+    "https://raw.githubusercontent.com/xliu-deep/NanoTracer/878dffbd13ecb529a5f971365fce437c1d2994e3/data/X_train.txt"
+)
+NANOTRACER_SHA = "2b1c52beeb22f17d3a9a161e1670c2a3c9d98a89b961c5b3a28b28b02fea86ba"
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Every file under ``folder`` outside the mirror, hidden temporary files included."""
+    files = [p.relative_to(folder) for p in folder.rglob("*") if p.is_file()]
+    return sorted(str(p) for p in files if p.parts[0] != "mirror")
+
+
+@pytest.fixture
+def fake_mirror(tmp_path: Path) -> Path:
+    """A mirror folder holding CONTENT at the path of URL."""
+    root = tmp_path / "mirror"
+    target = root / "owner" / "repo" / COMMIT / "data" / "values.txt"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(CONTENT)
+    return root
+
+
+@pytest.fixture
+def remote() -> RemoteFile:
+    return RemoteFile(name="values.txt", url=URL, sha256=hashlib.sha256(CONTENT).hexdigest())
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_mirror(fake_mirror: Path):
+    """A loopback HTTP server on the fake mirror; yields (base URL, list of requested paths)."""
+    requests: list[str] = []
+
+    class Handler(_QuietHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(fake_mirror)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_resolve_url_without_mirror_is_the_url():
+    assert resolve_url(URL, None) == URL
+    assert resolve_url(URL, "") == URL
+
+
+def test_resolve_url_directory_and_file_mirrors(tmp_path: Path):
+    expected = tmp_path / "owner" / "repo" / COMMIT / "data" / "values.txt"
+    assert Path(resolve_url(URL, str(tmp_path))) == expected
+    assert Path(resolve_url(URL, f"file://{tmp_path}")) == expected
+
+
+@pytest.mark.parametrize("mirror", ["http://127.0.0.1:8765", "http://127.0.0.1:8765/"])
+def test_resolve_url_http_mirror_replaces_scheme_and_host(mirror: str):
+    resolved = resolve_url(URL, mirror)
+    parts = urllib.parse.urlsplit(resolved)
+    assert (parts.scheme, parts.netloc) == ("http", "127.0.0.1:8765")
+    assert parts.path == f"/owner/repo/{COMMIT}/data/values.txt"
+
+
+def test_fetch_from_directory_mirror(tmp_path: Path, fake_mirror: Path, remote: RemoteFile):
+    dest = tmp_path / "out" / "values.txt"
+    assert fetch(remote, dest, mirror=str(fake_mirror), retries=1, backoff=0) == dest
+    assert dest.read_bytes() == CONTENT
+    assert leftovers(tmp_path) == ["out/values.txt"]
+
+
+def test_fetch_real_nanotracer_file_from_shared_mirror(tmp_path: Path, mirror_dir: Path):
+    remote = RemoteFile(name="isotopes/X_train.txt", url=NANOTRACER_URL, sha256=NANOTRACER_SHA)
+    dest = fetch(remote, tmp_path / "X_train.txt", mirror=f"file://{mirror_dir}", retries=1, backoff=0)
+    assert hashlib.sha256(dest.read_bytes()).hexdigest() == NANOTRACER_SHA
+    assert len(dest.read_text().splitlines()) == 113
+
+
+def test_fetch_over_loopback_http(tmp_path: Path, http_mirror, remote: RemoteFile):
+    base, requests = http_mirror
+    dest = tmp_path / "values.txt"
+    fetch(remote, dest, mirror=base, retries=1, backoff=0)
+    assert dest.read_bytes() == CONTENT
+    assert requests == [f"/owner/repo/{COMMIT}/data/values.txt"]
+
+
+def test_verified_file_is_not_fetched_again(tmp_path: Path, http_mirror, remote: RemoteFile):
+    base, requests = http_mirror
+    dest = tmp_path / "values.txt"
+    fetch(remote, dest, mirror=base, retries=1, backoff=0)
+    fetch(remote, dest, mirror=base, retries=1, backoff=0)
+    assert len(requests) == 1
+    assert dest.read_bytes() == CONTENT
+
+
+def test_verified_file_needs_no_source(tmp_path: Path, fake_mirror: Path, remote: RemoteFile):
+    dest = tmp_path / "values.txt"
+    fetch(remote, dest, mirror=str(fake_mirror), retries=1, backoff=0)
+    shutil.rmtree(fake_mirror)
+    assert fetch(remote, dest, mirror=str(fake_mirror), retries=1, backoff=0) == dest
+    assert dest.read_bytes() == CONTENT
+
+
+def test_stale_file_at_dest_is_replaced(tmp_path: Path, fake_mirror: Path, remote: RemoteFile):
+    dest = tmp_path / "values.txt"
+    dest.write_bytes(b"an older, different version\n")
+    fetch(remote, dest, mirror=str(fake_mirror), retries=1, backoff=0)
+    assert dest.read_bytes() == CONTENT
+
+
+def test_checksum_mismatch_keeps_bad_bytes_aside(tmp_path: Path, fake_mirror: Path):
+    declared = hashlib.sha256(b"the bytes the registry expects").hexdigest()
+    actual = hashlib.sha256(CONTENT).hexdigest()
+    remote = RemoteFile(name="values.txt", url=URL, sha256=declared)
+    dest = tmp_path / "out" / "values.txt"
+    with pytest.raises(ChecksumError) as info:
+        fetch(remote, dest, mirror=str(fake_mirror), retries=3, backoff=0)
+    message = str(info.value)
+    assert "values.txt" in message
+    assert declared in message
+    assert actual in message
+    assert not dest.exists()
+    bad = dest.with_name("values.txt.sha256-mismatch")
+    assert bad.read_bytes() == CONTENT
+    assert leftovers(tmp_path) == [f"out/{bad.name}"]
+
+
+def test_missing_file_in_directory_mirror(tmp_path: Path, fake_mirror: Path):
+    remote = RemoteFile(name="absent.txt", url=URL.replace("values.txt", "absent.txt"), sha256="0" * 64)
+    dest = tmp_path / "out" / "absent.txt"
+    with pytest.raises(DownloadError) as info:
+        fetch(remote, dest, mirror=str(fake_mirror), retries=2, backoff=0)
+    assert not isinstance(info.value, ChecksumError)
+    assert "absent.txt" in str(info.value)
+    assert "2 attempts" in str(info.value)
+    assert leftovers(tmp_path) == []
+
+
+def test_http_404_is_retried_then_fails(tmp_path: Path, http_mirror):
+    base, requests = http_mirror
+    remote = RemoteFile(name="absent.txt", url=URL.replace("values.txt", "absent.txt"), sha256="0" * 64)
+    dest = tmp_path / "absent.txt"
+    with pytest.raises(DownloadError) as info:
+        fetch(remote, dest, mirror=base, retries=3, backoff=0)
+    assert not isinstance(info.value, ChecksumError)
+    assert len(requests) == 3
+    assert "404" in str(info.value)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("  url: https://example.org/a.txt\n", "keys"),
+        ("  url: https://example.org/a.txt\n  sha256: abc123\n", "sha256"),
+        (f"  url: https://example.org/a.txt\n  sha256: {'g' * 64}\n", "sha256"),
+    ],
+)
+def test_load_registry_rejects_malformed_entries(tmp_path: Path, entry: str, problem: str):
+    good = f"good.txt:\n  url: https://example.org/good.txt\n  sha256: {'a' * 64}\n"
+    path = tmp_path / "remote_files.yaml"
+    path.write_text(good + "broken/entry.txt:\n" + entry)
+    with pytest.raises(ValueError, match=problem) as info:
+        load_registry(path)
+    assert "'broken/entry.txt'" in str(info.value)
+
+
+def test_load_registry_reads_entries(tmp_path: Path):
+    path = tmp_path / "remote_files.yaml"
+    path.write_text(f"a/b.txt:\n  url: https://example.org/b.txt\n  sha256: {'AB' * 32}\n")
+    registry = load_registry(path)
+    assert registry == {"a/b.txt": RemoteFile(name="a/b.txt", url="https://example.org/b.txt", sha256="ab" * 32)}
+
+
+def test_project_registry_matches_the_mirrored_files(repo_root: Path, mirror_dir: Path):
+    registry = load_registry(repo_root / "resources" / "remote_files.yaml")
+    assert registry
+    for name, remote in registry.items():
+        assert remote.name == name
+        path = mirror_dir / urllib.parse.urlsplit(remote.url).path.lstrip("/")
+        assert path.is_file(), f"{name}: {path} is not in the mirror"
+        assert sha256_of(path) == remote.sha256, name

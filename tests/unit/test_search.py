@@ -1,0 +1,92 @@
+"""Cross-validation splits and the Bayesian hyperparameter search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fingerprintml.isotopes.data import leaf_names
+from fingerprintml.isotopes.search import bayes_search, best_params, cv_splits
+
+SPACE = {
+    "n_estimators": {"low": 2, "high": 12},
+    "learning_rate": {"low": 0.05, "high": 0.5, "prior": "log-uniform"},
+}
+
+
+@pytest.fixture(scope="module")
+def subset(train_xy):
+    """Every second training sample (57 of 113), all seven leaves present."""
+    X, Y = train_xy
+    return X[::2], Y[::2]
+
+
+def test_leave_one_out_splits(train_xy):
+    _, Y = train_xy
+    splits = cv_splits(Y, "loo", 0)
+    assert len(splits) == len(Y)
+    for i, (train, test) in enumerate(splits):
+        assert test.tolist() == [i]
+        assert len(train) == len(Y) - 1
+        assert i not in train
+
+
+def test_stratified_kfold_covers_each_sample_once(train_xy):
+    _, Y = train_xy
+    splits = cv_splits(Y, 5, 0)
+    assert len(splits) == 5
+    tested = np.concatenate([test for _, test in splits])
+    assert sorted(tested.tolist()) == list(range(len(Y)))
+    leaves = leaf_names(Y)
+    classes, totals = np.unique(leaves, return_counts=True)
+    for train, test in splits:
+        assert not set(train) & set(test)
+        assert len(train) + len(test) == len(Y)
+        for cls, total in zip(classes, totals, strict=True):
+            in_test = (leaves[test] == cls).sum()
+            assert abs(in_test - total / 5) < 1, (cls, in_test, total)
+
+
+def test_kfold_is_seeded(train_xy):
+    _, Y = train_xy
+    same = [t.tolist() for _, t in cv_splits(Y, 5, 1)] == [t.tolist() for _, t in cv_splits(Y, 5, 1)]
+    other = [t.tolist() for _, t in cv_splits(Y, 5, 1)] != [t.tolist() for _, t in cv_splits(Y, 5, 2)]
+    assert same
+    assert other
+
+
+@pytest.fixture(scope="module")
+def search_runs(subset):
+    X, Y = subset
+    splits = cv_splits(Y, 3, 0)
+    return [
+        bayes_search("lcppn", "xgboost", SPACE, X, Y, splits, n_calls=4, n_initial_points=2, seed=5) for _ in range(2)
+    ]
+
+
+def test_bayes_search_rows_and_running_best(search_runs):
+    points = search_runs[0]
+    assert len(points) == 4
+    assert points["call"].tolist() == [1, 2, 3, 4]
+    assert points["best_hF1"].is_monotonic_increasing
+    np.testing.assert_allclose(points["best_hF1"], np.maximum.accumulate(points["hF1"]))
+    assert ((points["hF1"] > 0.5) & (points["hF1"] <= 1)).all()
+    assert (points["hF1_no_root"] < points["hF1"]).all()
+    assert points["n_estimators"].between(2, 12).all()
+    assert points["learning_rate"].between(0.05, 0.5).all()
+
+
+def test_best_params_types_and_values(search_runs):
+    points = search_runs[0]
+    params = best_params(points, SPACE)
+    assert type(params["n_estimators"]) is int
+    assert type(params["learning_rate"]) is float
+    best = points.loc[points["hF1"].idxmax()]
+    assert params["n_estimators"] == best["n_estimators"]
+    assert params["learning_rate"] == best["learning_rate"]
+
+
+def test_bayes_search_is_reproducible(search_runs):
+    first, second = search_runs
+    cols = ["n_estimators", "learning_rate", "hF1"]
+    assert first[cols].to_dict("records") == second[cols].to_dict("records")

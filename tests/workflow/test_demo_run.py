@@ -1,0 +1,96 @@
+"""The demo end to end in a temporary copy: outputs, report, provenance, no-op rerun and predictions."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import copy_workflow, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+RUNS = [f"{m}-{lrn}" for m in ("flat", "lcpn", "lcppn", "lcpl") for lrn in ("xgboost", "svc")]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace after the README's main command: the demo run and its report."""
+    workspace = copy_workflow(tmp_path_factory.mktemp("demo") / "workflow-copy")
+    run_snakemake(workspace, "--cores", "2", "all")
+    run_snakemake(workspace, "--cores", "2", "all", "--report", "results/report.zip")
+    return workspace
+
+
+def test_isotopes_outputs_exist(demo: Path) -> None:
+    results = demo / "results" / "isotopes"
+    for name in ["model_comparison.csv", "model_comparison.tex", "per_level_accuracy.csv", "confusion_matrices.csv",
+                 "search_log.csv", "provenance.yaml"]:
+        assert (results / name).stat().st_size > 0, name
+    figures = ["model_comparison", "convergence", "confusion_matrices", *[f"decision_regions/{r}" for r in RUNS]]
+    for name in figures:
+        assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
+        assert (results / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
+
+
+def test_models_beat_the_baseline_and_table_is_complete(demo: Path) -> None:
+    table = pd.read_csv(demo / "results" / "isotopes" / "model_comparison.csv")
+    assert sorted(table["model"] + "-" + table["learner"]) == sorted([*RUNS, "baseline-majority leaf"])
+    baseline = table[table["model"] == "baseline"].iloc[0]
+    models = table[table["model"] != "baseline"]
+    assert baseline["hF1"] == pytest.approx(0.65, abs=0.02)
+    assert (models["hF1"] > baseline["hF1"] + 0.05).all()
+    assert models[["hF1", "hF1_no_root", "nested_hF1"]].le(1).all().all()
+    assert (models["hF1_no_root"] < models["hF1"]).all()
+    assert models["external_natural"].between(0, 1).all()
+    latex = (demo / "results" / "isotopes" / "model_comparison.tex").read_text()
+    assert "\\begin{table}" in latex and "lcpn" in latex
+
+
+def test_search_log_has_every_evaluated_point(demo: Path) -> None:
+    config = yaml.safe_load((demo / "config.yaml").read_text())["isotopes"]
+    log = pd.read_csv(demo / "results" / "isotopes" / "search_log.csv")
+    calls = log.groupby("run")["call"].nunique()
+    assert set(calls.index) == set(RUNS)
+    assert (calls == config["search"]["n_calls"]["demo"]).all()
+
+
+def test_provenance_records_config_versions_and_commit(demo: Path) -> None:
+    provenance = yaml.safe_load((demo / "results" / "isotopes" / "provenance.yaml").read_text())
+    assert provenance["config"]["isotopes"]["dataset"] == "demo"
+    assert provenance["packages"]["hiclass"] != "not installed"
+    assert provenance["git_commit"]
+
+
+def test_report_contains_figures_tables_and_captions(demo: Path) -> None:
+    with zipfile.ZipFile(demo / "results" / "report.zip") as report:
+        names = report.namelist()
+        text = "\n".join(report.read(n).decode("utf-8", "ignore") for n in names if n.endswith((".html", ".js")))
+    for figure in ["model_comparison.png", "convergence.png", "confusion_matrices.png", "lcpl-svc.png"]:
+        assert any(n.endswith(figure) for n in names), figure
+    assert any(n.endswith("model_comparison.csv") for n in names)
+    assert "Bayesian hyperparameter search" in text
+
+
+def test_nothing_reruns_after_a_complete_run(demo: Path) -> None:
+    proc = run_snakemake(demo, "-n", "all")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_predict_rule_classifies_user_samples_and_reports_bad_rows(demo: Path) -> None:
+    samples = demo / "my_samples.csv"
+    samples.write_text("sample,d18O,d56Fe\nA,-5.5,0.18\nB,12.0,\nC,abc,0.2\nD,8.1,0.19\n")
+    override = ["--config", 'isotopes={"predict": {"input": "my_samples.csv"}}']
+    dry = run_snakemake(demo, "-n", "isotopes", *override)
+    assert "isotopes_predict" in dry.stdout and "isotopes_search" not in dry.stdout
+    run_snakemake(demo, "--cores", "1", "isotopes", *override)
+    predictions = pd.read_csv(demo / "results" / "isotopes" / "predictions.csv", keep_default_na=False)
+    rejected = pd.read_csv(demo / "results" / "isotopes" / "predictions_rejected.csv")
+    assert list(predictions["sample"]) == ["A", "D"]
+    assert predictions.loc[0, "pred_source"] == "Engineered"
+    assert predictions["prob_source"].between(0, 1).all()
+    assert list(rejected["line"]) == [3, 4]
+    assert "d56Fe is missing" in rejected.loc[0, "reason"] and "d18O is not a number" in rejected.loc[1, "reason"]

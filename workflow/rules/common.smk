@@ -1,0 +1,30 @@
+import re
+
+import os
+import sys
+from pathlib import Path
+
+# Rule scripts import the fingerprintml package from src/; jobs on a cluster or in a conda or
+# apptainer environment re-read this file, so they find it too, installed or not.
+SRC = str(Path(workflow.basedir) / "src")
+if SRC not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (SRC, os.environ.get("PYTHONPATH")) if p
+    )
+sys.path.insert(0, SRC)
+
+from fingerprintml.download import load_registry
+
+REMOTE_FILES = load_registry(Path(workflow.basedir) / "resources/remote_files.yaml")
+
+
+def downloaded(name):
+    """Local path of the declared remote file ``name`` (fetched by the download rule)."""
+    if name not in REMOTE_FILES:
+        raise ValueError(f"{name!r} is not declared in resources/remote_files.yaml")
+    return f"resources/downloads/{name}"
+
+
+def study_caption(study, name):
+    """Path of the report caption ``name`` of ``study``."""
+    return f"workflow/report/{study}/{name}.rst"
