@@ -27,8 +27,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_isotopes_outputs_exist(demo: Path) -> None:
     results = demo / "results" / "isotopes"
-    for name in ["model_comparison.csv", "model_comparison.tex", "per_level_accuracy.csv", "confusion_matrices.csv",
-                 "search_log.csv", "provenance.yaml"]:
+    for name in [
+        "model_comparison.csv",
+        "model_comparison.tex",
+        "per_level_accuracy.csv",
+        "confusion_matrices.csv",
+        "search_log.csv",
+        "provenance.yaml",
+    ]:
         assert (results / name).stat().st_size > 0, name
     figures = ["model_comparison", "convergence", "confusion_matrices", *[f"decision_regions/{r}" for r in RUNS]]
     for name in figures:

@@ -43,8 +43,9 @@ def _check_paper_tables(workspace: Path) -> None:
 def test_paper_data_from_a_mirror_directory(workspace: Path, mirror: Path) -> None:
     run_snakemake(workspace, "-c1", "results/isotopes/data/train.csv", "--config", PAPER, mirror_config(str(mirror)))
     _check_paper_tables(workspace)
-    again = run_snakemake(workspace, "-n", "results/isotopes/data/train.csv", "--config", PAPER,
-                          mirror_config(str(mirror)))
+    again = run_snakemake(
+        workspace, "-n", "results/isotopes/data/train.csv", "--config", PAPER, mirror_config(str(mirror))
+    )
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
@@ -64,15 +65,23 @@ def test_paper_data_from_a_loopback_http_mirror(workspace: Path, http_mirror: st
     _check_paper_tables(workspace)
 
 
-def test_corrupt_download_stops_with_a_clear_message_and_is_kept_aside(workspace: Path, mirror: Path,
-                                                                        tmp_path: Path) -> None:
+def test_corrupt_download_stops_with_a_clear_message_and_is_kept_aside(
+    workspace: Path, mirror: Path, tmp_path: Path
+) -> None:
     bad_mirror = tmp_path / "bad-mirror"
     shutil.copytree(mirror / NANOTRACER, bad_mirror / NANOTRACER)
     target = bad_mirror / NANOTRACER / "X_train.txt"
     target.chmod(0o644)
     target.write_text(target.read_text().replace("-4.10", "-4.11", 1))
-    proc = run_snakemake(workspace, "-c1", "results/isotopes/data/train.csv", "--config", PAPER,
-                         mirror_config(str(bad_mirror)), check=False)
+    proc = run_snakemake(
+        workspace,
+        "-c1",
+        "results/isotopes/data/train.csv",
+        "--config",
+        PAPER,
+        mirror_config(str(bad_mirror)),
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     downloads = workspace / "resources" / "downloads" / "isotopes"

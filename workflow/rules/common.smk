@@ -5,11 +5,13 @@ import sys
 from pathlib import Path
 
 # Rule scripts import the fingerprintml package from src/; jobs on a cluster or in a conda or
-# apptainer environment re-read this file, so they find it too, installed or not.
+# apptainer environment re-read this file, so they find it too, installed or not. The workflow only
+# extends the search path, it needs nothing from the user's environment (hence no envvars directive).
 SRC = str(Path(workflow.basedir) / "src")
-if SRC not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (SRC, os.environ.get("PYTHONPATH")) if p
+SEARCH_PATH = "PYTHONPATH"
+if SRC not in os.environ.get(SEARCH_PATH, "").split(os.pathsep):
+    os.environ[SEARCH_PATH] = os.pathsep.join(
+        p for p in (SRC, os.environ.get(SEARCH_PATH)) if p
     )
 sys.path.insert(0, SRC)
 

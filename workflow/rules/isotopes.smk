@@ -33,45 +33,41 @@ wildcard_constraints:
     learner="xgboost|svc|knn|random_forest",
 
 
-def isotopes_dataset_input(wildcards):
-    if ISO["dataset"] == "paper":
-        return {key: downloaded(name) for key, name in ISO_RAW.items()}
-    return {"classes": ISO["demo"]["classes"]}
-
-
-def isotopes_outputs():
-    figures = [
-        "model_comparison",
-        "convergence",
-        "confusion_matrices",
-        *[f"decision_regions/{run}" for run in ISO_RUNS],
-    ]
-    outputs = [
-        f"{ISO_RESULTS}/model_comparison.csv",
-        f"{ISO_RESULTS}/model_comparison.tex",
-        f"{ISO_RESULTS}/per_level_accuracy.csv",
-        f"{ISO_RESULTS}/confusion_matrices.csv",
-        f"{ISO_RESULTS}/search_log.csv",
-        f"{ISO_RESULTS}/provenance.yaml",
-        *[
-            f"{ISO_RESULTS}/figures/{name}.{ext}"
-            for name in figures
-            for ext in ("pdf", "png")
-        ],
-    ]
-    if ISO["predict"]["input"]:
-        outputs.append(f"{ISO_RESULTS}/predictions.csv")
-    return outputs
+ISO_DATASET_INPUT = (
+    {key: downloaded(name) for key, name in ISO_RAW.items()}
+    if ISO["dataset"] == "paper"
+    else {"classes": ISO["demo"]["classes"]}
+)
+ISO_FIGURES = [
+    "model_comparison",
+    "convergence",
+    "confusion_matrices",
+    *[f"decision_regions/{run}" for run in ISO_RUNS],
+]
+ISO_OUTPUTS = [
+    f"{ISO_RESULTS}/model_comparison.csv",
+    f"{ISO_RESULTS}/model_comparison.tex",
+    f"{ISO_RESULTS}/per_level_accuracy.csv",
+    f"{ISO_RESULTS}/confusion_matrices.csv",
+    f"{ISO_RESULTS}/search_log.csv",
+    f"{ISO_RESULTS}/provenance.yaml",
+    *[
+        f"{ISO_RESULTS}/figures/{name}.{ext}"
+        for name in ISO_FIGURES
+        for ext in ("pdf", "png")
+    ],
+    *([f"{ISO_RESULTS}/predictions.csv"] if ISO["predict"]["input"] else []),
+]
 
 
 rule isotopes:
     input:
-        isotopes_outputs(),
+        ISO_OUTPUTS,
 
 
 rule isotopes_dataset:
     input:
-        unpack(isotopes_dataset_input),
+        **ISO_DATASET_INPUT,
     output:
         train=f"{ISO_RESULTS}/data/train.csv",
         external=f"{ISO_RESULTS}/data/external.csv",
