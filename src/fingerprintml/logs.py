@@ -27,7 +27,8 @@ def log_to(path: str | None) -> Iterator[logging.Logger]:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    root.setLevel(logging.WARNING)  # libraries (hiclass logs every local fit at INFO) say only what matters
+    logger.setLevel(logging.INFO)
     logging.captureWarnings(True)
     saved_stderr = sys.stderr
     sys.stderr = stream

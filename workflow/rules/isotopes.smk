@@ -13,11 +13,13 @@ if ISO_NO_SPACE:
         f"config.yaml: isotopes.search.space has no search space for learner(s) {ISO_NO_SPACE}"
     )
 ISO_THREADS = 2 if ISO["cv"][ISO["dataset"]] == "loo" else 1
+ISO_NESTED_THREADS = 2 if ISO["nested"]["inner_cv"][ISO["dataset"]] == "loo" else 1
 ISO_SETTINGS = {
     "cv": ISO["cv"][ISO["dataset"]],
     "n_calls": ISO["search"]["n_calls"][ISO["dataset"]],
     "outer_folds": ISO["nested"]["outer_folds"][ISO["dataset"]],
     "nested_n_calls": ISO["nested"]["n_calls"][ISO["dataset"]],
+    "inner_cv": ISO["nested"]["inner_cv"][ISO["dataset"]],
 }
 ISO_RAW = {
     "x_train": "isotopes/X_train.txt",
@@ -148,7 +150,7 @@ rule isotopes_nested:
         "benchmarks/isotopes/nested/{model}-{learner}.tsv"
     conda:
         "../../envs/isotopes-ml.yaml"
-    threads: ISO_THREADS
+    threads: ISO_NESTED_THREADS
     resources:
         mem_mb=2000,
         runtime=240,
@@ -157,7 +159,7 @@ rule isotopes_nested:
         outer_folds=ISO_SETTINGS["outer_folds"],
         n_calls=ISO_SETTINGS["nested_n_calls"],
         n_initial_points=ISO["search"]["n_initial_points"],
-        cv=ISO_SETTINGS["cv"],
+        inner_cv=ISO_SETTINGS["inner_cv"],
         seed=ISO["seed"],
     script:
         "../scripts/isotopes/nested.py"

@@ -13,7 +13,7 @@ with log_to(snakemake.log[0]):
         X,
         Y,
         p.outer_folds,
-        p.cv,
+        p.inner_cv,
         p.n_calls,
         p.n_initial_points,
         p.seed,
