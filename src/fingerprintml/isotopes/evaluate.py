@@ -41,49 +41,37 @@ def natural_fraction(paths: np.ndarray) -> float:
     return float((paths[:, 0] == "Natural").mean())
 
 
-def run_metrics(loo: pd.DataFrame, nested: pd.DataFrame, external: pd.DataFrame) -> dict[str, float]:
-    """The headline numbers of one model: CV scores by the original's protocol and without the root,
-    the nested-CV score, per-level accuracy and the external natural test."""
-    truth, pred = label_paths(loo), predicted_paths(loo)
+def _metrics(
+    truth: np.ndarray, pred: np.ndarray, nested_pred: np.ndarray, external: pd.DataFrame, ext_pred: np.ndarray
+) -> dict[str, float]:
     original = hierarchical_scores(truth, pred, original=True)
-    no_root = hierarchical_scores(truth, pred, original=False)
-    nested_pred = nested.sort_values("index")[LEVELS].to_numpy(dtype=object).astype(str)
-    ext_truth, ext_pred = label_paths(external), predicted_paths(external)
     troll = (external["subset"] == "Troll").to_numpy()
     return {
         "hP": original["hP"],
         "hR": original["hR"],
         "hF1": original["hF1"],
-        "hF1_no_root": no_root["hF1"],
+        "hF1_no_root": hierarchical_scores(truth, pred, original=False)["hF1"],
         "nested_hF1": hierarchical_scores(truth, nested_pred, original=True)["hF1"],
         "nested_hF1_no_root": hierarchical_scores(truth, nested_pred, original=False)["hF1"],
         **{f"acc_{level}": value for level, value in level_accuracy(truth, pred).items()},
         "external_natural": natural_fraction(ext_pred),
         "external_natural_troll": natural_fraction(ext_pred[troll]) if troll.any() else float("nan"),
-        "external_hF1": hierarchical_scores(ext_truth, ext_pred, original=True)["hF1"],
+        "external_hF1": hierarchical_scores(label_paths(external), ext_pred, original=True)["hF1"],
     }
+
+
+def run_metrics(loo: pd.DataFrame, nested: pd.DataFrame, external: pd.DataFrame) -> dict[str, float]:
+    """The headline numbers of one model: CV scores by the original's protocol and without the root,
+    the nested-CV score, per-level accuracy and the external natural test."""
+    nested_pred = nested.sort_values("index")[LEVELS].to_numpy(dtype=object).astype(str)
+    return _metrics(label_paths(loo), predicted_paths(loo), nested_pred, external, predicted_paths(external))
 
 
 def baseline_metrics(train: pd.DataFrame, external: pd.DataFrame) -> dict[str, float]:
     """The same numbers for the majority-leaf baseline (it needs no search, so nested = plain)."""
     truth = label_paths(train)
     pred = majority_leaf_paths(truth)
-    ext_pred = np.tile(pred[0], (len(external), 1))
-    troll = (external["subset"] == "Troll").to_numpy()
-    original = hierarchical_scores(truth, pred, original=True)
-    no_root = hierarchical_scores(truth, pred, original=False)
-    return {
-        "hP": original["hP"],
-        "hR": original["hR"],
-        "hF1": original["hF1"],
-        "hF1_no_root": no_root["hF1"],
-        "nested_hF1": original["hF1"],
-        "nested_hF1_no_root": no_root["hF1"],
-        **{f"acc_{level}": value for level, value in level_accuracy(truth, pred).items()},
-        "external_natural": natural_fraction(ext_pred),
-        "external_natural_troll": natural_fraction(ext_pred[troll]) if troll.any() else float("nan"),
-        "external_hF1": hierarchical_scores(label_paths(external), ext_pred, original=True)["hF1"],
-    }
+    return _metrics(truth, pred, pred, external, np.tile(pred[0], (len(external), 1)))
 
 
 def comparison_table(runs: dict[str, dict[str, float]]) -> pd.DataFrame:
