@@ -5,15 +5,11 @@ ISO_RUN_WILDCARDS = {
     "learner": [l for _ in ISO["models"] for l in ISO["learners"]],
 }
 ISO_RUNS = expand("{model}-{learner}", zip, **ISO_RUN_WILDCARDS)
-# Leave-one-out folds are shared out over a job's threads; a handful of k-fold fits is cheaper run
-# in-process, two jobs side by side.
 ISO_NO_SPACE = [l for l in ISO["learners"] if l not in ISO["search"]["space"]]
 if ISO_NO_SPACE:
     raise ValueError(
         f"config.yaml: isotopes.search.space has no search space for learner(s) {ISO_NO_SPACE}"
     )
-ISO_THREADS = 2 if ISO["cv"][ISO["dataset"]] == "loo" else 1
-ISO_NESTED_THREADS = 2 if ISO["nested"]["inner_cv"][ISO["dataset"]] == "loo" else 1
 ISO_SETTINGS = {
     "cv": ISO["cv"][ISO["dataset"]],
     "n_calls": ISO["search"]["n_calls"][ISO["dataset"]],
@@ -21,6 +17,10 @@ ISO_SETTINGS = {
     "nested_n_calls": ISO["nested"]["n_calls"][ISO["dataset"]],
     "inner_cv": ISO["nested"]["inner_cv"][ISO["dataset"]],
 }
+# Leave-one-out folds are shared out over a job's threads; a handful of k-fold fits is cheaper run
+# in-process, two jobs side by side.
+ISO_THREADS = 2 if ISO_SETTINGS["cv"] == "loo" else 1
+ISO_NESTED_THREADS = 2 if ISO_SETTINGS["inner_cv"] == "loo" else 1
 ISO_RAW = {
     "x_train": "isotopes/X_train.txt",
     "y_train": "isotopes/y_train_hiclass.csv",
