@@ -49,3 +49,15 @@ def mirror() -> Path:
 def workspace(tmp_path: Path) -> Path:
     """A fresh copy of the workflow in a temporary directory."""
     return copy_workflow(tmp_path / "workflow-copy")
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One workspace after the README's main command (the demo run of every study and its report), shared by the
+    workflow tests of all studies. FINGERPRINTML_DEMO_TARGETS (space-separated) narrows the run while developing one
+    study; CI leaves it unset."""
+    targets = os.environ.get("FINGERPRINTML_DEMO_TARGETS", "all").split()
+    workspace = copy_workflow(tmp_path_factory.mktemp("demo") / "workflow-copy")
+    run_snakemake(workspace, "--cores", "2", *targets)
+    run_snakemake(workspace, "--cores", "2", *targets, "--report", "results/report.zip")
+    return workspace

@@ -30,6 +30,16 @@ CONDA_NAME = {
     "matplotlib": "matplotlib-base",
     "yaml": "pyyaml",
     "tqdm": "tqdm",
+    "scipy": "scipy",
+    "torch": "pytorch",
+    "shap": "shap",
+    "diffpy": "diffpy.srfit",
+    "pymatgen": "pymatgen",
+    "becquerel": "becquerel",
+    "skimage": "scikit-image",
+    "umap": "umap-learn",
+    "PIL": "pillow",
+    "pyarrow": "pyarrow",
 }
 UNPINNED_OK = {"git"}
 

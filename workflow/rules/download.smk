@@ -24,7 +24,7 @@ rule provenance:
     log:
         "logs/{study}/provenance.log",
     wildcard_constraints:
-        study="isotopes",
+        study="isotopes|motifs|xrd|gamma|particles",
     conda:
         "../../envs/provenance.yaml"
     threads: 1

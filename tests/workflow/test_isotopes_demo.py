@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import copy_workflow, run_snakemake
+from tests.conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -17,12 +17,9 @@ RUNS = [f"{m}-{lrn}" for m in ("flat", "lcpn", "lcppn", "lcpl") for lrn in ("xgb
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace after the README's main command: the demo run and its report."""
-    workspace = copy_workflow(tmp_path_factory.mktemp("demo") / "workflow-copy")
-    run_snakemake(workspace, "--cores", "2", "all")
-    run_snakemake(workspace, "--cores", "2", "all", "--report", "results/report.zip")
-    return workspace
+def demo(demo_workspace: Path) -> Path:
+    """The workspace after the README's main command: the demo run and its report."""
+    return demo_workspace
 
 
 def test_isotopes_outputs_exist(demo: Path) -> None:
