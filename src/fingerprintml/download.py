@@ -36,11 +36,15 @@ class ChecksumError(DownloadError):
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One declared remote file: where it lives and what its bytes hash to."""
+    """One declared remote file: where it lives and what its bytes hash to.
+
+    ``sha256`` is None only for a user-supplied archive whose checksum the user did not give (a config
+    URL): it is then fetched once, its hash logged, and never re-downloaded while present.
+    """
 
     name: str
     url: str
-    sha256: str
+    sha256: str | None
 
 
 def load_registry(path: str | os.PathLike[str]) -> dict[str, RemoteFile]:
@@ -106,8 +110,8 @@ def fetch(
     if retries < 1:
         raise ValueError(f"retries must be at least 1, got {retries}")
     dest = Path(dest)
-    if dest.is_file() and sha256_of(dest) == remote.sha256:
-        log.info("%s: already present and verified, not downloaded again", dest)
+    if dest.is_file() and (remote.sha256 is None or sha256_of(dest) == remote.sha256):
+        log.info("%s: already present%s, not downloaded again", dest, "" if remote.sha256 is None else " and verified")
         return dest
     source = resolve_url(remote.url, mirror)
     last_error: Exception | None = None
@@ -117,14 +121,17 @@ def fetch(
                 log.info("%s: fetching %s (attempt %d/%d)", remote.name, source, attempt, retries)
                 _copy_from(source, tmp, timeout)
                 actual = sha256_of(tmp)
-                if actual != remote.sha256:
+                if remote.sha256 is None:
+                    log.warning("%s: no checksum declared; fetched bytes have sha256 %s", remote.name, actual)
+                elif actual != remote.sha256:
                     bad = dest.with_name(dest.name + ".sha256-mismatch")
                     os.replace(tmp, bad)
                     raise ChecksumError(
                         f"{remote.name}: sha256 of {source} is {actual}, declared {remote.sha256}; "
                         f"the downloaded bytes are kept at {bad}"
                     )
-            log.info("%s: verified sha256 %s", dest, remote.sha256)
+            if remote.sha256 is not None:
+                log.info("%s: verified sha256 %s", dest, remote.sha256)
             return dest
         except ChecksumError:
             raise

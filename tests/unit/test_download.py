@@ -215,3 +215,16 @@ def test_project_registry_matches_the_mirrored_files(repo_root: Path, mirror_dir
         path = mirror_dir / urllib.parse.urlsplit(remote.url).path.lstrip("/")
         assert path.is_file(), f"{name}: {path} is not in the mirror"
         assert sha256_of(path) == remote.sha256, name
+
+
+def test_unpinned_user_archive_is_fetched_once_and_kept(tmp_path: Path) -> None:
+    source = tmp_path / "host" / "archive.zip"
+    source.parent.mkdir()
+    source.write_bytes(b"user data")
+    dest = tmp_path / "out" / "archive.zip"
+    dest.parent.mkdir()
+    fetch(RemoteFile("archive.zip", str(source), None), dest)
+    assert dest.read_bytes() == b"user data"
+    source.write_bytes(b"changed upstream")
+    fetch(RemoteFile("archive.zip", str(source), None), dest)
+    assert dest.read_bytes() == b"user data"
