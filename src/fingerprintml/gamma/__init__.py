@@ -1,0 +1,1 @@
+"""Gamma-spectrum source detection, multilabel nuclide identification and activity estimation (XGD-MLC)."""

@@ -1,0 +1,48 @@
+"""The nuclide line library (resources/gamma/lines.csv) and nuclide labels of spectrum file names."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ["nuclide", "role", "energy_kev", "intensity", "kind", "half_life_days", "activity_line"]
+
+
+def read_lines(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read the line library; a missing column or a non-positive energy, intensity or half-life is an error."""
+    lines = pd.read_csv(path, comment="#")
+    missing = sorted(set(COLUMNS) - set(lines.columns))
+    if missing:
+        raise ValueError(f"{path}: line library lacks the columns {missing}")
+    for column in ("energy_kev", "intensity", "half_life_days"):
+        bad = lines[~(lines[column] > 0)]
+        if len(bad):
+            raise ValueError(f"{path}: non-positive {column} in rows {bad.index.tolist()}")
+    lines["activity_line"] = lines["activity_line"].astype(bool)
+    return lines[COLUMNS]
+
+
+def source_lines(lines: pd.DataFrame, nuclides: list[str]) -> pd.DataFrame:
+    """The lines of ``nuclides``; every nuclide must be in the library."""
+    unknown = sorted(set(nuclides) - set(lines["nuclide"]))
+    if unknown:
+        raise ValueError(f"nuclides {unknown} are not in the line library")
+    return lines[lines["nuclide"].isin(nuclides)].reset_index(drop=True)
+
+
+def decay_constant_per_day(lines: pd.DataFrame, nuclide: str) -> float:
+    """ln 2 / half-life of ``nuclide`` in 1/day."""
+    return float(np.log(2) / lines.loc[lines["nuclide"] == nuclide, "half_life_days"].iloc[0])
+
+
+def _pattern(nuclide: str) -> re.Pattern[str]:
+    element, mass = nuclide.split("-")
+    return re.compile(rf"(?<![a-z]){element}[-_]?{mass}(?!\d)", re.IGNORECASE)
+
+
+def labels_from_name(name: str, nuclides: list[str]) -> np.ndarray:
+    """0/1 label per nuclide from a file name naming them (``Cs-137``, ``cs137``, ``Cs_137`` all count)."""
+    return np.array([bool(_pattern(n).search(name)) for n in nuclides], dtype=int)

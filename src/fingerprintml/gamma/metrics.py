@@ -1,0 +1,110 @@
+"""Metrics by scikit-learn's standard definitions: binary error matrices, multilabel exact match, Hamming loss,
+per-nuclide precision/recall/F1 and ROC AUC, and the activity estimates against the simulated truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    hamming_loss,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+
+
+def binary_metrics(truth: np.ndarray, predictions: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accuracy, precision, recall and F1 of each method, and its error matrix (true x predicted, long form)."""
+    rows, matrices = [], []
+    for method, predicted in predictions.items():
+        precision, recall, f1, _ = precision_recall_fscore_support(truth, predicted, average="binary", zero_division=0)
+        rows.append(
+            {
+                "method": method,
+                "accuracy": accuracy_score(truth, predicted),
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "n": len(truth),
+            }
+        )
+        matrix = confusion_matrix(truth, predicted, labels=[0, 1])
+        matrices += [
+            {"method": method, "true": t, "predicted": p, "count": int(matrix[t, p])} for t in (0, 1) for p in (0, 1)
+        ]
+    return pd.DataFrame(rows), pd.DataFrame(matrices)
+
+
+def multilabel_metrics(
+    truth: np.ndarray, predictions: dict[str, np.ndarray], probabilities: dict[str, np.ndarray], nuclides: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per method: exact-match ratio (all labels right, false positives included), Hamming loss, micro and macro F1;
+    per method and nuclide: precision, recall, F1, support, ROC AUC and the error matrix counts."""
+    overall, per_nuclide = [], []
+    for method, predicted in predictions.items():
+        overall.append(
+            {
+                "method": method,
+                "exact_match": accuracy_score(truth, predicted),
+                "hamming_loss": hamming_loss(truth, predicted),
+                "f1_micro": f1_score(truth, predicted, average="micro", zero_division=0),
+                "f1_macro": f1_score(truth, predicted, average="macro", zero_division=0),
+                "n": len(truth),
+            }
+        )
+        precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, zero_division=0)
+        for k, nuclide in enumerate(nuclides):
+            matrix = confusion_matrix(truth[:, k], predicted[:, k], labels=[0, 1])
+            per_nuclide.append(
+                {
+                    "method": method,
+                    "nuclide": nuclide,
+                    "precision": precision[k],
+                    "recall": recall[k],
+                    "f1": f1[k],
+                    "support": int(support[k]),
+                    "roc_auc": roc_auc_score(truth[:, k], probabilities[method][:, k]),
+                    "tn": int(matrix[0, 0]),
+                    "fp": int(matrix[0, 1]),
+                    "fn": int(matrix[1, 0]),
+                    "tp": int(matrix[1, 1]),
+                }
+            )
+    return pd.DataFrame(overall), pd.DataFrame(per_nuclide)
+
+
+def activity_comparison(lines: pd.DataFrame, truth: pd.DataFrame, nuclides: list[str]) -> pd.DataFrame:
+    """Per fitted line of a nuclide truly present: estimate, truth (Bq at the reference date) and relative error."""
+    truth = truth.assign(file=truth["file"].str.split("/").str[-1]).set_index("file")
+    known = lines[lines["file"].isin(truth.index)]
+    true_activity = np.array(
+        [truth.at[f, f"activity_bq_{n}"] for f, n in zip(known["file"], known["nuclide"], strict=True)]
+    )
+    table = known.assign(true_activity_bq=true_activity)
+    table = table[table["true_activity_bq"] > 0]
+    return table.assign(relative_error=table["activity_bq"] / table["true_activity_bq"] - 1.0).reset_index(drop=True)
+
+
+def activity_summary(comparison: pd.DataFrame, min_net_counts: float, tolerance: float) -> pd.DataFrame:
+    """For lines with more than ``min_net_counts`` net counts, per nuclide and line and pooled ('all'), over all
+    lines and over the interference-free ones (selection): count, median and largest absolute relative error and
+    the fraction within ``tolerance``."""
+    strong = comparison[comparison["net_counts"] > min_net_counts]
+
+    def summary(part: pd.DataFrame) -> dict[str, float]:
+        error = part["relative_error"].abs()
+        return {
+            "n_lines": len(part),
+            "median_abs_error": float(error.median()) if len(part) else np.nan,
+            "max_abs_error": float(error.max()) if len(part) else np.nan,
+            "fraction_within_tolerance": float((error <= tolerance).mean()) if len(part) else np.nan,
+        }
+
+    rows = []
+    for selection, part in [("all", strong), ("interference-free", strong[~strong["interfered"].astype(bool)])]:
+        groups = part.groupby(["nuclide", "energy_kev"])
+        rows += [{"selection": selection, "nuclide": n, "energy_kev": e, **summary(p)} for (n, e), p in groups]
+        rows.append({"selection": selection, "nuclide": "all", "energy_kev": np.nan, **summary(part)})
+    return pd.DataFrame(rows)
