@@ -1,0 +1,185 @@
+"""Reading the labelled tables and images, the grouped class-balanced split, and the torch datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from fingerprintml.particles.schema import CLASSES, IMAGE_SUFFIXES, METADATA_COLUMNS, session_of
+from fingerprintml.particles.shape import flowcam_metadata
+from fingerprintml.seeds import rng_for
+
+# Grey-level normalisation of the network input: mean and spread of the seven real FlowCam examples.
+IMAGE_MEAN = 110.0
+IMAGE_STD = 40.0
+
+
+class ImageReadError(ValueError):
+    """An image file that cannot be decoded; the message names the file."""
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """A grey-level image (2-D uint8) from ``path``; an unreadable or empty file raises :class:`ImageReadError`."""
+    try:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("L"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageReadError(f"{path}: cannot read image ({error})") from error
+    if pixels.size == 0 or min(pixels.shape) < 3:
+        raise ImageReadError(f"{path}: image of shape {pixels.shape} is too small to hold a particle")
+    return pixels
+
+
+def resize(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Resize to ``size`` x ``size`` (bilinear, as the original's Resize; the metadata keeps the true size)."""
+    return np.asarray(Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR))
+
+
+def read_class_tables(root: str | os.PathLike[str], classes: list[str] = CLASSES) -> pd.DataFrame:
+    """All labelled rows of ``root/datasets/<class>.csv``: path (resolved), class, session and the metadata.
+
+    A table or column that is missing, or a metadata value that is not a number, is an error naming the
+    file and the column; ``imgpaths`` are taken relative to ``root`` unless absolute.
+    """
+    root = Path(root)
+    frames = []
+    for name in classes:
+        path = root / "datasets" / f"{name}.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: table of class {name!r} not found")
+        table = pd.read_csv(path)
+        missing = [c for c in ["imgpaths", *METADATA_COLUMNS] if c not in table.columns]
+        if missing:
+            raise ValueError(f"{path}: missing metadata column(s) {missing}")
+        values = table[METADATA_COLUMNS].apply(pd.to_numeric, errors="coerce")
+        bad = values.isna().any()
+        if bad.any():
+            column = bad[bad].index[0]
+            line = int(values[column].isna().to_numpy().argmax()) + 2
+            raise ValueError(f"{path}: column {column!r} has a missing or non-numeric value at line {line}")
+        frame = pd.DataFrame(
+            {
+                "path": [str(p if Path(p).is_absolute() else root / p) for p in table["imgpaths"]],
+                "class": name,
+                "session": [f"{name}/{session_of(p)}" for p in table["imgpaths"]],
+            }
+        )
+        frames.append(pd.concat([frame, values.astype(float)], axis=1))
+    return pd.concat(frames, ignore_index=True)
+
+
+def split_dataset(labelled: pd.DataFrame, n_val: int, n_test: int, seed: int) -> pd.DataFrame:
+    """Seeded, class-balanced validation and test sets of ``n_val`` and ``n_test`` images per class.
+
+    Sessions are kept whole: per class they are shuffled and given to test, then validation, until each
+    has enough images; exactly ``n`` images are drawn from those sessions and the rest of them is marked
+    ``unused`` (never in training, so no near-duplicate of a test image is trained on). The remaining
+    sessions are the training set. A class with too few images is an error naming it.
+    """
+    split = pd.Series("train", index=labelled.index, name="split")
+    for name, rows in labelled.groupby("class", sort=False):
+        rng = rng_for(seed, "particles-split", name)
+        sessions = sorted(rows["session"].unique())
+        queue = [sessions[i] for i in rng.permutation(len(sessions))]
+        for part, count in (("test", n_test), ("val", n_val)):
+            taken: list[int] = []
+            while len(taken) < count and queue:
+                taken.extend(rows.index[rows["session"] == queue.pop(0)])
+            if len(taken) < count:
+                raise ValueError(
+                    f"class {name!r}: {len(rows)} images are too few for {n_test} test + {n_val} validation"
+                )
+            chosen = rng.choice(np.array(taken), size=count, replace=False)
+            split[taken] = "unused"
+            split[chosen] = part
+        if not queue:
+            raise ValueError(f"class {name!r}: no session left for training after the test and validation sets")
+    return labelled.assign(split=split)
+
+
+def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Inverse-frequency class weights, mean 1 over the training samples."""
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
+    return weights
+
+
+class MetadataScaler:
+    """Standardisation of the metadata columns, fitted on the training set and saved with the model."""
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray) -> None:
+        self.mean = np.asarray(mean, dtype=float)
+        self.scale = np.asarray(scale, dtype=float)
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> MetadataScaler:
+        scale = values.std(axis=0)
+        return cls(values.mean(axis=0), np.where(scale > 0, scale, 1.0))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return ((values - self.mean) / self.scale).astype(np.float32)
+
+    def state(self) -> dict[str, list[float]]:
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
+
+
+def decode_images(paths: list[str], size: int) -> np.ndarray:
+    """Decode and resize every image once (uint8, N x size x size); a bad file is an error naming it."""
+    return (
+        np.stack([resize(load_image(path), size) for path in paths]) if paths else np.zeros((0, size, size), np.uint8)
+    )
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 images (N x H x W) -> normalised float tensor (N x 1 x H x W)."""
+    pixels = torch.from_numpy(np.require(images, requirements=["C", "W"])).float()
+    return ((pixels - IMAGE_MEAN) / IMAGE_STD).unsqueeze(1)
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random flips, quarter turns and brightness (x 0.9-1.1 about the mean) of a normalised batch."""
+    n = batch.shape[0]
+    flip = torch.rand(n, generator=generator) < 0.5
+    batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
+    turns = torch.randint(0, 4, (n,), generator=generator)
+    batch = torch.stack([torch.rot90(image, int(k), dims=(-2, -1)) for image, k in zip(batch, turns, strict=True)])
+    gain = 0.9 + 0.2 * torch.rand(n, 1, 1, 1, generator=generator)
+    return (batch * IMAGE_STD + IMAGE_MEAN) * gain / IMAGE_STD - IMAGE_MEAN / IMAGE_STD
+
+
+def list_images(root: str | os.PathLike[str]) -> pd.DataFrame:
+    """Every image file under ``root`` (sorted), with its sample: the folder it sits in."""
+    root = Path(root)
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return pd.DataFrame({"path": [str(p) for p in paths], "sample": [p.parent.name for p in paths]})
+
+
+class UnlabelledImages(Dataset):
+    """Images for inference: decoded, resized and described (metadata from the pixels) in the loader workers.
+
+    An unreadable image yields ``ok = False`` and its error message, so a shard goes on without it.
+    """
+
+    def __init__(self, paths: list[str], size: int, scaler: MetadataScaler) -> None:
+        self.paths = paths
+        self.size = size
+        self.scaler = scaler
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, bool, str]:
+        try:
+            pixels = load_image(self.paths[index])
+        except ImageReadError as error:
+            blank = torch.zeros(1, self.size, self.size)
+            return blank, torch.zeros(len(METADATA_COLUMNS)), False, str(error)
+        metadata = np.array([list(flowcam_metadata(pixels).values())])
+        image = to_tensor(resize(pixels, self.size)[None])[0]
+        return image, torch.from_numpy(self.scaler.transform(metadata)[0]), True, ""

@@ -1,0 +1,104 @@
+"""Sharded inference on unlabelled images: a DataLoader with workers per shard, Parquet out, bad images listed."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from torch.utils.data import DataLoader
+
+from fingerprintml.io import atomic_path
+from fingerprintml.logs import progress
+from fingerprintml.particles.data import MetadataScaler, UnlabelledImages
+from fingerprintml.particles.train import load_model
+
+log = logging.getLogger(__name__)
+
+
+def shard_names(n_images: int, per_shard: int) -> list[str]:
+    """Names of the shards of ``n_images`` images, ``per_shard`` each (zero-padded, sortable)."""
+    return [f"{index:05d}" for index in range(math.ceil(n_images / per_shard))]
+
+
+def shard_rows(listing: pd.DataFrame, shard: str, per_shard: int) -> pd.DataFrame:
+    """The rows of the image listing that belong to ``shard``."""
+    start = int(shard) * per_shard
+    return listing.iloc[start : start + per_shard]
+
+
+def classify_images(
+    model_path: str | os.PathLike[str],
+    images: pd.DataFrame,
+    device: torch.device,
+    batch_size: int,
+    workers: int,
+    embeddings: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Probabilities, prediction (and optionally the 64-d embedding) of each readable image; rejected images.
+
+    ``images`` has columns ``path`` and ``sample``. The metadata of each image is computed from its pixels
+    and standardised with the scaler saved with the model (never refitted on the images classified).
+    """
+    model, bundle = load_model(model_path, device)
+    scaler = MetadataScaler(**bundle["scaler"])
+    classes = bundle["classes"]
+    dataset = UnlabelledImages(list(images["path"]), bundle["size"], scaler)
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda")
+    rows, rejected, vectors = [], [], []
+    position = 0
+    with torch.no_grad():
+        for batch, metadata, ok, error in progress(loader, desc="shard", total=len(loader)):
+            n = len(ok)
+            samples = images["sample"].iloc[position : position + n].to_numpy()
+            paths = images["path"].iloc[position : position + n].to_numpy()
+            position += n
+            for path, good, message in zip(paths, ok.tolist(), error, strict=True):
+                if not good:
+                    log.warning("skipped: %s", message)
+                    rejected.append({"path": path, "reason": message})
+            keep = ok.numpy().astype(bool)
+            if not keep.any():
+                continue
+            with torch.autocast(device.type, enabled=device.type == "cuda"):
+                logits, embedding = model(batch[keep].to(device), metadata[keep].to(device))
+            probabilities = torch.softmax(logits.float(), 1).cpu().numpy()
+            for path, sample, p in zip(paths[keep], samples[keep], probabilities, strict=True):
+                rows.append(
+                    {
+                        "path": path,
+                        "sample": sample,
+                        "prediction": classes[int(p.argmax())],
+                        **{f"p_{c}": float(v) for c, v in zip(classes, p, strict=True)},
+                    }
+                )
+            if embeddings:
+                vectors.append(embedding.float().cpu().numpy())
+    columns = ["path", "sample", "prediction", *[f"p_{c}" for c in classes]]
+    table = pd.DataFrame(rows, columns=columns)
+    if embeddings:
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, model.image.fc.out_features))
+        table["embedding"] = list(matrix.astype(np.float32))
+    return table, pd.DataFrame(rejected, columns=["path", "reason"])
+
+
+def write_parquet(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a table as Parquet atomically (embeddings as a list column)."""
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
+
+
+def gather(shards: list[str | os.PathLike[str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The predictions of all shards (without embeddings) and the per-class counts per sample."""
+    tables = [pq.read_table(path, columns=None).to_pandas() for path in shards]
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["path", "sample", "prediction"])
+    table = table.drop(columns=["embedding"], errors="ignore")
+    classes = [column.removeprefix("p_") for column in table.columns if column.startswith("p_")]
+    counts = pd.crosstab(table["sample"], table["prediction"]).reindex(columns=classes, fill_value=0).reset_index()
+    counts.columns.name = None
+    return table, counts

@@ -1,0 +1,205 @@
+"""Training with class-weighted cross-entropy, AdamW, a cosine or step schedule and per-epoch checkpoints.
+
+The checkpoint holds everything the next epoch depends on (weights, optimiser, schedule, AMP scaler, the
+random streams of shuffling, augmentation and dropout, the history and the best weights so far), so a run
+killed after epoch k and started again continues at epoch k + 1 and ends with the weights of an
+uninterrupted run (on the same device and thread count).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from fingerprintml.io import atomic_path
+from fingerprintml.particles.data import MetadataScaler, augment, class_weights, to_tensor
+from fingerprintml.particles.model import ParticleNet, build_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Arrays:
+    """One split of the preprocessed data: uint8 images (N x S x S), scaled metadata, class indices."""
+
+    images: np.ndarray
+    metadata: np.ndarray
+    labels: np.ndarray
+
+
+def _schedule(optimizer: torch.optim.Optimizer, settings: dict) -> torch.optim.lr_scheduler.LRScheduler:
+    if settings["schedule"] == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=int(settings["epochs"]))
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=int(settings["step_size"]), gamma=settings["gamma"])
+
+
+def predict(model: ParticleNet, arrays: Arrays, device: torch.device, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities and 64-d embeddings of ``arrays`` in evaluation mode."""
+    model.eval()
+    probabilities, embeddings = [], []
+    with torch.no_grad():
+        for start in range(0, len(arrays.labels), batch_size):
+            images = to_tensor(arrays.images[start : start + batch_size]).to(device)
+            metadata = torch.from_numpy(arrays.metadata[start : start + batch_size]).to(device)
+            with torch.autocast(device.type, enabled=device.type == "cuda"):
+                logits, embedding = model(images, metadata)
+            probabilities.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+            embeddings.append(embedding.float().cpu().numpy())
+    n_classes = model.classifier[-1].out_features
+    if not probabilities:
+        return np.zeros((0, n_classes)), np.zeros((0, model.image.fc.out_features))
+    return np.concatenate(probabilities), np.concatenate(embeddings)
+
+
+def train_model(
+    train: Arrays,
+    val: Arrays,
+    settings: dict,
+    n_classes: int,
+    checkpoint: str | os.PathLike[str],
+    device: torch.device,
+    seed: int,
+    initial_weights: str | None = None,
+    stop_after_epoch: int | None = None,
+) -> tuple[ParticleNet, pd.DataFrame]:
+    """Train (or resume from ``checkpoint``) for ``settings['epochs']`` epochs; return the best-validation model.
+
+    ``stop_after_epoch`` ends the call after that epoch's checkpoint, as a crash would (used by the tests).
+    """
+    torch.manual_seed(seed)
+    model = build_model(settings, train.metadata.shape[1], n_classes).to(device)
+    if initial_weights:
+        state = torch.load(initial_weights, map_location=device, weights_only=True)
+        state = state.get("model", state)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        log.info(
+            "initial weights %s: %d tensors missing, %d unexpected", initial_weights, len(missing), len(unexpected)
+        )
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"]
+    )
+    scheduler = _schedule(optimizer, settings)
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+    generator = torch.Generator().manual_seed(seed)
+    weights = torch.tensor(class_weights(train.labels, n_classes), dtype=torch.float32, device=device)
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    batch_size = int(settings["batch_size"]["cuda" if device.type == "cuda" else "cpu"])
+    history: list[dict] = []
+    best = {"accuracy": -1.0, "state": None}
+    first_epoch = 1
+    checkpoint = Path(checkpoint)
+    if checkpoint.is_file():
+        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        scaler.load_state_dict(saved["scaler"])
+        generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        history, best, first_epoch = saved["history"], saved["best"], saved["epoch"] + 1
+        log.info("resumed from %s after epoch %d", checkpoint, saved["epoch"])
+    labels = torch.from_numpy(train.labels).long()
+    for epoch in range(first_epoch, int(settings["epochs"]) + 1):
+        model.train()
+        order = torch.randperm(len(labels), generator=generator)
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            if len(index) < 2:  # batch norm needs two samples
+                continue
+            images = augment(to_tensor(train.images[index.numpy()]), generator).to(device)
+            metadata = torch.from_numpy(train.metadata[index.numpy()]).to(device)
+            target = labels[index].to(device)
+            with torch.autocast(device.type, enabled=use_amp):
+                logits, _ = model(images, metadata)
+                loss = loss_fn(logits.float(), target)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            total_loss += float(loss.detach()) * len(index)
+            correct += int((logits.argmax(1) == target).sum())
+        learning_rate = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        probabilities, _ = predict(model, val, device, batch_size)
+        val_loss = float(
+            nn.functional.cross_entropy(
+                torch.log(torch.from_numpy(probabilities).clamp_min(1e-12)), torch.from_numpy(val.labels).long()
+            )
+        )
+        val_accuracy = float((probabilities.argmax(1) == val.labels).mean())
+        history.append(
+            {
+                "epoch": epoch,
+                "learning_rate": learning_rate,
+                "train_loss": total_loss / len(labels),
+                "train_accuracy": correct / len(labels),
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+            }
+        )
+        log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in history[-1].items()})
+        if val_accuracy > best["accuracy"]:
+            best = {
+                "accuracy": val_accuracy,
+                "epoch": epoch,
+                "state": {k: v.cpu().clone() for k, v in model.state_dict().items()},
+            }
+        with atomic_path(checkpoint) as tmp:
+            torch.save(
+                {
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "history": history,
+                    "best": best,
+                },
+                tmp,
+            )
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            break
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+        log.info("best validation accuracy %.4f at epoch %d", best["accuracy"], best["epoch"])
+    return model, pd.DataFrame(history)
+
+
+def save_model(
+    model: ParticleNet,
+    path: str | os.PathLike[str],
+    settings: dict,
+    classes: list[str],
+    scaler: MetadataScaler,
+    size: int,
+) -> None:
+    """The trained weights with what inference needs: settings, input size, label map and metadata scaler."""
+    bundle = {
+        "model": {k: v.cpu() for k, v in model.state_dict().items()},
+        "settings": {"width": int(settings["width"]), "use_metadata": bool(settings.get("use_metadata", True))},
+        "size": int(size),
+        "classes": list(classes),
+        "scaler": scaler.state(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(bundle, tmp)
+
+
+def load_model(path: str | os.PathLike[str], device: torch.device) -> tuple[ParticleNet, dict]:
+    """A saved model in evaluation mode and its bundle (settings, size, classes, scaler)."""
+    bundle = torch.load(path, map_location=device, weights_only=True)
+    model = build_model(bundle["settings"], len(bundle["scaler"]["mean"]), len(bundle["classes"])).to(device)
+    model.load_state_dict(bundle["model"])
+    model.eval()
+    return model, bundle

@@ -1,0 +1,165 @@
+"""Particles: image loading, metadata from the pixels, the labelled tables and the grouped balanced split."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from skimage import draw
+
+from fingerprintml.particles.data import ImageReadError, load_image, read_class_tables, split_dataset
+from fingerprintml.particles.demo import read_class_table, write_demo_dataset
+from fingerprintml.particles.paper import extract_archive
+from fingerprintml.particles.schema import CLASSES, METADATA_COLUMNS, class_of, session_of
+from fingerprintml.particles.shape import MICRONS_PER_PIXEL, flowcam_metadata
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def particle(
+    shape: tuple[int, int], rr: np.ndarray, cc: np.ndarray, background: int = 130, level: int = 60
+) -> np.ndarray:
+    image = np.full(shape, background, dtype=np.uint8)
+    image[rr, cc] = level
+    return image
+
+
+def test_disk_metadata_matches_its_geometry() -> None:
+    rr, cc = draw.disk((60, 60), 30, shape=(120, 120))
+    meta = flowcam_metadata(particle((120, 120), rr, cc))
+    assert meta["Diameter (ABD)"] == pytest.approx(60 * MICRONS_PER_PIXEL, rel=0.02)
+    assert meta["Aspect Ratio"] == pytest.approx(1.0, abs=0.03)
+    assert meta["Circularity"] > 0.85 and meta["Symmetry"] > 0.97 and meta["Circle Fit"] > 0.95
+    assert meta["Intensity"] == pytest.approx(60, abs=1) and meta["Transparency"] == 0
+    assert list(meta) == METADATA_COLUMNS
+
+
+def test_ellipse_aspect_ratio_and_length_follow_its_axes() -> None:
+    rr, cc = draw.ellipse(60, 80, 15, 60, shape=(120, 160))
+    meta = flowcam_metadata(particle((120, 160), rr, cc))
+    assert meta["Aspect Ratio"] == pytest.approx(0.25, abs=0.03)
+    assert meta["Length"] == pytest.approx(120 * MICRONS_PER_PIXEL, rel=0.03)
+    assert meta["Elongation"] == pytest.approx(0.75, abs=0.03)
+
+
+def test_session_and_class_from_flowcam_file_names() -> None:
+    assert session_of("images/camp/camp_11nov_4_fc80_20x_33.png") == "camp_11nov_4_fc80_20x"
+    assert session_of("GRIP_3046_0_20_1_1081.png") == "GRIP_3046_0_20_1"
+    assert [class_of(n) for n in ["focustest_2nov_1_fc80_20x_20.png", "GRIP_3046_0_20_1_1081.png", "qsub_1.png"]] == [
+        "dust",
+        "cont",
+        "qsub",
+    ]
+
+
+def test_unreadable_image_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    with pytest.raises(ImageReadError, match=r"broken\.png"):
+        load_image(bad)
+    with pytest.raises(ImageReadError, match=r"missing\.png"):
+        load_image(tmp_path / "missing.png")
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    classes = read_class_table(REPO / "resources/particles/demo_classes.csv")
+    classes["n"] = 4
+    classes["sessions"] = 2
+    root = tmp_path_factory.mktemp("particles-demo")
+    write_demo_dataset(classes, root, seed=3, per_sample=3, samples=2)
+    return root
+
+
+def test_demo_has_the_paper_layout_and_metadata_computed_from_each_image(demo_root: Path) -> None:
+    labelled = read_class_tables(demo_root)
+    assert sorted(labelled["class"].unique()) == sorted(CLASSES) and len(labelled) == 4 * len(CLASSES)
+    for _, row in labelled.iloc[::5].iterrows():
+        recomputed = flowcam_metadata(np.asarray(Image.open(row["path"])))
+        assert [recomputed[c] for c in METADATA_COLUMNS] == pytest.approx(list(row[METADATA_COLUMNS]), rel=1e-5)
+    tests = sorted((demo_root / "datasets" / "test").rglob("*.png"))
+    assert len(tests) == 2 * 3 + 1 and sum(p.name.startswith("corrupt") for p in tests) == 1
+
+
+def test_missing_metadata_column_is_an_error_naming_it(demo_root: Path, tmp_path: Path) -> None:
+    for name in CLASSES:
+        table = pd.read_csv(demo_root / "datasets" / f"{name}.csv")
+        if name == "qrob":
+            table = table.drop(columns=["Sigma Intensity"])
+        (tmp_path / "datasets").mkdir(exist_ok=True)
+        table.assign(imgpaths=[str(demo_root / p) for p in table["imgpaths"]]).to_csv(
+            tmp_path / "datasets" / f"{name}.csv", index=False
+        )
+    with pytest.raises(ValueError, match=r"qrob.csv: missing metadata column\(s\) \['Sigma Intensity'\]"):
+        read_class_tables(tmp_path)
+
+
+def test_non_numeric_metadata_is_an_error_naming_column_and_line(demo_root: Path, tmp_path: Path) -> None:
+    (tmp_path / "datasets").mkdir()
+    for name in CLASSES:
+        table = pd.read_csv(demo_root / "datasets" / f"{name}.csv")
+        if name == "dust":
+            table["Width"] = table["Width"].astype(object)
+            table.loc[2, "Width"] = "n/a"
+        table.to_csv(tmp_path / "datasets" / f"{name}.csv", index=False)
+    with pytest.raises(ValueError, match=r"dust.csv: column 'Width' has a missing or non-numeric value at line 4"):
+        read_class_tables(tmp_path)
+
+
+def labelled_frame(sessions_per_class: int = 6, per_session: int = 7) -> pd.DataFrame:
+    rows = [
+        {"path": f"{c}_{s}_{i}.png", "class": c, "session": f"{c}/{c}_{s}"}
+        for c in CLASSES
+        for s in range(sessions_per_class)
+        for i in range(per_session + (s % 3))
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_split_is_class_balanced_grouped_disjoint_and_seeded() -> None:
+    labelled = labelled_frame()
+    split = split_dataset(labelled, n_val=5, n_test=8, seed=11)
+    counts = split.groupby(["class", "split"]).size().unstack(fill_value=0)
+    assert (counts["test"] == 8).all() and (counts["val"] == 5).all() and (counts["train"] > 0).all()
+    sessions = {part: set(split.loc[split["split"] == part, "session"]) for part in ("train", "val", "test")}
+    assert not sessions["train"] & sessions["test"] and not sessions["train"] & sessions["val"]
+    assert not sessions["val"] & sessions["test"]
+    assert split["path"].is_unique
+    again = split_dataset(labelled, n_val=5, n_test=8, seed=11)
+    assert again["split"].equals(split["split"])
+    assert not split_dataset(labelled, n_val=5, n_test=8, seed=12)["split"].equals(split["split"])
+
+
+def test_split_with_too_few_images_names_the_class() -> None:
+    labelled = labelled_frame()
+    labelled = labelled[(labelled["class"] != "grim") | (labelled["session"] == "grim/grim_0")]
+    with pytest.raises(ValueError, match="'grim'"):
+        split_dataset(labelled, n_val=5, n_test=8, seed=1)
+
+
+def test_paper_archive_is_extracted_member_by_member_into_the_layout(demo_root: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "record.zip"
+    files = sorted(p for p in demo_root.rglob("*") if p.is_file())
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in files:
+            relative = path.relative_to(demo_root)
+            # The record keeps the images beside the tables, under one leading folder.
+            inner = relative if relative.parts[0] == "datasets" else Path("datasets") / relative
+            bundle.write(path, f"ICELEARNING/{inner}")
+    root = tmp_path / "raw"
+    assert extract_archive(archive, root) == len(files)
+    assert extract_archive(archive, root) == 0
+    for name in CLASSES:
+        table = pd.read_csv(root / "datasets" / f"{name}.csv")
+        table["imgpaths"] = "datasets/" + table["imgpaths"]
+        table.to_csv(root / "datasets" / f"{name}.csv", index=False)
+    assert len(read_class_tables(root)) == 4 * len(CLASSES)
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as bundle:
+        bundle.writestr("../outside.txt", "x")
+    with pytest.raises(ValueError, match="outside"):
+        extract_archive(evil, tmp_path / "raw2")
