@@ -1,0 +1,68 @@
+"""Motif extraction from SHAP values: per-atom contribution values (ACV), their spread, and the motif rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fingerprintml.motifs.catalogue import bonded, removable_atoms
+from fingerprintml.motifs.structure import Cluster
+
+
+def atom_contributions(features: pd.DataFrame, shap_table: pd.DataFrame, removable: np.ndarray) -> pd.DataFrame:
+    """Per removable atom: ACV = 0.5 mean(SHAP | kept) - 0.5 mean(SHAP | removed) and its spread
+    sqrt(0.5 sd_kept^2 + 0.5 sd_removed^2); NaN where the atom is never (or always) kept."""
+    rows = []
+    for k in removable:
+        column = f"atom_{k}"
+        kept = features[column].to_numpy() == 1
+        s = shap_table[column].to_numpy()
+        on, off = s[kept], s[~kept]
+        if len(on) < 2 or len(off) < 2:
+            acv = spread = np.nan
+        else:
+            acv = 0.5 * on.mean() - 0.5 * off.mean()
+            spread = np.sqrt(0.5 * on.std(ddof=1) ** 2 + 0.5 * off.std(ddof=1) ** 2)
+        rows.append({"index": int(k), "acv": acv, "spread": spread, "n_kept": int(kept.sum())})
+    return pd.DataFrame(rows)
+
+
+def motif_mask(
+    n_atoms: int, contributions: pd.DataFrame, near: np.ndarray, removable: np.ndarray, spread_factor: float
+) -> np.ndarray:
+    """The motif: removable atoms with ACV + spread_factor * spread < 0 (negative beyond their spread), plus every
+    other atom bonded to one of them (the catalogue's rule)."""
+    chosen = contributions.loc[contributions["acv"] + spread_factor * contributions["spread"] < 0, "index"].to_numpy()
+    mask = np.zeros(n_atoms, dtype=bool)
+    mask[chosen] = True
+    others = np.ones(n_atoms, dtype=bool)
+    others[removable] = False
+    mask[others] = near[np.ix_(others, mask)].any(axis=1) if mask.any() else False
+    return mask
+
+
+def atom_table(
+    cluster: Cluster,
+    features: pd.DataFrame,
+    shap_table: pd.DataFrame,
+    removable_elements: list[str],
+    cutoff: float,
+    spread_factor: float,
+) -> pd.DataFrame:
+    """Atom table: index, element, x, y, z, ACV, spread, in_motif (ACV and spread are NaN for non-removable atoms,
+    which join the motif when bonded to a motif atom)."""
+    removable = removable_atoms(cluster, removable_elements)
+    contributions = atom_contributions(features, shap_table, removable)
+    near = bonded(cluster, cutoff)
+    table = pd.DataFrame(
+        {
+            "index": np.arange(len(cluster)),
+            "element": cluster.elements,
+            "x": cluster.xyz[:, 0],
+            "y": cluster.xyz[:, 1],
+            "z": cluster.xyz[:, 2],
+        }
+    )
+    table = table.merge(contributions[["index", "acv", "spread"]], on="index", how="left")
+    table["in_motif"] = motif_mask(len(cluster), contributions, near, removable, spread_factor)
+    return table
