@@ -1,0 +1,1 @@
+"""XRD phase identification (XRDidentifier): CIF -> reflection cache -> augmented patterns -> 1D RegNet + AdaCos."""

@@ -1,0 +1,137 @@
+"""Reflection cache: everything pymatgen's XRDCalculator computes per structure that does not change under augmentation.
+
+Per structure the cache holds the Friedel half of the reciprocal-lattice points within the limiting sphere (Miller
+indices), the occupancy-weighted phase sums ``sum_j occu_j exp(2 pi i h.r_j)`` per element, the element's atomic
+number and scattering-factor coefficients, and the direct lattice. Strain, Debye-Waller factors, orientation and
+peak shapes then act on these arrays without calling pymatgen again; with no augmentation the sticks equal
+``XRDCalculator.get_pattern`` (same formulas: De Graef & McHenry, Structure of Materials, ch. 11-12).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from pymatgen.analysis.diffraction.core import AbstractDiffractionPatternCalculator
+from pymatgen.analysis.diffraction.xrd import ATOMIC_SCATTERING_PARAMS, WAVELENGTHS
+from pymatgen.core import Structure
+
+TWO_THETA_TOL = AbstractDiffractionPatternCalculator.TWO_THETA_TOL
+SCALED_INTENSITY_TOL = AbstractDiffractionPatternCalculator.SCALED_INTENSITY_TOL
+# Reflections are cached this far beyond the grid's end so that a compressed (strained) cell can move them in.
+STRAIN_MARGIN_DEG = 6.0
+
+
+def wavelength_of(value: str | float) -> float:
+    """Wavelength in angstrom of a pymatgen radiation name (``CuKa``) or a number."""
+    if isinstance(value, str):
+        if value not in WAVELENGTHS:
+            raise ValueError(f"unknown radiation {value!r}; use one of {sorted(WAVELENGTHS)} or a number in angstrom")
+        return WAVELENGTHS[value]
+    return float(value)
+
+
+@dataclass
+class Reflections:
+    """Cached reflections of one structure (Friedel half-space, sorted like pymatgen's)."""
+
+    hkl: np.ndarray  # (M, 3) int
+    phase_sums: np.ndarray  # (M, E) complex: sum over the element's sites of occu * exp(2 pi i h.r)
+    atomic_numbers: np.ndarray  # (E,)
+    coefficients: np.ndarray  # (E, 4, 2) scattering-factor fit (a_k, b_k)
+    symbols: list[str]
+    lattice: np.ndarray  # (3, 3) direct lattice vectors as rows, angstrom
+    family: np.ndarray  # (M,) index of the pymatgen peak (merged two-theta bin) each point belongs to
+
+    @property
+    def reciprocal(self) -> np.ndarray:
+        """Crystallographic reciprocal lattice (rows a*, b*, c*; no 2 pi) of the cached lattice."""
+        return np.linalg.inv(self.lattice).T
+
+
+def compute_reflections(structure: Structure, wavelength: float, two_theta_max: float) -> Reflections:
+    """Cache the reflections of ``structure`` up to ``two_theta_max`` (+ a strain margin) for ``wavelength``."""
+    lattice = structure.lattice
+    limit = min(two_theta_max + STRAIN_MARGIN_DEG, 179.9)
+    max_r = 2 * math.sin(math.radians(limit / 2)) / wavelength
+    points = lattice.reciprocal_lattice_crystallographic.get_points_in_sphere([[0, 0, 0]], [0, 0, 0], max_r)
+    hkl = np.round([p[0] for p in points]).astype(int).reshape(-1, 3)
+    g = np.array([p[1] for p in points], dtype=float)
+    h, k, ell = hkl.T
+    half = (h > 0) | ((h == 0) & (k > 0)) | ((h == 0) & (k == 0) & (ell > 0))
+    hkl, g = hkl[half], g[half]
+    order = np.lexsort((-hkl[:, 2], -hkl[:, 1], -hkl[:, 0], g))
+    hkl, g = hkl[order], g[order]
+
+    groups: dict[str, tuple[int, list[np.ndarray], list[float]]] = {}
+    for site in structure:
+        for species, occupancy in site.species.items():
+            if species.symbol not in ATOMIC_SCATTERING_PARAMS:
+                raise ValueError(f"no X-ray scattering coefficients for {species.symbol}")
+            _, coords, occus = groups.setdefault(species.symbol, (species.Z, [], []))
+            coords.append(site.frac_coords)
+            occus.append(occupancy)
+    symbols = list(groups)
+    phase_sums = np.empty((len(hkl), len(symbols)), dtype=np.complex128)
+    for e, symbol in enumerate(symbols):
+        _, coords, occus = groups[symbol]
+        phase_sums[:, e] = np.exp(2j * math.pi * (hkl @ np.asarray(coords).T)) @ np.asarray(occus)
+    two_theta = np.degrees(2 * np.arcsin(np.clip(wavelength * g / 2, -1, 1)))
+    _, family = np.unique(np.round(two_theta / TWO_THETA_TOL).astype(np.int64), return_inverse=True)
+    return Reflections(
+        hkl=hkl,
+        phase_sums=phase_sums,
+        atomic_numbers=np.array([groups[s][0] for s in symbols], dtype=float),
+        coefficients=np.array([ATOMIC_SCATTERING_PARAMS[s] for s in symbols], dtype=float),
+        symbols=symbols,
+        lattice=np.array(lattice.matrix, dtype=float),
+        family=family.astype(np.int64),
+    )
+
+
+def scattering_factors(refl: Reflections, s2: np.ndarray) -> np.ndarray:
+    """Atomic scattering factors f_e(s) = Z - 41.78214 s^2 sum_k a_k exp(-b_k s^2), shape (M, E)."""
+    a, b = refl.coefficients[..., 0], refl.coefficients[..., 1]  # (E, 4)
+    gauss = np.exp(-b[None] * s2[:, None, None])  # (M, E, 4)
+    return refl.atomic_numbers[None] - 41.78214 * s2[:, None] * np.einsum("ek,mek->me", a, gauss)
+
+
+def stick_intensities(
+    refl: Reflections,
+    wavelength: float,
+    reciprocal: np.ndarray | None = None,
+    b_factors: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-theta (deg) and intensity 2|F|^2 LP of every cached point, for an optionally strained reciprocal lattice
+    and per-element Debye-Waller B factors (angstrom^2, applied as exp(-B s^2) like pymatgen's)."""
+    recip = refl.reciprocal if reciprocal is None else reciprocal
+    g = np.linalg.norm(refl.hkl @ recip, axis=1)
+    sin_theta = wavelength * g / 2
+    valid = sin_theta < 1
+    g, sin_theta = g[valid], sin_theta[valid]
+    s2 = (g / 2) ** 2
+    factors = scattering_factors(refl, s2)
+    if b_factors is not None:
+        factors = factors * np.exp(-np.outer(s2, b_factors))
+    structure_factor = np.einsum("me,me->m", factors, refl.phase_sums[valid])
+    theta = np.arcsin(sin_theta)
+    lorentz = (1 + np.cos(2 * theta) ** 2) / (sin_theta**2 * np.cos(theta))
+    intensity = np.full(len(valid), 0.0)
+    two_theta = np.full(len(valid), np.inf)
+    intensity[valid] = 2 * (structure_factor * structure_factor.conj()).real * lorentz
+    two_theta[valid] = np.degrees(2 * theta)
+    return two_theta, intensity
+
+
+def pymatgen_sticks(refl: Reflections, wavelength: float, two_theta_range: tuple[float, float]) -> np.ndarray:
+    """The unaugmented stick pattern exactly as ``XRDCalculator.get_pattern(scaled=True)``: (N, 2) two-theta and
+    intensity (max 100), peaks merged within TWO_THETA_TOL, negligible peaks dropped."""
+    two_theta, intensity = stick_intensities(refl, wavelength)
+    keep = (two_theta >= two_theta_range[0]) & (two_theta <= two_theta_range[1])
+    keys = np.round(two_theta[keep] / TWO_THETA_TOL).astype(np.int64)
+    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    summed = np.bincount(inverse, weights=intensity[keep], minlength=len(unique))
+    positions = two_theta[keep][first]
+    significant = summed / summed.max() * 100 > SCALED_INTENSITY_TOL
+    return np.column_stack([positions[significant], summed[significant] / summed[significant].max() * 100])

@@ -1,0 +1,103 @@
+"""Training of the identifier on a pool of augmented patterns; inference helpers."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional
+
+from fingerprintml.seeds import rng_for, seed_for
+from fingerprintml.xrd.model import Identifier
+
+log = logging.getLogger(__name__)
+
+
+def predict_logits(model: Identifier, patterns: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
+    """Cosine similarities (N, classes) of patterns to the class weights, in eval mode."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(patterns), batch):
+            x = torch.as_tensor(patterns[start : start + batch], device=device)
+            out.append(model.head.cosine(model.backbone(x)).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.head.weight.shape[0]))
+
+
+def embeddings(model: Identifier, patterns: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
+    """L2-normalised embeddings (N, D)."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(patterns), batch):
+            x = torch.as_tensor(patterns[start : start + batch], device=device)
+            out.append(functional.normalize(model.backbone(x)).cpu().numpy())
+    return np.concatenate(out)
+
+
+def train_identifier(
+    patterns: np.ndarray,
+    labels: np.ndarray,
+    validation: tuple[np.ndarray, np.ndarray],
+    n_classes: int,
+    architecture: dict[str, Any],
+    training: dict[str, Any],
+    seed: int,
+    device: torch.device,
+) -> tuple[Identifier, pd.DataFrame]:
+    """Train on the augmented pool (``patterns``, ``labels``) for ``training['epochs']`` passes, validating on
+    copies from another seed stream after each. Returns the model and its per-epoch history (loss, top-1 on the
+    training and validation copies, AdaCos scale)."""
+    torch.manual_seed(seed_for(seed, "xrd", "init"))
+    model = Identifier(n_classes, **architecture).to(device)
+    optimiser = torch.optim.AdamW(
+        model.parameters(), lr=training["learning_rate"], weight_decay=training["weight_decay"]
+    )
+    epochs, batch = training["epochs"], training["batch_size"]
+    steps = epochs * math.ceil(len(labels) / batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, training["learning_rate"], total_steps=steps)
+    order_rng = rng_for(seed, "xrd", "batches")
+    rows = []
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        order = order_rng.permutation(len(labels))
+        model.train()
+        loss_sum, correct = 0.0, 0
+        for start in range(0, len(order), batch):
+            rows_in_batch = order[start : start + batch]
+            x = torch.as_tensor(patterns[rows_in_batch], device=device)
+            y = torch.as_tensor(labels[rows_in_batch], device=device)
+            logits = model(x, y)
+            loss = functional.cross_entropy(logits, y)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            loss_sum += loss.item() * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+        val_top1 = float((predict_logits(model, validation[0], device).argmax(1) == validation[1]).mean())
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": loss_sum / len(labels),
+                "train_top1": correct / len(labels),
+                "validation_top1": val_top1,
+                "adacos_scale": float(model.head.scale),
+                "epoch_s": time.perf_counter() - started,
+            }
+        )
+        log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in rows[-1].items()})
+    return model, pd.DataFrame(rows)
+
+
+def load_identifier(path: str, device: torch.device) -> tuple[Identifier, np.ndarray]:
+    """The trained model (eval mode, on ``device``) and the library indices of its classes."""
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    model = Identifier(len(saved["classes"]), **saved["architecture"])
+    model.load_state_dict(saved["state"])
+    return model.to(device).eval(), np.asarray(saved["classes"])

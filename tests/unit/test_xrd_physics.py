@@ -1,0 +1,120 @@
+"""Reflection cache against pymatgen, and the physics of the augmentations (strain, size, K-alpha2, Debye-Waller)."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+from pymatgen.analysis.diffraction.xrd import XRDCalculator
+from pymatgen.core import Lattice, Structure
+
+from fingerprintml.xrd.augment import augmented_sticks, render_profiles
+from fingerprintml.xrd.library import from_spacegroup, pymatgen_shipped
+from fingerprintml.xrd.patterns import Grid, deposit_sticks
+from fingerprintml.xrd.reflections import compute_reflections, pymatgen_sticks, stick_intensities, wavelength_of
+
+CU = wavelength_of("CuKa")
+OFF = {
+    "debye_waller": {"enabled": False, "b_max": 0.0},
+    "strain": {"enabled": False, "max": 0.0},
+    "crystallite_size": {"enabled": False, "min_nm": 50, "max_nm": 50, "shape_factor": 0.9},
+    "profile": {"pseudo_voigt": False, "eta_min": 0.0, "eta_max": 0.0, "instrument_fwhm": [0.05, 0.05]},
+    "kalpha2": {"enabled": False, "wavelength": 1.54439, "ratio": 0.5},
+    "preferred_orientation": {"enabled": False, "r_min": 1.0},
+    "peak_scaling": {"enabled": False, "sigma": 0.0, "drop_fraction": 0.0},
+    "zero_shift": {"enabled": False, "max": 0.0},
+    "background": {"enabled": False, "max_fraction": 0.0},
+    "noise": {"enabled": False, "min_counts": 1, "max_counts": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def structures() -> dict[str, Structure]:
+    shipped = dict(pymatgen_shipped())
+    nacl = from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    return {"NaCl": nacl, "LiFePO4": shipped["LiFePO4"], "Li3V2(PO4)3": shipped["Li3V2(PO4)3"], "TiO2": shipped["TiO2"]}
+
+
+@pytest.mark.parametrize("name", ["NaCl", "LiFePO4", "Li3V2(PO4)3", "TiO2"])
+def test_cached_pattern_equals_pymatgen(structures, name: str) -> None:
+    structure = structures[name]
+    expected = XRDCalculator(CU).get_pattern(structure, two_theta_range=(0, 120))
+    sticks = pymatgen_sticks(compute_reflections(structure, CU, 120), CU, (0, 120))
+    assert len(sticks) == len(expected.x)
+    np.testing.assert_allclose(sticks[:, 0], expected.x, atol=1e-6)
+    np.testing.assert_allclose(sticks[:, 1], expected.y, atol=1e-6)
+    grid = Grid(0, 120, 0.02)
+    np.testing.assert_allclose(
+        deposit_sticks(grid, sticks[:, 0], sticks[:, 1]), deposit_sticks(grid, expected.x, expected.y), atol=1e-6
+    )
+
+
+def test_rocksalt_extinctions_and_first_peak(structures) -> None:
+    sticks = pymatgen_sticks(compute_reflections(structures["NaCl"], CU, 60), CU, (0, 60))
+    d_111 = 5.64 / math.sqrt(3)
+    assert sticks[0, 0] == pytest.approx(math.degrees(2 * math.asin(CU / (2 * d_111))), abs=1e-9)
+    assert not np.any(np.isclose(sticks[:, 0], math.degrees(2 * math.asin(CU / (2 * 5.64))), atol=0.01))  # (100)
+
+
+def test_tensile_strain_moves_peaks_to_lower_angles(structures) -> None:
+    refl = compute_reflections(structures["LiFePO4"], CU, 90)
+    two_theta, _ = stick_intensities(refl, CU)
+    for strain in (0.01, -0.01):
+        stretched = np.linalg.inv(refl.lattice * (1 + strain)).T
+        strained_two_theta, _ = stick_intensities(refl, CU, stretched)
+        finite = np.isfinite(two_theta) & np.isfinite(strained_two_theta)
+        shift = strained_two_theta[finite] - two_theta[finite]
+        assert np.all(np.sign(shift) == -np.sign(strain))
+        # Bragg: d scales with (1 + strain), so sin(theta) scales with 1 / (1 + strain)
+        np.testing.assert_allclose(
+            np.sin(np.radians(strained_two_theta[finite] / 2)) * (1 + strain),
+            np.sin(np.radians(two_theta[finite] / 2)),
+            rtol=1e-12,
+        )
+
+
+def _fwhm(grid: Grid, pattern: np.ndarray) -> float:
+    above = grid.two_theta[pattern >= pattern.max() / 2]
+    return float(above.max() - above.min())
+
+
+def test_smaller_crystallites_broaden_peaks_as_scherrer_says(structures) -> None:
+    refl = compute_reflections(structures["NaCl"], CU, 40)
+    grid = Grid(26, 30, 0.004)  # the (111) peak alone
+    widths = {}
+    for size_nm in (10, 100):
+        settings = copy.deepcopy(OFF)
+        settings["crystallite_size"] = {"enabled": True, "min_nm": size_nm, "max_nm": size_nm, "shape_factor": 0.9}
+        settings["profile"]["instrument_fwhm"] = [1e-4, 1e-4]
+        two_theta, intensity, fwhm = augmented_sticks(refl, CU, settings, np.random.default_rng(0))
+        widths[size_nm] = _fwhm(grid, render_profiles(grid, two_theta, intensity, fwhm, 0.0))
+    theta = math.asin(CU * math.sqrt(3) / (2 * 5.64))
+    assert widths[10] == pytest.approx(math.degrees(0.9 * CU / (100 * math.cos(theta))), rel=0.02)
+    assert widths[10] > 5 * widths[100]
+
+
+def test_kalpha2_adds_a_half_height_peak_at_higher_angle(structures) -> None:
+    refl = compute_reflections(structures["NaCl"], 1.54056, 40)
+    settings = copy.deepcopy(OFF)
+    settings["kalpha2"]["enabled"] = True
+    two_theta, intensity, _ = augmented_sticks(refl, 1.54056, settings, np.random.default_rng(0))
+    d_111 = 5.64 / math.sqrt(3)
+    alpha1, alpha2 = (math.degrees(2 * math.asin(w / (2 * d_111))) for w in (1.54056, 1.54439))
+    assert alpha2 - alpha1 == pytest.approx(0.07, abs=0.01)
+    at_alpha1 = intensity[np.isclose(two_theta, alpha1, atol=1e-9)].sum()
+    at_alpha2 = intensity[np.isclose(two_theta, alpha2, atol=1e-9)].sum()
+    assert at_alpha1 > 0 and at_alpha2 / at_alpha1 == pytest.approx(0.5)
+
+
+def test_debye_waller_damps_high_angle_peaks_more(structures) -> None:
+    refl = compute_reflections(structures["NaCl"], CU, 120)
+    two_theta, plain = stick_intensities(refl, CU)
+    _, damped = stick_intensities(refl, CU, b_factors=np.array([2.0, 2.0]))
+    ratio = damped / np.where(plain > 0, plain, 1)
+    strong = plain > plain.max() * 1e-3
+    order = np.argsort(two_theta[strong])
+    assert np.all(np.diff(ratio[strong][order]) <= 1e-12)
+    s2 = (np.sin(np.radians(two_theta[strong] / 2)) / CU) ** 2
+    np.testing.assert_allclose(ratio[strong], np.exp(-2 * 2.0 * s2), rtol=1e-9)  # B acts on amplitudes

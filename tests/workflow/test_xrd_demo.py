@@ -1,0 +1,102 @@
+"""The xrd demo end to end (shared demo run), the identify path, sharded CIF conversion reruns and the paper DAG."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def results(demo_workspace: Path) -> Path:
+    return demo_workspace / "results" / "xrd"
+
+
+def test_library_has_150_distinct_phases_read_back_from_cif(results: Path) -> None:
+    phases = pd.read_csv(results / "library" / "phases.csv")
+    assert len(phases) >= 150 and phases["phase_id"].is_unique
+    assert (phases["phase_id"] == phases["formula"] + "|" + phases["spacegroup"] + "|" + phases["source_id"]).all()
+    assert len(list((results / "demo" / "cifs").glob("*.cif"))) == len(phases)
+    assert pd.read_csv(results / "library" / "rejects.csv", keep_default_na=False).columns.tolist() == [
+        "source_id",
+        "path",
+        "reason",
+    ]
+
+
+def test_demo_meets_the_accuracy_targets_on_held_out_augmentations(results: Path) -> None:
+    metrics = pd.read_csv(results / "metrics.csv")
+    held_out = metrics[(metrics["set"] == "held-out augmentations") & (metrics["method"] == "classifier")]
+    scores = dict(zip(held_out["metric"], held_out["value"], strict=True))
+    assert scores["top5"] >= 0.99 and scores["top1"] >= 0.95
+    hard = metrics[(metrics["set"] == "hard") & (metrics["method"] == "classifier")].set_index("metric")["value"]
+    assert hard["top1"] < scores["top1"]  # the harder set is harder
+    history = pd.read_csv(results / "models" / "copy.history.csv")
+    assert history["adacos_scale"].nunique() == len(history)  # the adaptive scale moves every epoch
+    strength = pd.read_csv(results / "accuracy_vs_strength.csv")
+    top1 = strength[strength["metric"] == "top1"].sort_values("strength")["value"].to_numpy()
+    assert top1[0] >= top1[-1]
+
+
+def test_identify_ranks_candidates_and_rejects_the_broken_file(results: Path) -> None:
+    table = pd.read_csv(results / "identify.csv")
+    assert {"query", "rank", "phase_id", "formula", "spacegroup", "score"} <= set(table.columns)
+    phases = pd.read_csv(results / "library" / "phases.csv")
+    first = table[(table["component"] == 1) & (table["rank"] == 1)]
+    queries = sorted((results / "demo" / "queries").glob("query_0*"))
+    assert len(first) == len(queries)
+    correct = sum(
+        row.phase_id == phases["phase_id"].iloc[int(row.query.split("phase")[1][:3])] for row in first.itertuples()
+    )
+    assert correct >= len(queries) - 1
+    assert table.groupby(["query", "component"])["rank"].max().eq(5).all()
+    rejects = pd.read_csv(results / "identify_rejects.csv")
+    assert rejects["query"].tolist() == ["query_broken.xy"] and "non-numeric" in rejects["reason"].iloc[0]
+
+
+def test_figures_and_report(demo_workspace: Path, results: Path) -> None:
+    for name in ["learning_curves", "accuracy_vs_strength", "examples"]:
+        assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+        assert (results / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+    with zipfile.ZipFile(demo_workspace / "results" / "report.zip") as report:
+        names = report.namelist()
+    assert any(n.endswith("accuracy_vs_strength.png") for n in names)
+    assert any(n.endswith("identify.csv") for n in names)
+
+
+def _edit_config(workspace: Path, **xrd) -> None:
+    path = workspace / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["xrd"].update(xrd)
+    path.write_text(yaml.safe_dump(config))
+
+
+def test_user_cifs_are_sharded_and_one_changed_cif_reruns_only_its_shard(demo_workspace: Path, workspace: Path) -> None:
+    cifs = workspace / "my_cifs"
+    cifs.mkdir()
+    for path in sorted((demo_workspace / "results" / "xrd" / "demo" / "cifs").glob("demo-rocksalt-*.cif"))[:5]:
+        shutil.copy(path, cifs / path.name)
+    (cifs / "broken.cif").write_text("data_x\nnot a cif\n")
+    _edit_config(workspace, cif_dir=str(cifs), shard_size=2)
+    run_snakemake(workspace, "--cores", "2", "results/xrd/library/phases.csv")
+    assert len(pd.read_csv(workspace / "results" / "xrd" / "library" / "phases.csv")) == 5
+    rejects = pd.read_csv(workspace / "results" / "xrd" / "library" / "rejects.csv")
+    assert rejects["source_id"].tolist() == ["broken"]
+    changed = sorted(cifs.glob("*.cif"))[3]
+    changed.write_text(changed.read_text().replace("_cell_length_a", "_cell_length_a ", 1))
+    dry = run_snakemake(workspace, "-n", "results/xrd/library/phases.csv").stdout
+    assert "xrd_convert" in dry and dry.count("rule xrd_convert:") == 1 and "shard=001" in dry
+
+
+def test_paper_dag_fetches_the_cod_list_in_shards(workspace: Path) -> None:
+    proc = run_snakemake(workspace, "-n", "xrd", "--config", 'xrd={"dataset": "paper"}')
+    assert "resources/downloads/xrd/COD-selection.txt" in proc.stdout
+    assert "xrd_cod_list" in proc.stdout
