@@ -14,6 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 MIRROR = (REPO / ".." / "shared" / "mirror").resolve()
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 # What a workspace needs of the repository to run the workflow (results, logs and .snakemake stay out).
+# The targets of the shared demo run: all, unless FINGERPRINTML_DEMO_TARGETS narrows it while developing one study.
+DEMO_TARGETS = os.environ.get("FINGERPRINTML_DEMO_TARGETS", "all").split()
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow", "envs", "profiles", "resources", "src", "pyproject.toml"]
 
 
@@ -29,9 +31,12 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """Run Snakemake in ``workdir``; on failure with ``check`` the output is shown in the assertion."""
-    env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
+def run_snakemake(
+    workdir: Path, *args: str, check: bool = True, timeout: int = 1800, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run Snakemake in ``workdir`` (in ``env``, default this process's); on failure with ``check`` the output is
+    shown in the assertion."""
+    env = {**(os.environ if env is None else env), "PYTHONPATH": str(workdir / "src")}
     proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     if check:
         assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
@@ -56,7 +61,7 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One workspace after the README's main command (the demo run of every study and its report), shared by the
     workflow tests of all studies. FINGERPRINTML_DEMO_TARGETS (space-separated) narrows the run while developing one
     study; CI leaves it unset."""
-    targets = os.environ.get("FINGERPRINTML_DEMO_TARGETS", "all").split()
+    targets = DEMO_TARGETS
     workspace = copy_workflow(tmp_path_factory.mktemp("demo") / "workflow-copy")
     run_snakemake(workspace, "--cores", "2", *targets)
     run_snakemake(workspace, "--cores", "2", *targets, "--report", "results/report.zip")

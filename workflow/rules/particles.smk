@@ -66,7 +66,7 @@ PAR_OUTPUTS = [
 
 wildcard_constraints:
     run="full|image_only",
-    shard=r"\d{5}",
+    shard=r"\d+",
 
 
 rule particles:

@@ -44,7 +44,7 @@ XRD_QUERIES = XRD["query_dir"] or f"{XRD_RESULTS}/demo/queries"
 
 
 wildcard_constraints:
-    shard=r"\d{3}",
+    shard=r"\d+",
     split="copy|structure",
 
 

@@ -1,0 +1,46 @@
+"""The report of the README's main command holds every study's figures and tables, with their captions."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.workflow
+
+
+def report_contents(workspace: Path) -> tuple[set[str], str]:
+    with zipfile.ZipFile(workspace / "results" / "report.zip") as report:
+        names = set(report.namelist())
+        text = "\n".join(report.read(n).decode("utf-8", "ignore") for n in names if n.endswith((".html", ".js")))
+    return names, text
+
+
+def studies_run(workspace: Path) -> list[str]:
+    config = yaml.safe_load((workspace / "config.yaml").read_text())
+    return sorted(s for s in config if s != "download" and (workspace / "results" / s).is_dir())
+
+
+def test_every_study_figure_is_in_the_report(demo_workspace: Path) -> None:
+    names, _ = report_contents(demo_workspace)
+    studies = studies_run(demo_workspace)
+    assert studies
+    for study in studies:
+        figures = sorted((demo_workspace / "results" / study / "figures").rglob("*.png"))
+        assert figures, f"{study} made no figures"
+        missing = [str(f.relative_to(demo_workspace)) for f in figures if not any(n.endswith(f.name) for n in names)]
+        assert not missing, f"{study}: figures not in the report: {missing}"
+
+
+def test_every_study_has_tables_and_captions_in_the_report(demo_workspace: Path) -> None:
+    names, text = report_contents(demo_workspace)
+    reported = {Path(n).name for n in names}
+    for study in studies_run(demo_workspace):
+        tables = {p.name for p in (demo_workspace / "results" / study).rglob("*.csv")}
+        assert reported & tables, f"{study}: no table in the report"
+        captions = sorted((demo_workspace / "workflow" / "report" / study).glob("*.rst"))
+        assert captions, f"{study} has no captions"
+        openings = [" ".join(c.read_text().split()[:6]) for c in captions]
+        assert any(opening in " ".join(text.split()) for opening in openings), f"{study}: no caption in the report"

@@ -1,0 +1,65 @@
+"""Partial reruns after a complete demo run, read off dry runs: nothing to do when nothing changed; a changed input
+reruns exactly its downstream jobs; a figure-only setting reruns only figures; a deleted shard only itself."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_TARGETS, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def rerun_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the complete demo workspace (results, Snakemake metadata and timestamps included)."""
+    copy = tmp_path_factory.mktemp("reruns") / "workflow-copy"
+    shutil.copytree(demo_workspace, copy, symlinks=True)
+    return copy
+
+
+def planned_jobs(workspace: Path, *args: str) -> Counter[str]:
+    """Rule -> number of jobs a dry run of the demo targets plans."""
+    proc = run_snakemake(workspace, "-n", "--quiet", "rules", *DEMO_TARGETS, *args)
+    table = re.search(r"Job stats:\n(.*?)\n\n", proc.stdout + "\n\n", re.DOTALL)
+    if table is None:
+        assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout
+        return Counter()
+    counts: Counter[str] = Counter()
+    for line in table.group(1).splitlines()[2:]:
+        rule, count = line.split()
+        if rule != "total":
+            counts[rule] = int(count)
+    return counts
+
+
+def test_nothing_changed_nothing_reruns(rerun_workspace: Path) -> None:
+    assert planned_jobs(rerun_workspace) == Counter()
+
+
+def test_changed_input_reruns_exactly_its_downstream(rerun_workspace: Path) -> None:
+    classes = rerun_workspace / "resources" / "isotopes" / "demo_classes.csv"
+    stat = classes.stat()
+    os.utime(classes, (stat.st_atime, stat.st_mtime + 3600))
+    try:
+        jobs = planned_jobs(rerun_workspace)
+    finally:
+        os.utime(classes, (stat.st_atime, stat.st_mtime))
+    downstream = planned_jobs(rerun_workspace, "--forcerun", "isotopes_dataset")
+    assert jobs == downstream
+    assert jobs["isotopes_dataset"] == 1 and jobs["isotopes_search"] == 8
+    assert all(rule.startswith("isotopes") or rule in DEMO_TARGETS for rule in jobs)
+
+
+def test_figure_setting_reruns_only_figures(rerun_workspace: Path, tmp_path: Path) -> None:
+    # --config reads nested values as strings; numbers go through a config file.
+    override = tmp_path / "figures.yaml"
+    override.write_text("isotopes:\n  figures:\n    grid_points: 60\n")
+    jobs = planned_jobs(rerun_workspace, "--configfile", str(override))
+    assert set(jobs) - set(DEMO_TARGETS) == {"isotopes_decision_regions"}
