@@ -66,3 +66,12 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_snakemake(workspace, "--cores", "2", *targets)
     run_snakemake(workspace, "--cores", "2", *targets, "--report", "results/report.zip")
     return workspace
+
+
+@pytest.fixture
+def demo_copy(demo_workspace: Path, tmp_path: Path) -> Path:
+    """A private copy of the complete demo workspace (results, metadata, time stamps), for tests that run Snakemake
+    with other settings: the shared workspace stays as the README's main command left it."""
+    copy = tmp_path / "demo-copy"
+    shutil.copytree(demo_workspace, copy, symlinks=True)
+    return copy

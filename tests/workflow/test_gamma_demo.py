@@ -96,7 +96,8 @@ def test_gamma_feature_change_reruns_features_and_models_not_preprocessing(demo:
     assert "gamma_preprocess" not in jobs and "gamma_simulate" not in jobs and "gamma_binary" not in jobs
 
 
-def test_gamma_query_folder_is_classified_with_rejects(demo: Path, tmp_path: Path) -> None:
+def test_gamma_query_folder_is_classified_with_rejects(demo_copy: Path, tmp_path: Path) -> None:
+    demo = demo_copy
     query = tmp_path / "my_spectra"
     query.mkdir()
     test_dir = demo / "results" / "gamma" / "data" / "demo" / "test"

@@ -83,7 +83,8 @@ def test_nothing_reruns_after_a_complete_run(demo: Path) -> None:
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_predict_rule_classifies_user_samples_and_reports_bad_rows(demo: Path) -> None:
+def test_predict_rule_classifies_user_samples_and_reports_bad_rows(demo_copy: Path) -> None:
+    demo = demo_copy
     samples = demo / "my_samples.csv"
     samples.write_text("sample,d18O,d56Fe\nA,-5.5,0.18\nB,12.0,\nC,abc,0.2\nD,8.1,0.19\n")
     override = ["--config", 'isotopes={"predict": {"input": "my_samples.csv"}}']

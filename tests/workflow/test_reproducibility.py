@@ -32,5 +32,7 @@ def test_another_seed_changes_them(tmp_path: Path, demo_workspace: Path, study: 
     workspace = copy_workflow(tmp_path / "workflow-copy")
     seed = yaml.safe_load((workspace / "config.yaml").read_text())[study]["seed"]
     first = REPRODUCED[study][0]
-    run_snakemake(workspace, "--cores", "2", first, "--config", f'{study}={{"seed": {seed + 1}}}')
+    # --config reads nested values as strings; the number goes through a config file.
+    (workspace / "other_seed.yaml").write_text(f"{study}:\n  seed: {seed + 1}\n")
+    run_snakemake(workspace, "--cores", "2", first, "--configfile", "other_seed.yaml")
     assert not same_outputs(workspace / first, demo_workspace / first), first

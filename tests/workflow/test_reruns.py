@@ -57,9 +57,11 @@ def test_changed_input_reruns_exactly_its_downstream(rerun_workspace: Path) -> N
     assert all(rule.startswith("isotopes") or rule in DEMO_TARGETS for rule in jobs)
 
 
-def test_figure_setting_reruns_only_figures(rerun_workspace: Path, tmp_path: Path) -> None:
+def test_figure_setting_reruns_only_figures_and_the_config_record(rerun_workspace: Path, tmp_path: Path) -> None:
     # --config reads nested values as strings; numbers go through a config file.
     override = tmp_path / "figures.yaml"
     override.write_text("isotopes:\n  figures:\n    grid_points: 60\n")
     jobs = planned_jobs(rerun_workspace, "--configfile", str(override))
-    assert set(jobs) - set(DEMO_TARGETS) == {"isotopes_decision_regions"}
+    # provenance.yaml records the study's config, so it follows any config change.
+    assert set(jobs) - set(DEMO_TARGETS) == {"isotopes_decision_regions", "provenance"}
+    assert jobs["provenance"] == 1
