@@ -9,9 +9,11 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from fingerprintml.io import write_table
 from fingerprintml.particles.data import MetadataScaler
-from fingerprintml.particles.inference import classify_images, gather, shard_names, shard_rows, write_parquet
+from fingerprintml.particles.inference import classify_images, gather, write_parquet
 from fingerprintml.particles.model import ParticleNet
+from fingerprintml.particles.shards import count_listed, shard_names, shard_rows
 from fingerprintml.particles.train import Arrays, load_model, predict, save_model, train_model
 
 SETTINGS = {
@@ -85,8 +87,10 @@ def test_saved_model_keeps_label_map_scaler_and_predictions(tmp_path: Path) -> N
     assert np.allclose(probabilities.sum(1), 1, atol=1e-5)
 
 
-def test_shards_cover_the_listing_once() -> None:
+def test_shards_cover_the_listing_once(tmp_path: Path) -> None:
     listing = pd.DataFrame({"path": [f"{i}.png" for i in range(23)], "sample": "s"})
+    write_table(listing, tmp_path / "listing.csv")
+    assert count_listed(tmp_path / "listing.csv") == 23
     names = shard_names(len(listing), 10)
     assert names == ["00000", "00001", "00002"]
     rows = pd.concat([shard_rows(listing, n, 10) for n in names])

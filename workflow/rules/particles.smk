@@ -1,3 +1,9 @@
+# Aliased: the rule files share one namespace (xrd.smk imports its own shard_names).
+from fingerprintml.particles.shards import (
+    count_listed as par_count_listed,
+    shard_names as par_shard_names,
+)
+
 PAR = config["particles"]
 PAR_RESULTS = "results/particles"
 PAR_DATASET = PAR["dataset"]
@@ -16,28 +22,24 @@ PAR_TRAINING = {
 PAR_PER_SHARD = PAR["inference"]["per_shard"][PAR_DATASET]
 
 
-# Images to classify, known when the workflow is planned (None: the paper's are not extracted yet).
-PAR_LISTING = Path(f"{PAR_RESULTS}/data/unlabelled.csv")
+# Your own folder (`inference.images`) is listed at DAG time; the demo's and the paper's images exist only once
+# generated or extracted, so their shards follow the rows of the listing checkpoint, in the same snakemake run.
 if PAR["inference"]["images"]:
     from fingerprintml.particles.data import list_images
 
-    PAR_N_UNLABELLED = len(list_images(PAR["inference"]["images"]))
-elif PAR_DATASET == "demo":
-    PAR_N_UNLABELLED = PAR["demo"]["samples"] * PAR["demo"]["images_per_sample"] + 1
-elif PAR_LISTING.is_file():
-    PAR_N_UNLABELLED = sum(1 for _ in PAR_LISTING.open()) - 1
+    PAR_USER_IMAGES = len(list_images(PAR["inference"]["images"]))
 else:
-    PAR_N_UNLABELLED = None
-if PAR_N_UNLABELLED is None:
-    print(
-        "particles: the paper's unlabelled images are not extracted yet; inference shards are planned "
-        "on the next run of snakemake",
-        file=sys.stderr,
-    )
-PAR_SHARDS = (
-    []
-    if PAR_N_UNLABELLED is None
-    else [f"{i:05d}" for i in range(-(-PAR_N_UNLABELLED // PAR_PER_SHARD))]
+    PAR_USER_IMAGES = None
+par_gathered = lambda wildcards, output: expand(
+    output,
+    shard=par_shard_names(
+        (
+            par_count_listed(checkpoints.particles_listing.get().output[0])
+            if PAR_USER_IMAGES is None
+            else PAR_USER_IMAGES
+        ),
+        PAR_PER_SHARD,
+    ),
 )
 PAR_FIGURES = ["learning_curves", "confusion_matrix", "umap"]
 PAR_OUTPUTS = [
@@ -52,15 +54,9 @@ PAR_OUTPUTS = [
         for n in PAR_FIGURES
         for ext in ("pdf", "png")
     ],
-    *(
-        [
-            f"{PAR_RESULTS}/inference/predictions.parquet",
-            f"{PAR_RESULTS}/inference/class_counts.csv",
-            f"{PAR_RESULTS}/inference/rejected_images.csv",
-        ]
-        if PAR_SHARDS
-        else []
-    ),
+    f"{PAR_RESULTS}/inference/predictions.parquet",
+    f"{PAR_RESULTS}/inference/class_counts.csv",
+    f"{PAR_RESULTS}/inference/rejected_images.csv",
 ]
 
 
@@ -339,7 +335,7 @@ rule particles_umap:
         "../scripts/particles/plot_umap.py"
 
 
-rule particles_listing:
+checkpoint particles_listing:
     input:
         unlabelled=rules.particles_dataset.output.unlabelled,
     output:
@@ -354,7 +350,7 @@ rule particles_listing:
         runtime=30,
     params:
         images=PAR["inference"]["images"],
-        expected=PAR_N_UNLABELLED,
+        expected=PAR_USER_IMAGES,
     script:
         "../scripts/particles/listing.py"
 
@@ -387,10 +383,12 @@ rule particles_infer_shard:
 
 rule particles_gather:
     input:
-        predictions=expand(
-            rules.particles_infer_shard.output.predictions, shard=PAR_SHARDS
+        predictions=lambda wildcards: par_gathered(
+            wildcards, rules.particles_infer_shard.output.predictions
         ),
-        rejected=expand(rules.particles_infer_shard.output.rejected, shard=PAR_SHARDS),
+        rejected=lambda wildcards: par_gathered(
+            wildcards, rules.particles_infer_shard.output.rejected
+        ),
     output:
         predictions=f"{PAR_RESULTS}/inference/predictions.parquet",
         counts=report(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 
 import numpy as np
@@ -19,17 +18,6 @@ from fingerprintml.particles.data import MetadataScaler, UnlabelledImages
 from fingerprintml.particles.train import load_model
 
 log = logging.getLogger(__name__)
-
-
-def shard_names(n_images: int, per_shard: int) -> list[str]:
-    """Names of the shards of ``n_images`` images, ``per_shard`` each (zero-padded, sortable)."""
-    return [f"{index:05d}" for index in range(math.ceil(n_images / per_shard))]
-
-
-def shard_rows(listing: pd.DataFrame, shard: str, per_shard: int) -> pd.DataFrame:
-    """The rows of the image listing that belong to ``shard``."""
-    start = int(shard) * per_shard
-    return listing.iloc[start : start + per_shard]
 
 
 def classify_images(

@@ -2,8 +2,9 @@ import torch
 
 from fingerprintml.io import read_table, write_table
 from fingerprintml.logs import log_to
-from fingerprintml.particles.inference import classify_images, shard_rows, write_parquet
+from fingerprintml.particles.inference import classify_images, write_parquet
 from fingerprintml.particles.model import select_device
+from fingerprintml.particles.shards import shard_rows
 
 with log_to(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
