@@ -88,7 +88,9 @@ def test_smaller_crystallites_broaden_peaks_as_scherrer_says(structures) -> None
         settings = copy.deepcopy(OFF)
         settings["crystallite_size"] = {"enabled": True, "min_nm": size_nm, "max_nm": size_nm, "shape_factor": 0.9}
         settings["profile"]["instrument_fwhm"] = [1e-4, 1e-4]
-        two_theta, intensity, fwhm = augmented_sticks(refl, CU, settings, np.random.default_rng(0))
+        two_theta, intensity, fwhm = (
+            row[0] for row in augmented_sticks(refl, CU, settings, np.random.default_rng(0), 1)
+        )
         widths[size_nm] = _fwhm(grid, render_profiles(grid, two_theta, intensity, fwhm, 0.0))
     theta = math.asin(CU * math.sqrt(3) / (2 * 5.64))
     assert widths[10] == pytest.approx(math.degrees(0.9 * CU / (100 * math.cos(theta))), rel=0.02)
@@ -99,7 +101,7 @@ def test_kalpha2_adds_a_half_height_peak_at_higher_angle(structures) -> None:
     refl = compute_reflections(structures["NaCl"], 1.54056, 40)
     settings = copy.deepcopy(OFF)
     settings["kalpha2"]["enabled"] = True
-    two_theta, intensity, _ = augmented_sticks(refl, 1.54056, settings, np.random.default_rng(0))
+    two_theta, intensity, _ = (row[0] for row in augmented_sticks(refl, 1.54056, settings, np.random.default_rng(0), 1))
     d_111 = 5.64 / math.sqrt(3)
     alpha1, alpha2 = (math.degrees(2 * math.asin(w / (2 * d_111))) for w in (1.54056, 1.54439))
     assert alpha2 - alpha1 == pytest.approx(0.07, abs=0.01)
@@ -118,3 +120,26 @@ def test_debye_waller_damps_high_angle_peaks_more(structures) -> None:
     assert np.all(np.diff(ratio[strong][order]) <= 1e-12)
     s2 = (np.sin(np.radians(two_theta[strong] / 2)) / CU) ** 2
     np.testing.assert_allclose(ratio[strong], np.exp(-2 * 2.0 * s2), rtol=1e-9)  # B acts on amplitudes
+
+
+def test_batched_sticks_and_profiles_equal_one_copy_at_a_time(structures) -> None:
+    refl = compute_reflections(structures["LiFePO4"], CU, 90)
+    rng = np.random.default_rng(3)
+    strains = rng.uniform(-0.005, 0.005, (4, 3, 3))
+    reciprocals = np.linalg.inv(refl.lattice @ (np.eye(3) + (strains + strains.transpose(0, 2, 1)) / 2))
+    reciprocals = reciprocals.transpose(0, 2, 1)
+    b_factors = rng.uniform(0, 2, (4, len(refl.symbols)))
+    two_theta, intensity = stick_intensities(refl, CU, reciprocals, b_factors)
+    grid = Grid(10, 90, 0.02)
+    fwhm = rng.uniform(0.05, 0.3, two_theta.shape)
+    eta = rng.uniform(0, 1, 4)
+    finite = np.isfinite(two_theta)
+    batch = render_profiles(grid, np.where(finite, two_theta, 0.0), intensity, fwhm, eta)
+    for copy_index in range(4):
+        one_theta, one_intensity = stick_intensities(refl, CU, reciprocals[copy_index], b_factors[copy_index])
+        np.testing.assert_array_equal(one_theta, two_theta[copy_index])
+        np.testing.assert_allclose(one_intensity, intensity[copy_index], rtol=1e-12)
+        keep = finite[copy_index]
+        one = render_profiles(grid, one_theta[keep], one_intensity[keep], fwhm[copy_index][keep], eta[copy_index])
+        # The FFT length follows the batch's widest profile, so Lorentzian tails wrap at another period (edges).
+        np.testing.assert_allclose(batch[copy_index], one, atol=5e-4 * one.max())

@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 import numpy as np
+import scipy.fft
 
 from fingerprintml.xrd.patterns import Grid, normalise
 from fingerprintml.xrd.reflections import Reflections, stick_intensities
@@ -30,6 +31,8 @@ FOUR_LN2 = 4 * math.log(2)
 RENDER_FLOOR = 1e-5
 RENDER_BANDS = 6
 MAX_HALF_WINDOW = 2000
+# Rows per background-and-noise pass (bounds the float temporaries of large training pools).
+NOISE_CHUNK = 1024
 
 
 def scaled_settings(settings: dict[str, Any], strength: float) -> dict[str, Any]:
@@ -47,49 +50,53 @@ def scaled_settings(settings: dict[str, Any], strength: float) -> dict[str, Any]
     return out
 
 
-def _strained_reciprocal(refl: Reflections, strain: float, rng: np.random.Generator) -> np.ndarray:
+def _strained_reciprocals(refl: Reflections, strain: float, rng: np.random.Generator, copies: int) -> np.ndarray:
     if strain <= 0:
-        return refl.reciprocal
-    tensor = rng.uniform(-strain, strain, (3, 3))
-    tensor = (tensor + tensor.T) / 2
-    return np.linalg.inv(refl.lattice @ (np.eye(3) + tensor)).T
+        return np.broadcast_to(refl.reciprocal, (copies, 3, 3))
+    tensor = rng.uniform(-strain, strain, (copies, 3, 3))
+    tensor = (tensor + tensor.transpose(0, 2, 1)) / 2
+    return np.linalg.inv(refl.lattice @ (np.eye(3) + tensor)).transpose(0, 2, 1)
 
 
 def augmented_sticks(
-    refl: Reflections, wavelength: float, settings: dict[str, Any], rng: np.random.Generator
+    refl: Reflections, wavelength: float, settings: dict[str, Any], rng: np.random.Generator, copies: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two-theta, intensity and FWHM (deg) of the augmented sticks of one structure (K-alpha2 included)."""
+    """Two-theta, intensity and FWHM (deg) of the augmented sticks of ``copies`` copies of one structure (K-alpha2
+    included), each (copies, K); every copy draws its own random parameters. Sticks dropped (beyond the limiting
+    sphere, eliminated, or negligible) have intensity 0."""
     s = settings
-    reciprocal = _strained_reciprocal(refl, s["strain"]["max"] if s["strain"]["enabled"] else 0.0, rng)
+    reciprocal = _strained_reciprocals(refl, s["strain"]["max"] if s["strain"]["enabled"] else 0.0, rng, copies)
     b_factors = None
     if s["debye_waller"]["enabled"]:
-        b_factors = rng.uniform(0, s["debye_waller"]["b_max"], len(refl.symbols))
+        b_factors = rng.uniform(0, s["debye_waller"]["b_max"], (copies, len(refl.symbols)))
     two_theta, intensity = stick_intensities(refl, wavelength, reciprocal, b_factors)
     if s["preferred_orientation"]["enabled"]:
-        r = rng.uniform(s["preferred_orientation"]["r_min"], 1.0)
-        axis = ORIENTATION_AXES[rng.integers(len(ORIENTATION_AXES))] @ reciprocal
-        g = refl.hkl @ reciprocal
-        cos2 = (g @ axis) ** 2 / np.maximum((g * g).sum(axis=1) * (axis @ axis), 1e-30)
+        r = rng.uniform(s["preferred_orientation"]["r_min"], 1.0, (copies, 1))
+        axis = np.einsum("ci,cij->cj", ORIENTATION_AXES[rng.integers(len(ORIENTATION_AXES), size=copies)], reciprocal)
+        g = refl.hkl @ reciprocal  # (copies, M, 3)
+        cos2 = np.einsum("cmj,cj->cm", g, axis) ** 2 / np.maximum(
+            (g * g).sum(axis=-1) * (axis * axis).sum(axis=-1, keepdims=True), 1e-30
+        )
         intensity = intensity * (r**2 * cos2 + (1 - cos2) / r) ** -1.5
     if s["peak_scaling"]["enabled"]:
         n_families = int(refl.family.max()) + 1
-        factors = np.exp(s["peak_scaling"]["sigma"] * rng.standard_normal(n_families))
-        factors[rng.random(n_families) < s["peak_scaling"]["drop_fraction"]] = 0.0
-        intensity = intensity * factors[refl.family]
-    finite = np.isfinite(two_theta) & (intensity > RENDER_FLOOR * max(intensity.max(), 1e-300))
-    two_theta, intensity = two_theta[finite], intensity[finite]
+        factors = np.exp(s["peak_scaling"]["sigma"] * rng.standard_normal((copies, n_families)))
+        factors[rng.random((copies, n_families)) < s["peak_scaling"]["drop_fraction"]] = 0.0
+        intensity = intensity * factors[:, refl.family]
+    kept = np.isfinite(two_theta) & (
+        intensity > RENDER_FLOOR * np.maximum(intensity.max(axis=1, keepdims=True), 1e-300)
+    )
+    two_theta, intensity = np.where(kept, two_theta, 0.0), np.where(kept, intensity, 0.0)
     if s["kalpha2"]["enabled"]:
-        ratio = s["kalpha2"]["wavelength"] / wavelength
-        sin2 = np.sin(np.radians(two_theta) / 2) * ratio
+        sin2 = np.sin(np.radians(two_theta) / 2) * (s["kalpha2"]["wavelength"] / wavelength)
         reach = sin2 < 1
-        two_theta = np.concatenate([two_theta, np.degrees(2 * np.arcsin(sin2[reach]))])
-        intensity = np.concatenate([intensity, s["kalpha2"]["ratio"] * intensity[reach]])
+        two_theta = np.concatenate([two_theta, np.where(reach, np.degrees(2 * np.arcsin(np.minimum(sin2, 1))), 0.0)], 1)
+        intensity = np.concatenate([intensity, np.where(reach, s["kalpha2"]["ratio"] * intensity, 0.0)], axis=1)
     if s["zero_shift"]["enabled"]:
-        two_theta = two_theta + rng.uniform(-s["zero_shift"]["max"], s["zero_shift"]["max"])
-    fwhm_instrument = rng.uniform(*s["profile"]["instrument_fwhm"])
-    fwhm = np.full(len(two_theta), fwhm_instrument)
+        two_theta = two_theta + rng.uniform(-s["zero_shift"]["max"], s["zero_shift"]["max"], (copies, 1))
+    fwhm = np.broadcast_to(rng.uniform(*s["profile"]["instrument_fwhm"], (copies, 1)), two_theta.shape)
     if s["crystallite_size"]["enabled"]:
-        size = 10 * rng.uniform(s["crystallite_size"]["min_nm"], s["crystallite_size"]["max_nm"])  # angstrom
+        size = 10 * rng.uniform(s["crystallite_size"]["min_nm"], s["crystallite_size"]["max_nm"], (copies, 1))  # A
         scherrer = np.degrees(
             s["crystallite_size"]["shape_factor"] * wavelength / (size * np.cos(np.radians(two_theta / 2)))
         )
@@ -98,78 +105,95 @@ def augmented_sticks(
 
 
 def render_profiles(
-    grid: Grid, two_theta: np.ndarray, intensity: np.ndarray, fwhm: np.ndarray, eta: float
+    grid: Grid, two_theta: np.ndarray, intensity: np.ndarray, fwhm: np.ndarray, eta: float | np.ndarray
 ) -> np.ndarray:
-    """Sum of area-normalised pseudo-Voigt peaks (Lorentzian fraction ``eta``) on the grid.
+    """Sum of area-normalised pseudo-Voigt peaks (Lorentzian fraction ``eta``) on the grid, float32.
 
-    Sticks are deposited on the grid and convolved, by FFT, with one profile per two-theta band (the band's
+    Batched: sticks (C, K) and ``eta`` (C,) give C patterns (C, grid.size) in one FFT pass; 1-D sticks give one
+    pattern. Sticks are deposited on the grid and convolved, by FFT, with one profile per two-theta band (the band's
     intensity-weighted mean FWHM; RENDER_BANDS bands over the grid follow the 1/cos(theta) growth of Scherrer
     widths to within ~10 %); the grid is padded by 5 FWHM on each side against wrap-around.
     """
+    single = np.ndim(two_theta) == 1
+    two_theta, intensity, fwhm = (np.atleast_2d(a) for a in (two_theta, intensity, fwhm))
+    copies = len(two_theta)
+    eta = np.broadcast_to(np.asarray(eta, dtype=np.float32), (copies,))
     inside = (two_theta > grid.start - 1) & (two_theta < grid.stop + 1) & (intensity > 0)
-    two_theta, intensity, fwhm = two_theta[inside], intensity[inside], fwhm[inside]
-    if len(two_theta) == 0:
-        return np.zeros(grid.size)
+    two_theta, intensity = np.where(inside, two_theta, grid.start), np.where(inside, intensity, 0.0)
     band = np.clip(
         ((two_theta - grid.start) / (grid.stop - grid.start) * RENDER_BANDS).astype(int), 0, RENDER_BANDS - 1
     )
-    weight = np.bincount(band, weights=intensity, minlength=RENDER_BANDS)
-    band_fwhm = np.bincount(band, weights=intensity * fwhm, minlength=RENDER_BANDS) / np.where(weight > 0, weight, 1)
+    row = band + RENDER_BANDS * np.arange(copies)[:, None]
+    weight = np.bincount(row.ravel(), weights=intensity.ravel(), minlength=copies * RENDER_BANDS)
+    band_fwhm = np.bincount(row.ravel(), weights=(intensity * fwhm).ravel(), minlength=copies * RENDER_BANDS)
+    band_fwhm /= np.where(weight > 0, weight, 1)
     half = int(min(MAX_HALF_WINDOW, max(2, math.ceil(5 * band_fwhm.max() / grid.step))))
-    size = grid.size + 2 * half
-    length = 1 << size.bit_length()  # > size: room for the right neighbour of the last deposit
+    length = scipy.fft.next_fast_len(grid.size + 2 * half + 1, real=True)  # +1: the last deposit's right neighbour
     position = np.clip((two_theta - grid.start) / grid.step, -half, grid.size - 1 + half) + half
     left = np.floor(position).astype(np.int64)
     fraction = position - left
-    flat = band * length + left
-    deposits = np.bincount(flat, weights=intensity * (1 - fraction), minlength=RENDER_BANDS * length)
-    deposits += np.bincount(flat + 1, weights=intensity * fraction, minlength=RENDER_BANDS * length)
+    flat = (row * length + left).ravel()
+    deposits = np.bincount(
+        np.concatenate([flat, flat + 1]),
+        weights=np.concatenate([(intensity * (1 - fraction)).ravel(), (intensity * fraction).ravel()]),
+        minlength=copies * RENDER_BANDS * length,
+    ).astype(np.float32)
     # Profiles enter through their analytic Fourier transforms (area-normalised Gaussian and Lorentzian of FWHM w):
     # exp(-(pi w f)^2 / (4 ln 2)) and exp(-pi w |f|), f in cycles per degree.
-    frequency = np.fft.rfftfreq(length, d=grid.step)[None]
-    widths = band_fwhm[:, None]
-    kernels = eta * np.exp(-math.pi * widths * frequency) + (1 - eta) * np.exp(
-        -((math.pi * widths * frequency) ** 2) / FOUR_LN2
-    )
-    spectrum = np.fft.rfft(deposits.reshape(RENDER_BANDS, length), axis=1) * kernels
-    out = np.fft.irfft(spectrum.sum(axis=0), n=length)
-    return np.clip(out[half : half + grid.size], 0, None)
+    frequency = np.fft.rfftfreq(length, d=grid.step).astype(np.float32)
+    scaled = (math.pi * band_fwhm.astype(np.float32))[:, None] * frequency  # (C * bands, frequencies)
+    eta_rows = np.repeat(eta, RENDER_BANDS)[:, None]
+    kernels = (1 - eta_rows) * np.exp(-(scaled * scaled) / np.float32(FOUR_LN2))
+    if eta.any():
+        kernels += eta_rows * np.exp(-scaled)
+    spectrum = scipy.fft.rfft(deposits.reshape(copies * RENDER_BANDS, length), axis=1) * kernels
+    out = scipy.fft.irfft(spectrum.reshape(copies, RENDER_BANDS, -1).sum(axis=1), n=length, axis=1)
+    out = np.clip(out[:, half : half + grid.size], 0, None)
+    return out[0] if single else out
 
 
-def add_background_and_noise(pattern: np.ndarray, grid: Grid, settings: dict[str, Any], rng: np.random.Generator):
-    """Smooth background (sloping line plus an amorphous hump) and Poisson counting noise; returns max-1 scaled."""
-    pattern = normalise(pattern)
-    if settings["background"]["enabled"]:
-        x = (grid.two_theta - grid.start) / (grid.stop - grid.start)
-        level = rng.uniform(0, settings["background"]["max_fraction"])
-        slope = rng.uniform(-1, 1)
-        centre, width = rng.uniform(0.1, 0.35), rng.uniform(0.04, 0.12)
-        shape = 1 + 0.5 * slope * (1 - 2 * x) + rng.uniform(0, 2) * np.exp(-0.5 * ((x - centre) / width) ** 2)
-        pattern = pattern + level * shape / shape.max()
-    if settings["noise"]["enabled"]:
-        counts = math.exp(
-            rng.uniform(math.log(settings["noise"]["min_counts"]), math.log(settings["noise"]["max_counts"]))
-        )
-        pattern = rng.poisson(np.clip(pattern, 0, None) * counts) / counts
-    return normalise(pattern)
-
-
-def augmented_pattern(
-    refl: Reflections, grid: Grid, wavelength: float, settings: dict[str, Any], rng: np.random.Generator
+def add_background_and_noise(
+    patterns: np.ndarray, grid: Grid, settings: dict[str, Any], rng: np.random.Generator
 ) -> np.ndarray:
-    """One augmented pattern of a structure on the grid, scaled to a maximum of 1 (float32)."""
-    return add_background_and_noise(_peaks(refl, grid, wavelength, settings, rng), grid, settings, rng).astype(
-        np.float32
-    )
+    """Smooth background (sloping line plus an amorphous hump) and Poisson counting noise on patterns (C, grid.size),
+    each copy its own; returns them max-1 scaled (float32)."""
+    patterns = normalise(patterns).astype(np.float32)
+    copies = len(patterns)
+    if settings["background"]["enabled"]:
+        x = ((grid.two_theta - grid.start) / (grid.stop - grid.start)).astype(np.float32)
+        level, slope, centre, width, hump = (
+            rng.uniform(low, high, (copies, 1)).astype(np.float32)
+            for low, high in [(0, settings["background"]["max_fraction"]), (-1, 1), (0.1, 0.35), (0.04, 0.12), (0, 2)]
+        )
+        shape = 1 + 0.5 * slope * (1 - 2 * x) + hump * np.exp(-0.5 * ((x - centre) / width) ** 2)
+        patterns += level / shape.max(axis=1, keepdims=True) * shape
+    if settings["noise"]["enabled"]:
+        noise = settings["noise"]
+        counts = np.exp(rng.uniform(math.log(noise["min_counts"]), math.log(noise["max_counts"]), (copies, 1)))
+        patterns = (rng.poisson(np.clip(patterns, 0, None) * counts) / counts).astype(np.float32)
+    return normalise(patterns)
 
 
 def _peaks(
-    refl: Reflections, grid: Grid, wavelength: float, settings: dict[str, Any], rng: np.random.Generator
+    refl: Reflections,
+    grid: Grid,
+    wavelength: float,
+    settings: dict[str, Any],
+    rng: np.random.Generator,
+    copies: int,
 ) -> np.ndarray:
-    two_theta, intensity, fwhm = augmented_sticks(refl, wavelength, settings, rng)
+    """Max-1 scaled augmented peak patterns (copies, grid.size) of one structure, before background and noise."""
+    two_theta, intensity, fwhm = augmented_sticks(refl, wavelength, settings, rng, copies)
     profile = settings["profile"]
-    eta = rng.uniform(profile["eta_min"], profile["eta_max"]) if profile["pseudo_voigt"] else 0.0
-    return render_profiles(grid, two_theta, intensity, fwhm, eta)
+    eta = rng.uniform(profile["eta_min"], profile["eta_max"], copies) if profile["pseudo_voigt"] else 0.0
+    return normalise(render_profiles(grid, two_theta, intensity, fwhm, eta))
+
+
+def _rows_by_label(labels: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(label, ascending row indices) for each distinct label, in ascending label order."""
+    order = np.argsort(labels, kind="stable")
+    distinct, starts = np.unique(labels[order], return_index=True)
+    return list(zip(distinct.tolist(), np.split(order, starts[1:]), strict=True))
 
 
 def augmented_set(
@@ -181,16 +205,27 @@ def augmented_set(
     rng: np.random.Generator,
     mixture_fraction: float = 0.0,
 ) -> np.ndarray:
-    """Augmented patterns (N, grid.size) for the class ``labels``; a ``mixture_fraction`` of them get a second,
-    weaker phase (weight 0.1-0.4 of the labelled one) added before noise."""
+    """Augmented patterns (N, grid.size) for the class ``labels``, max-1 scaled float32; a ``mixture_fraction`` of
+    them get a second, weaker phase (weight 0.1-0.4 of the labelled one) added before noise.
+
+    All copies of one structure go through the chain as one batch (sticks as (copies, reflections) arrays, one
+    FFT rendering); background and noise are added in row chunks.
+    """
+    labels = np.asarray(labels)
     out = np.empty((len(labels), grid.size), dtype=np.float32)
-    for row, label in enumerate(labels):
-        pattern = normalise(_peaks(library[label], grid, wavelength, settings, rng))
-        if rng.random() < mixture_fraction:
-            other = int(rng.integers(len(library) - 1))
-            other += other >= label
-            pattern += rng.uniform(0.1, 0.4) * normalise(_peaks(library[other], grid, wavelength, settings, rng))
-        out[row] = add_background_and_noise(pattern, grid, settings, rng)
+    for label, rows in _rows_by_label(labels):
+        out[rows] = _peaks(library[label], grid, wavelength, settings, rng, len(rows))
+    mixed = np.flatnonzero(rng.random(len(labels)) < mixture_fraction)
+    if len(mixed):
+        others = rng.integers(len(library) - 1, size=len(mixed))
+        others += others >= labels[mixed]
+        weights = rng.uniform(0.1, 0.4, (len(mixed), 1)).astype(np.float32)
+        for other, chosen in _rows_by_label(others):
+            out[mixed[chosen]] += weights[chosen] * _peaks(library[other], grid, wavelength, settings, rng, len(chosen))
+    for begin in range(0, len(labels), NOISE_CHUNK):
+        out[begin : begin + NOISE_CHUNK] = add_background_and_noise(
+            out[begin : begin + NOISE_CHUNK], grid, settings, rng
+        )
     return out
 
 

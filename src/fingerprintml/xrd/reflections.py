@@ -91,10 +91,10 @@ def compute_reflections(structure: Structure, wavelength: float, two_theta_max: 
 
 
 def scattering_factors(refl: Reflections, s2: np.ndarray) -> np.ndarray:
-    """Atomic scattering factors f_e(s) = Z - 41.78214 s^2 sum_k a_k exp(-b_k s^2), shape (M, E)."""
+    """Atomic scattering factors f_e(s) = Z - 41.78214 s^2 sum_k a_k exp(-b_k s^2), shape (..., M, E)."""
     a, b = refl.coefficients[..., 0], refl.coefficients[..., 1]  # (E, 4)
-    gauss = np.exp(-b[None] * s2[:, None, None])  # (M, E, 4)
-    return refl.atomic_numbers[None] - 41.78214 * s2[:, None] * np.einsum("ek,mek->me", a, gauss)
+    gauss = np.exp(-b * s2[..., None, None])  # (..., M, E, 4)
+    return refl.atomic_numbers - 41.78214 * s2[..., None] * np.einsum("ek,...mek->...me", a, gauss)
 
 
 def stick_intensities(
@@ -104,23 +104,29 @@ def stick_intensities(
     b_factors: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two-theta (deg) and intensity 2|F|^2 LP of every cached point, for an optionally strained reciprocal lattice
-    and per-element Debye-Waller B factors (angstrom^2, applied as exp(-B s^2) like pymatgen's)."""
-    recip = refl.reciprocal if reciprocal is None else reciprocal
-    g = np.linalg.norm(refl.hkl @ recip, axis=1)
+    and per-element Debye-Waller B factors (angstrom^2, applied as exp(-B s^2) like pymatgen's).
+
+    Batched: a stack of C reciprocal lattices (C, 3, 3) and/or B factors (C, E) gives (C, M) arrays, one row per
+    copy; a point beyond the limiting sphere has two-theta inf and intensity 0.
+    """
+    recip = refl.reciprocal if reciprocal is None else np.asarray(reciprocal)
+    g = np.linalg.norm(refl.hkl @ recip, axis=-1)
+    if b_factors is not None:
+        b_factors = np.asarray(b_factors, dtype=float)
+        g = np.broadcast_to(g, b_factors.shape[:-1] + g.shape[-1:])
     sin_theta = wavelength * g / 2
     valid = sin_theta < 1
-    g, sin_theta = g[valid], sin_theta[valid]
+    sin_theta = np.where(valid, sin_theta, 0.5)  # placeholder for points beyond the sphere, masked below
     s2 = (g / 2) ** 2
     factors = scattering_factors(refl, s2)
     if b_factors is not None:
-        factors = factors * np.exp(-np.outer(s2, b_factors))
-    structure_factor = np.einsum("me,me->m", factors, refl.phase_sums[valid])
+        factors = factors * np.exp(-s2[..., None] * b_factors[..., None, :])
+    real = np.einsum("...me,me->...m", factors, refl.phase_sums.real)
+    imaginary = np.einsum("...me,me->...m", factors, refl.phase_sums.imag)
     theta = np.arcsin(sin_theta)
     lorentz = (1 + np.cos(2 * theta) ** 2) / (sin_theta**2 * np.cos(theta))
-    intensity = np.full(len(valid), 0.0)
-    two_theta = np.full(len(valid), np.inf)
-    intensity[valid] = 2 * (structure_factor * structure_factor.conj()).real * lorentz
-    two_theta[valid] = np.degrees(2 * theta)
+    intensity = np.where(valid, 2 * (real**2 + imaginary**2) * lorentz, 0.0)
+    two_theta = np.where(valid, np.degrees(2 * theta), np.inf)
     return two_theta, intensity
 
 
