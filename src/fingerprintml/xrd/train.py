@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,26 +19,32 @@ from fingerprintml.xrd.model import Identifier
 log = logging.getLogger(__name__)
 
 
-def predict_logits(model: Identifier, patterns: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
-    """Cosine similarities (N, classes) of patterns to the class weights, in eval mode."""
+def _in_batches(
+    model: Identifier,
+    patterns: np.ndarray,
+    device: torch.device,
+    batch: int,
+    transform: Callable[[Identifier, torch.Tensor], torch.Tensor],
+) -> list[np.ndarray]:
+    """``transform(model, x)`` of the patterns, batch by batch, in eval mode without gradients."""
     model.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(patterns), batch):
             x = torch.as_tensor(patterns[start : start + batch], device=device)
-            out.append(model.head.cosine(model.backbone(x)).cpu().numpy())
+            out.append(transform(model, x).cpu().numpy())
+    return out
+
+
+def predict_logits(model: Identifier, patterns: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
+    """Cosine similarities (N, classes) of patterns to the class weights, in eval mode."""
+    out = _in_batches(model, patterns, device, batch, lambda m, x: m.head.cosine(m.backbone(x)))
     return np.concatenate(out) if out else np.zeros((0, model.head.weight.shape[0]))
 
 
 def embeddings(model: Identifier, patterns: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
     """L2-normalised embeddings (N, D)."""
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(patterns), batch):
-            x = torch.as_tensor(patterns[start : start + batch], device=device)
-            out.append(functional.normalize(model.backbone(x)).cpu().numpy())
-    return np.concatenate(out)
+    return np.concatenate(_in_batches(model, patterns, device, batch, lambda m, x: functional.normalize(m.backbone(x))))
 
 
 def train_identifier(
