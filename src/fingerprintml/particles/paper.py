@@ -14,6 +14,7 @@ import shutil
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from fingerprintml.io import atomic_path
 from fingerprintml.logs import progress
 
 log = logging.getLogger(__name__)
@@ -47,15 +48,11 @@ def extract_archive(archive: str | os.PathLike[str], root: str | os.PathLike[str
             target = root / relative
             if target.is_file() and target.stat().st_size == member.file_size:
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".part")
             try:
-                with bundle.open(member) as source, open(partial, "wb") as out:
+                with atomic_path(target) as partial, bundle.open(member) as source, open(partial, "wb") as out:
                     shutil.copyfileobj(source, out, CHUNK)
             except (zipfile.BadZipFile, OSError) as error:
-                partial.unlink(missing_ok=True)
                 raise ValueError(f"{archive}: member {member.filename!r} is corrupt ({error})") from error
-            os.replace(partial, target)
             written += 1
     log.info("%s: %d files extracted under %s", archive, written, root)
     return written
