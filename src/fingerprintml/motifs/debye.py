@@ -122,25 +122,16 @@ class SineTransform:
     ) -> torch.Tensor:
         """Kernels (pairs x r) of pairs at unzoomed ``distance`` with summed ``msd`` and weight f_i f_j, counted twice.
 
-        ``zoom`` is one factor or one per pair; the width is that of the unzoomed distance."""
-        return (self.structure_function(distance, msd, weight, zoom, delta2).to(self.dtype) @ self.sine) * self.envelope
-
-    def structure_function(
-        self,
-        distance: np.ndarray,
-        msd: np.ndarray,
-        weight: np.ndarray,
-        zoom: float | np.ndarray = 1.0,
-        delta2: float | None = None,
-    ) -> torch.Tensor:
-        """Each pair's term of N <f>^2 F(Q) (pairs x Q), counted twice (i, j and j, i)."""
+        ``zoom`` is one factor or one per pair; the width is that of the unzoomed distance. Each pair's term of
+        N <f>^2 F(Q) is sine-transformed onto r and damped by the Qdamp envelope."""
         s = self.settings
         d = torch.as_tensor(distance, dtype=torch.float64)
         sharpening = 1.0 - (s.delta2 if delta2 is None else delta2) / d**2
         sigma2 = torch.as_tensor(msd) * sharpening + (s.qbroad * d) ** 2
         dz = d * torch.as_tensor(zoom, dtype=torch.float64)
         fq = torch.sin(self.q[None, :] * dz[:, None]) * torch.exp(-0.5 * sigma2[:, None] * self.q[None, :] ** 2)
-        return fq * (2 * torch.as_tensor(weight) / dz)[:, None]
+        fq = fq * (2 * torch.as_tensor(weight) / dz)[:, None]
+        return (fq.to(self.dtype) @ self.sine) * self.envelope
 
 
 class DebyeCluster:
