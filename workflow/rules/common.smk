@@ -25,8 +25,3 @@ def downloaded(name):
     if name not in REMOTE_FILES:
         raise ValueError(f"{name!r} is not declared in resources/remote_files.yaml")
     return f"resources/downloads/{name}"
-
-
-def study_caption(study, name):
-    """Path of the report caption ``name`` of ``study``."""
-    return f"workflow/report/{study}/{name}.rst"
