@@ -90,7 +90,7 @@ def test_activity_of_a_mixture_matches_the_simulated_truth(model, lines: pd.Data
     truth = {"Cs-137": 6e4, "Co-60": 9e4, "Am-241": 5e4}
     background = binned(model, {}, 20.0, 600, 30, seed=4).rates.mean(axis=0)
     spectrum = binned(model, truth, 20.0, 600, 1, seed=5)
-    fitter = LineFitter(source_lines(lines, NUCLIDES), CONFIG["detector"], 1500, 1.31787, 2.5, 1)
+    fitter = LineFitter(source_lines(lines, NUCLIDES), CONFIG["detector"], 1500, (1.31787, 0.12514), 2.5, 1)
     fitted = fitter.fit(spectrum.counts[0], 600.0, 20.0, background, list(truth))
     assert set(fitted["nuclide"]) == set(truth)
     assert (fitted["net_counts"] > 1000).all()

@@ -63,10 +63,15 @@ def test_gamma_demo_targets(results: Path, demo: Path) -> None:
     assert (per_nuclide["f1"] >= 0.95).all()
     activity = pd.read_csv(results / "activity_metrics.csv").set_index(["selection", "nuclide"])
     pooled, clean = activity.loc[("all", "all")], activity.loc[("interference-free", "all")]
-    assert pooled["n_lines"] > 500 and clean["n_lines"] > 300
-    assert pooled["median_abs_error"] < 0.03
-    assert pooled["fraction_within_tolerance"] > 0.9
-    assert clean["fraction_within_tolerance"] > 0.98
+    precise = activity.loc[(f"relative_sd<{config['activity']['max_relative_sd']:g}", "all")]
+    assert pooled["n_lines"] > 500 and clean["n_lines"] > 300 and precise["n_lines"] > 0.9 * pooled["n_lines"]
+    assert pooled["median_abs_error"] < 0.02
+    assert pooled["fraction_within_tolerance"] > 0.97
+    assert clean["fraction_within_tolerance"] > 0.98 and precise["fraction_within_tolerance"] > 0.99
+    # The misses are statistical: the stated uncertainties are right (about 95 % of lines within 2 sigma) and
+    # the estimator does about as well as an unbiased one with those uncertainties can.
+    assert 0.9 < pooled["fraction_within_2sd"] < 0.99
+    assert pooled["fraction_within_tolerance"] > pooled["expected_fraction_within_tolerance"] - 0.02
 
 
 def test_gamma_predictions_have_the_issue_columns(results: Path) -> None:

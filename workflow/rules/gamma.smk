@@ -276,7 +276,7 @@ rule gamma_classify_test:
         nuclides=GAM["nuclides"],
         threshold=GAM["multilabel"]["threshold"],
         detector=GAM["detector"],
-        channel_width_kev=GAM_PRE["default_calibration"][0],
+        calibration=GAM_PRE["default_calibration"],
         activity=GAM["activity"],
     script:
         "../scripts/gamma_classify.py"
@@ -379,6 +379,7 @@ rule gamma_activity_metrics:
         nuclides=GAM["nuclides"],
         min_net_counts=GAM["activity"]["min_net_counts"],
         tolerance=GAM["activity"]["tolerance"],
+        max_relative_sd=GAM["activity"]["max_relative_sd"],
     script:
         "../scripts/gamma_activity_metrics.py"
 

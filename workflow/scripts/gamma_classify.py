@@ -21,7 +21,7 @@ with log_to(snakemake.log[0]) as log:
         source_lines(lines, p.nuclides),
         p.detector,
         len(binned.counts[0]),
-        p.channel_width_kev,
+        tuple(p.calibration),
         p.activity["half_width_fwhm"],
         p.activity["background_degree"],
     )

@@ -11,20 +11,25 @@ import pandas as pd
 from scipy.special import ndtr
 
 from fingerprintml.gamma.detector import continuum_response, efficiency, fwhm_kev, geometry_factor, sigma_kev
+from fingerprintml.gamma.preprocess import rebin_matrix
 
 LINE_COLUMNS = ["nuclide", "energy_kev", "net_counts", "net_counts_sd", "activity_bq", "activity_sd_bq", "interfered"]
 ELECTRON_MASS_KEV = 510.999
 
 
 class LineFitter:
-    """Fits the activity lines of identified nuclides in 1 keV spectra.
+    """Fits the lines of identified nuclides in 1 keV spectra with the detector's own response to each line.
 
-    Each activity line is fitted in its own window E +- half_width * FWHM(E) as Gaussians (centre at the library
-    energy, width from the configured resolution broadened by the channel and 1 keV bin widths) of every line of
-    the identified nuclides that reaches into the window, on a polynomial background (linear by default), plus the
-    Compton continuum (shape from the detector model, free amplitude) of each identified line whose Compton edge or
-    backscatter peak falls in the window, where a polynomial cannot follow the background. All of these are linear
-    parameters, so the fit is one weighted linear least-squares solve.
+    The response of a line is what the detector model implies per full-energy count: the full-energy Gaussian
+    plus its Compton continuum, edge and backscatter peak, computed on the spectrum's channels and rebinned to
+    1 keV exactly as the preprocessing rebins the spectrum. Lines are fitted in descending energy, each in a
+    window E +- half_width * FWHM(E): every identified line whose peak reaches into the window is a free amplitude
+    of its whole response (so overlapping lines are fitted jointly and each continuum is tied to its own peak),
+    the continua of the higher lines already fitted are subtracted with their fitted areas, and a polynomial
+    (linear by default) takes up the difference between this spectrum's background and the reference. The fit
+    is weighted least squares with Poisson weights from the fitted model (iterated), which avoids the low bias of
+    weights from the observed counts. ``calibration`` (E = c0 * channel + c1, keV) is that of the spectra; a
+    spectrum with another one is fitted with these templates, which then differ only by the channel-width blur.
     """
 
     def __init__(
@@ -32,7 +37,7 @@ class LineFitter:
         lines: pd.DataFrame,
         detector: dict[str, Any],
         cap_kev: int,
-        channel_width_kev: float,
+        calibration: tuple[float, float],
         half_width_fwhm: float = 2.0,
         background_degree: int = 1,
     ):
@@ -43,36 +48,63 @@ class LineFitter:
         self.background_degree = background_degree
         resolution = detector["resolution"]
         energy = self.lines["energy_kev"].to_numpy()
-        self.sigma = np.sqrt(sigma_kev(energy, resolution) ** 2 + (channel_width_kev**2 + 1.0) / 12.0)
+        self.sigma = sigma_kev(energy, resolution)
         self.fwhm = fwhm_kev(energy, resolution)
         self.edges = 2 * energy**2 / ELECTRON_MASS_KEV / (1 + 2 * energy / ELECTRON_MASS_KEV)
         self.backscatter = energy - self.edges
-        bins = np.arange(cap_kev + 1, dtype=float)
-        self.continua = np.array(
-            [continuum_response(e, k, bins, detector) for e, k in zip(energy, self.lines["kind"], strict=True)]
+        c0, c1 = calibration
+        n_channels = int(np.ceil((cap_kev - c1) / c0))
+        channel_edges = c0 * np.arange(n_channels + 1) + c1
+        to_kev = rebin_matrix(n_channels, (c0, c1), cap_kev).T
+        peaks = np.diff(ndtr((channel_edges[None, :] - energy[:, None]) / self.sigma[:, None]), axis=1)
+        continua = np.array(
+            [continuum_response(e, k, channel_edges, detector) for e, k in zip(energy, self.lines["kind"], strict=True)]
         )
+        self.peaks = np.asarray((to_kev @ peaks.T).T)
+        self.continua = np.asarray((to_kev @ continua.T).T)
         self.yield_per_bq_s = self.lines["intensity"].to_numpy() * efficiency(energy, detector["efficiency"])
 
     def fit(
         self, counts: np.ndarray, live_time: float, distance_cm: float, background_rate: np.ndarray, nuclides: list[str]
     ) -> pd.DataFrame:
         """Net area and activity at the measurement time of each activity line of ``nuclides`` in one spectrum
-        (1 keV ``counts``); the reference background rate is subtracted first. Poisson weights from the gross
-        counts; the polynomial takes up the difference between this spectrum's background and the reference."""
-        present = np.flatnonzero(self.lines["nuclide"].isin(nuclides).to_numpy())
-        targets = present[self.lines["activity_line"].to_numpy()[present]]
-        net = counts - background_rate * live_time
-        weight = 1.0 / np.maximum(counts, 1.0)
+        (1 keV ``counts``); the reference background rate (counts/s per 1 keV bin) is subtracted first."""
         energy = self.lines["energy_kev"].to_numpy()
-        rows = []
-        for target in targets:
+        present = np.flatnonzero(self.lines["nuclide"].isin(nuclides).to_numpy())
+        present = present[np.argsort(-energy[present], kind="stable")]
+        background = background_rate * live_time
+        net = counts - background
+        area, area_var = {}, {}
+        for target in present:
             half = self.half_width_fwhm * self.fwhm[target]
             lo = int(max(np.floor(energy[target] - half), 0))
             hi = int(min(np.ceil(energy[target] + half), self.cap))
-            peaks = present[np.abs(energy[present] - energy[target]) < half + 2 * self.fwhm[present]]
-            features = np.r_[self.edges[present], self.backscatter[present]]
-            near = np.abs(features - energy[target]) < half + 2 * np.r_[self.fwhm[present], self.fwhm[present]]
-            steps = np.unique(np.r_[present, present][near])
+            reach = np.abs(energy[present] - energy[target]) < half + 3 * self.sigma[present]
+            free = present[reach]
+            fixed = [j for j in present[~reach] if j in area and self.continua[j, lo:hi].any()]
+            known = sum((area[j] * self.continua[j, lo:hi] for j in fixed), np.zeros(hi - lo))
+            offset = (np.arange(lo, hi) + 0.5 - energy[target]) / half
+            design = np.column_stack(
+                [
+                    (self.peaks[free] + self.continua[free])[:, lo:hi].T,
+                    *(offset**k for k in range(self.background_degree + 1)),
+                ]
+            )
+            observed = net[lo:hi] - known
+            expected = counts[lo:hi]
+            for _ in range(3):
+                weight = 1.0 / np.maximum(expected, 1.0)
+                covariance = np.linalg.pinv(design.T @ (design * weight[:, None]))
+                gain = covariance @ (design.T * weight)
+                params = gain @ observed
+                expected = background[lo:hi] + known + design @ params
+            own = int(np.flatnonzero(free == target)[0])
+            propagated = sum(float(gain[own] @ self.continua[j, lo:hi]) ** 2 * area_var[j] for j in fixed)
+            area[target] = float(params[own])
+            area_var[target] = max(float(covariance[own, own]), 0.0) + propagated
+        features = np.r_[self.edges[present], self.backscatter[present]]
+        rows = []
+        for target in np.sort(present[self.lines["activity_line"].to_numpy()[present]]):
             # Interfered: another identified line within 1.5 FWHM, or a Compton edge or backscatter peak within
             # 1 FWHM: the fit has to split counts it cannot separate well.
             others = present[present != target]
@@ -80,29 +112,19 @@ class LineFitter:
                 (np.abs(energy[others] - energy[target]) < 1.5 * self.fwhm[target]).any()
                 or (np.abs(features - energy[target]) < self.fwhm[target]).any()
             )
-            edges = np.arange(lo, hi + 1, dtype=float)
-            centres = 0.5 * (edges[1:] + edges[:-1])
-            gaussians = np.diff(ndtr((edges[:, None] - energy[peaks]) / self.sigma[peaks]), axis=0)
-            offset = (centres - energy[target]) / half
-            design = np.column_stack(
-                [gaussians, self.continua[steps, lo:hi].T, *(offset**k for k in range(self.background_degree + 1))]
-            )
-            covariance = np.linalg.pinv(design.T @ (design * weight[lo:hi, None]))
-            params = covariance @ (design.T @ (weight[lo:hi] * net[lo:hi]))
-            own = int(np.flatnonzero(peaks == target)[0])
-            area, area_sd = params[own], float(np.sqrt(max(covariance[own, own], 0.0)))
             per_bq = (
                 live_time
                 * self.yield_per_bq_s[target]
                 * geometry_factor(distance_cm, self.detector["efficiency"]["reference_distance_cm"])
             )
+            area_sd = float(np.sqrt(area_var[target]))
             rows.append(
                 {
                     "nuclide": self.lines["nuclide"][target],
                     "energy_kev": energy[target],
-                    "net_counts": area,
+                    "net_counts": area[target],
                     "net_counts_sd": area_sd,
-                    "activity_bq": area / per_bq,
+                    "activity_bq": area[target] / per_bq,
                     "activity_sd_bq": area_sd / per_bq,
                     "interfered": interfered,
                 }
