@@ -9,11 +9,19 @@ import numpy as np
 import pytest
 from pymatgen.analysis.diffraction.xrd import XRDCalculator
 from pymatgen.core import Lattice, Structure
+from scipy import stats
 
-from fingerprintml.xrd.augment import augmented_sticks, render_profiles
+from fingerprintml.xrd.augment import ORIENTATION_AXES, augmented_sticks, counting_noise, render_profiles
 from fingerprintml.xrd.library import from_spacegroup, pymatgen_shipped
 from fingerprintml.xrd.patterns import Grid, deposit_sticks
-from fingerprintml.xrd.reflections import compute_reflections, pymatgen_sticks, stick_intensities, wavelength_of
+from fingerprintml.xrd.reflections import (
+    compute_reflections,
+    pymatgen_sticks,
+    scattering_factors,
+    squared_spacings,
+    stick_intensities,
+    wavelength_of,
+)
 
 CU = wavelength_of("CuKa")
 OFF = {
@@ -119,7 +127,7 @@ def test_debye_waller_damps_high_angle_peaks_more(structures) -> None:
     order = np.argsort(two_theta[strong])
     assert np.all(np.diff(ratio[strong][order]) <= 1e-12)
     s2 = (np.sin(np.radians(two_theta[strong] / 2)) / CU) ** 2
-    np.testing.assert_allclose(ratio[strong], np.exp(-2 * 2.0 * s2), rtol=1e-9)  # B acts on amplitudes
+    np.testing.assert_allclose(ratio[strong], np.exp(-2 * 2.0 * s2), rtol=1e-6)  # B acts on amplitudes
 
 
 def test_batched_sticks_and_profiles_equal_one_copy_at_a_time(structures) -> None:
@@ -137,9 +145,84 @@ def test_batched_sticks_and_profiles_equal_one_copy_at_a_time(structures) -> Non
     batch = render_profiles(grid, np.where(finite, two_theta, 0.0), intensity, fwhm, eta)
     for copy_index in range(4):
         one_theta, one_intensity = stick_intensities(refl, CU, reciprocals[copy_index], b_factors[copy_index])
-        np.testing.assert_array_equal(one_theta, two_theta[copy_index])
+        np.testing.assert_allclose(one_theta, two_theta[copy_index], rtol=1e-12)
         np.testing.assert_allclose(one_intensity, intensity[copy_index], rtol=1e-12)
         keep = finite[copy_index]
         one = render_profiles(grid, one_theta[keep], one_intensity[keep], fwhm[copy_index][keep], eta[copy_index])
         # The FFT length follows the batch's widest profile, so Lorentzian tails wrap at another period (edges).
         np.testing.assert_allclose(batch[copy_index], one, atol=5e-4 * one.max())
+
+
+def test_preferred_orientation_follows_march_dollase(structures) -> None:
+    refl = compute_reflections(structures["TiO2"], CU, 90).allowed()
+    settings = copy.deepcopy(OFF)
+    settings["preferred_orientation"] = {"enabled": True, "r_min": 0.7}
+    two_theta, oriented, _ = augmented_sticks(refl, CU, settings, np.random.default_rng(5), 4)
+    _, plain = stick_intensities(refl, CU)
+    g = refl.hkl @ refl.reciprocal
+    matched = 0
+    for ratio in np.where(oriented > 0, oriented, np.nan) / plain:  # sticks below the render floor are dropped
+        # the copy's axis is one of ORIENTATION_AXES and its r lies in [0.7, 1]: find them from the (001)-type ratio
+        for axis in ORIENTATION_AXES @ refl.reciprocal:
+            cos2 = (g @ axis) ** 2 / ((g * g).sum(axis=1) * (axis @ axis))
+            parallel = np.isclose(cos2, 1)
+            if not parallel.any():
+                continue
+            r = ratio[parallel][0] ** (-1 / 3)
+            rendered = np.isfinite(ratio)
+            march_dollase = (r**2 * cos2 + (1 - cos2) / r) ** -1.5
+            if 0.7 <= r <= 1 and np.allclose(ratio[rendered], march_dollase[rendered], rtol=1e-5):
+                matched += 1
+                break
+    assert matched == 4
+    assert np.isfinite(two_theta[oriented > 0]).all()
+
+
+def test_strained_scattering_factors_match_the_exact_ones_to_first_order(structures) -> None:
+    refl = compute_reflections(structures["LiFePO4"], CU, 120)
+    stretched = np.linalg.inv(refl.lattice * 1.01).T  # 1 % strain
+    _, intensity = stick_intensities(refl, CU, stretched)
+    s2 = squared_spacings(refl.hkl, stretched) / 4
+    exact, _ = scattering_factors(refl, s2)
+    amplitude = (exact * refl.phase_sums).sum(axis=1)
+    sin2 = CU**2 * s2
+    valid = sin2 < 1
+    lorentz = (1 + (1 - 2 * sin2[valid]) ** 2) / (sin2[valid] * np.sqrt(1 - sin2[valid]))
+    expected = 2 * np.abs(amplitude[valid]) ** 2 * lorentz
+    error = np.abs(intensity[valid] - expected)
+    assert error.max() < 1e-4 * expected.max()
+    strong = expected > 1e-3 * expected.max()
+    assert (error[strong] / expected[strong]).max() < 2e-3
+
+
+@pytest.mark.parametrize("eta", [0.0, 1.0])
+def test_rendered_profiles_equal_the_direct_pseudo_voigt_sum(structures, eta: float) -> None:
+    refl = compute_reflections(structures["LiFePO4"], CU, 120)
+    two_theta, intensity = stick_intensities(refl, CU)
+    keep = np.isfinite(two_theta) & (intensity > 1e-5 * intensity.max())
+    two_theta, intensity = two_theta[keep], intensity[keep]
+    grid = Grid(0, 120, 0.02)
+    width = 0.3  # one width for all sticks: the per-band width is then exact
+    offset = grid.two_theta[:, None] - two_theta[None, :]
+    gauss = math.sqrt(4 * math.log(2) / math.pi) / width * np.exp(-4 * math.log(2) * offset**2 / width**2)
+    lorentz = width / (2 * math.pi) / (offset**2 + width**2 / 4)
+    direct = ((1 - eta) * gauss + eta * lorentz) @ intensity * grid.step
+    rendered = render_profiles(grid, two_theta, intensity, np.full_like(two_theta, width), eta)
+    assert np.abs(rendered - direct).max() < 0.005 * direct.max()
+
+
+@pytest.mark.parametrize("expected", [0.3, 4.0, 12.0, 60.0, 900.0])
+def test_counting_noise_is_poisson_distributed(expected: float) -> None:
+    rng = np.random.default_rng(2)
+    counts = counting_noise(np.full(400_000, expected, dtype=np.float32), rng)
+    assert np.all(counts == np.round(counts)) and counts.min() >= 0
+    assert counts.mean() == pytest.approx(expected, rel=0.01, abs=0.005)
+    assert counts.var() == pytest.approx(expected, rel=0.02, abs=0.01)
+    k = np.arange(int(expected + 10 * math.sqrt(expected) + 10))
+    pmf = stats.poisson.pmf(k, expected)
+
+    def distance(sample: np.ndarray) -> float:  # total variation from the Poisson law
+        return 0.5 * np.abs(np.bincount(sample.astype(np.int64), minlength=len(k))[: len(k)] / len(sample) - pmf).sum()
+
+    # as close to the Poisson law as an exact Poisson sample of the same size is
+    assert distance(counts) < 1.5 * distance(rng.poisson(expected, len(counts))) + 0.002

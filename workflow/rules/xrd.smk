@@ -195,7 +195,7 @@ rule xrd_augment:
         "benchmarks/xrd/augment/{split}.tsv"
     conda:
         "../../envs/xrd-data.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=4000,
         runtime=60,

@@ -9,6 +9,7 @@ peak shapes then act on these arrays without calling pymatgen again; with no aug
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -48,6 +49,13 @@ class Reflections:
     def reciprocal(self) -> np.ndarray:
         """Crystallographic reciprocal lattice (rows a*, b*, c*; no 2 pi) of the cached lattice."""
         return np.linalg.inv(self.lattice).T
+
+    def allowed(self) -> Reflections:
+        """The points whose phase sums do not all vanish. A systematic absence has every element's phase sum zero,
+        so no strain, Debye-Waller factor or orientation can make it diffract: augmentation skips it."""
+        size = np.abs(self.phase_sums).max(axis=1)
+        keep = size > 1e-9 * size.max()
+        return dataclasses.replace(self, hkl=self.hkl[keep], phase_sums=self.phase_sums[keep], family=self.family[keep])
 
 
 def compute_reflections(structure: Structure, wavelength: float, two_theta_max: float) -> Reflections:
@@ -90,11 +98,24 @@ def compute_reflections(structure: Structure, wavelength: float, two_theta_max: 
     )
 
 
-def scattering_factors(refl: Reflections, s2: np.ndarray) -> np.ndarray:
-    """Atomic scattering factors f_e(s) = Z - 41.78214 s^2 sum_k a_k exp(-b_k s^2), shape (..., M, E)."""
+def scattering_factors(refl: Reflections, s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Atomic scattering factors f_e(s) = Z - 41.78214 s^2 sum_k a_k exp(-b_k s^2) and their slopes df_e/d(s^2),
+    each of shape (M, E) for the points' s^2 (M,)."""
     a, b = refl.coefficients[..., 0], refl.coefficients[..., 1]  # (E, 4)
-    gauss = np.exp(-b * s2[..., None, None])  # (..., M, E, 4)
-    return refl.atomic_numbers - 41.78214 * s2[..., None] * np.einsum("ek,...mek->...me", a, gauss)
+    gauss = a * np.exp(-b * s2[:, None, None])  # (M, E, 4)
+    factors = refl.atomic_numbers - 41.78214 * s2[:, None] * gauss.sum(axis=-1)
+    slopes = -41.78214 * (gauss * (1 - b * s2[:, None, None])).sum(axis=-1)
+    return factors, slopes
+
+
+def squared_spacings(hkl: np.ndarray, reciprocal: np.ndarray) -> np.ndarray:
+    """|h a* + k b* + l c*|^2 = 1/d^2 of the points ``hkl`` (M, 3) for one reciprocal lattice (3, 3) or a stack of
+    them (C, 3, 3): one product with the metric tensors' six independent terms, shape (M,) or (C, M)."""
+    metric = reciprocal @ np.swapaxes(reciprocal, -1, -2)
+    terms = metric[..., [0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]]
+    h, k, ell = np.asarray(hkl, dtype=float).T
+    products = np.stack([h * h, k * k, ell * ell, 2 * h * k, 2 * h * ell, 2 * k * ell])  # (6, M)
+    return np.maximum(terms @ products, 0.0)
 
 
 def stick_intensities(
@@ -107,26 +128,32 @@ def stick_intensities(
     and per-element Debye-Waller B factors (angstrom^2, applied as exp(-B s^2) like pymatgen's).
 
     Batched: a stack of C reciprocal lattices (C, 3, 3) and/or B factors (C, E) gives (C, M) arrays, one row per
-    copy; a point beyond the limiting sphere has two-theta inf and intensity 0.
+    copy; a point beyond the limiting sphere has two-theta inf and intensity 0. Under strain the scattering factors
+    follow s to first order (f + df/d(s^2) ds^2, evaluated once at the unstrained s: intensities within 2e-4 of the
+    exact ones at 0.4 % strain, 1e-3 at 1 %); without strain they are exactly pymatgen's.
     """
-    recip = refl.reciprocal if reciprocal is None else np.asarray(reciprocal)
-    g = np.linalg.norm(refl.hkl @ recip, axis=-1)
+    s2_unstrained = squared_spacings(refl.hkl, refl.reciprocal) / 4
+    s2 = s2_unstrained if reciprocal is None else squared_spacings(refl.hkl, np.asarray(reciprocal)) / 4
     if b_factors is not None:
         b_factors = np.asarray(b_factors, dtype=float)
-        g = np.broadcast_to(g, b_factors.shape[:-1] + g.shape[-1:])
-    sin_theta = wavelength * g / 2
-    valid = sin_theta < 1
-    sin_theta = np.where(valid, sin_theta, 0.5)  # placeholder for points beyond the sphere, masked below
-    s2 = (g / 2) ** 2
-    factors = scattering_factors(refl, s2)
-    if b_factors is not None:
-        factors = factors * np.exp(-s2[..., None] * b_factors[..., None, :])
+        s2 = np.broadcast_to(s2, b_factors.shape[:-1] + s2.shape[-1:])
+    sin2_theta = wavelength**2 * s2
+    valid = sin2_theta < 1
+    sin2_theta = np.where(valid, sin2_theta, 0.25)  # placeholder for points beyond the sphere, masked below
+    factors, slopes = scattering_factors(refl, s2_unstrained)
+    if reciprocal is not None or b_factors is not None:
+        # per-copy factors (C, M, E): single precision is ample for the augmented intensities
+        factors, s2_single = factors.astype(np.float32), s2.astype(np.float32)
+        if reciprocal is not None:
+            factors = factors + slopes.astype(np.float32) * (s2 - s2_unstrained).astype(np.float32)[..., None]
+        if b_factors is not None:
+            factors = factors * np.exp(-s2_single[..., None] * b_factors.astype(np.float32)[..., None, :])
     real = np.einsum("...me,me->...m", factors, refl.phase_sums.real)
     imaginary = np.einsum("...me,me->...m", factors, refl.phase_sums.imag)
-    theta = np.arcsin(sin_theta)
-    lorentz = (1 + np.cos(2 * theta) ** 2) / (sin_theta**2 * np.cos(theta))
+    # Lorentz-polarisation (1 + cos^2 2theta) / (sin^2 theta cos theta), from sin^2 theta alone.
+    lorentz = (1 + (1 - 2 * sin2_theta) ** 2) / (sin2_theta * np.sqrt(1 - sin2_theta))
     intensity = np.where(valid, 2 * (real**2 + imaginary**2) * lorentz, 0.0)
-    two_theta = np.where(valid, np.degrees(2 * theta), np.inf)
+    two_theta = np.where(valid, np.degrees(2 * np.arcsin(np.sqrt(sin2_theta))), np.inf)
     return two_theta, intensity
 
 

@@ -20,7 +20,9 @@ with log_to(snakemake.log[0]) as log:
     for name, copies in [("train", p.copies), ("validation", p.validation_copies)]:
         labels = np.repeat(np.arange(len(classes)), copies)
         rng = rng_for(p.seed, "xrd", snakemake.wildcards.split, name)
-        arrays[f"{name}_x"] = augmented_set(library, labels, grid, wavelength, p.augmentation, rng)
+        arrays[f"{name}_x"] = augmented_set(
+            library, labels, grid, wavelength, p.augmentation, rng, threads=snakemake.threads
+        )
         arrays[f"{name}_y"] = labels
         log.info("%s: %d patterns of %d phases", name, len(labels), len(classes))
     np.savez(snakemake.output[0], **arrays)

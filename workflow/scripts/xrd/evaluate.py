@@ -29,7 +29,8 @@ with log_to(snakemake.log[0]) as log:
 
     def scored(name, settings, copies, mixture=0.0):
         labels = np.repeat(np.arange(n), copies)
-        x = augmented_set(caches, labels, grid, wavelength, settings, rng_for(p.seed, "xrd", "test", name), mixture)
+        rng = rng_for(p.seed, "xrd", "test", name)
+        x = augmented_set(caches, labels, grid, wavelength, settings, rng, mixture, threads=snakemake.threads)
         return x, labels, predict_logits(model, x, device), embeddings(model, x, device)
 
     rows = []
@@ -55,7 +56,8 @@ with log_to(snakemake.log[0]) as log:
         unseen = held_out_phases(n, ev["structure_split_fraction"], p.seed)
         gallery = embeddings(structure_model, references, device)
         labels = np.repeat(unseen, ev["test_copies"])
-        x = augmented_set(caches, labels, grid, wavelength, p.augmentation, rng_for(p.seed, "xrd", "test", "unseen"))
+        rng = rng_for(p.seed, "xrd", "test", "unseen")
+        x = augmented_set(caches, labels, grid, wavelength, p.augmentation, rng, threads=snakemake.threads)
         scores = prototype_scores(embeddings(structure_model, x, device), gallery)
         rows += accuracy_rows("held-out structures", "structure", "prototype", scores, labels)
         log.info("structure split: %d unseen phases retrieved among %d", len(unseen), n)
