@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from pymatgen.analysis.diffraction.xrd import XRDCalculator
 from pymatgen.core import Lattice, Structure
 from scipy import stats
 
-from fingerprintml.xrd.augment import ORIENTATION_AXES, augmented_sticks, counting_noise, render_profiles
+from fingerprintml.xrd.augment import (
+    ORIENTATION_AXES,
+    augmented_set,
+    augmented_sticks,
+    counting_noise,
+    render_profiles,
+)
 from fingerprintml.xrd.library import from_spacegroup, pymatgen_shipped
 from fingerprintml.xrd.patterns import Grid, deposit_sticks
 from fingerprintml.xrd.reflections import (
@@ -24,6 +32,7 @@ from fingerprintml.xrd.reflections import (
 )
 
 CU = wavelength_of("CuKa")
+REPO = Path(__file__).resolve().parents[2]
 OFF = {
     "debye_waller": {"enabled": False, "b_max": 0.0},
     "strain": {"enabled": False, "max": 0.0},
@@ -226,3 +235,16 @@ def test_counting_noise_is_poisson_distributed(expected: float) -> None:
 
     # as close to the Poisson law as an exact Poisson sample of the same size is
     assert distance(counts) < 1.5 * distance(rng.poisson(expected, len(counts))) + 0.002
+
+
+def test_augmented_set_does_not_depend_on_the_thread_count(structures) -> None:
+    library = [compute_reflections(structures[name], CU, 90) for name in ("NaCl", "LiFePO4", "TiO2")]
+    settings = yaml.safe_load((REPO / "config.yaml").read_text())["xrd"]["augmentation"]
+    labels = np.repeat(np.arange(3), 20)  # more copies than one batch
+    grid = Grid(10, 90, 0.05)
+    one, two = (
+        augmented_set(library, labels, grid, CU, settings, np.random.default_rng(4), 0.3, threads=threads)
+        for threads in (1, 2)
+    )
+    np.testing.assert_array_equal(one, two)
+    assert len(np.unique(one.round(4), axis=0)) == len(labels)  # every copy its own draw

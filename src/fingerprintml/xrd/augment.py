@@ -34,8 +34,9 @@ RENDER_FLOOR = 1e-5
 RENDER_BANDS = 6
 RENDER_PAD_FWHM = 8
 MAX_HALF_WINDOW = 2000
-# Rows per background-and-noise pass (keeps the float temporaries in cache).
-NOISE_CHUNK = 64
+# Copies of one structure augmented as one batch: small batches keep their arrays in cache (16 measured fastest
+# on the paper grid; batches of 100 copies take 1.7x longer).
+COPY_BATCH = 16
 # Below this many expected counts the noise is drawn from the Poisson law itself (see counting_noise).
 EXACT_POISSON_BELOW = 10.0
 
@@ -242,35 +243,40 @@ def augmented_set(
     """Augmented patterns (N, grid.size) for the class ``labels``, max-1 scaled float32; a ``mixture_fraction`` of
     them get a second, weaker phase (weight 0.1-0.4 of the labelled one) added before noise.
 
-    All copies of one structure go through the chain as one batch (sticks as (copies, reflections) arrays, one
-    FFT rendering, background and noise in row chunks) with its own random stream spawned from ``rng``, so the
+    The copies of one structure go through the chain in batches of COPY_BATCH (sticks as (copies, reflections)
+    arrays, one FFT rendering, background and noise), each with its own random stream spawned from ``rng``, so the
     batches run on ``threads`` threads and the result does not depend on their number.
     """
     labels = np.asarray(labels)
     out = np.empty((len(labels), grid.size), dtype=np.float32)
-    groups = _rows_by_label(labels)
+    batches = [
+        (label, rows[begin : begin + COPY_BATCH])
+        for label, rows in _rows_by_label(labels)
+        for begin in range(0, len(rows), COPY_BATCH)
+    ]
 
-    def augment_group(label: int, rows: np.ndarray, group_rng: np.random.Generator) -> None:
-        patterns = _peaks(library[label], grid, wavelength, settings, group_rng, len(rows))
-        mixed = np.flatnonzero(group_rng.random(len(rows)) < mixture_fraction)
+    def augment_batch(label: int, rows: np.ndarray, batch_rng: np.random.Generator) -> None:
+        patterns = _peaks(library[label], grid, wavelength, settings, batch_rng, len(rows))
+        mixed = np.flatnonzero(batch_rng.random(len(rows)) < mixture_fraction)
         if len(mixed):
-            others = group_rng.integers(len(library) - 1, size=len(mixed))
+            others = batch_rng.integers(len(library) - 1, size=len(mixed))
             others += others >= label
-            weights = group_rng.uniform(0.1, 0.4, (len(mixed), 1)).astype(np.float32)
+            weights = batch_rng.uniform(0.1, 0.4, (len(mixed), 1)).astype(np.float32)
             for other, chosen in _rows_by_label(others):
-                second = _peaks(library[other], grid, wavelength, settings, group_rng, len(chosen))
+                second = _peaks(library[other], grid, wavelength, settings, batch_rng, len(chosen))
                 patterns[mixed[chosen]] += weights[chosen] * second
-        for begin in range(0, len(rows), NOISE_CHUNK):
-            chunk = slice(begin, begin + NOISE_CHUNK)
-            out[rows[chunk]] = add_background_and_noise(patterns[chunk], grid, settings, group_rng)
+        out[rows] = add_background_and_noise(patterns, grid, settings, batch_rng)
 
-    batches = list(zip(groups, rng.spawn(len(groups)), strict=True))
+    streams = rng.spawn(len(batches))
     if threads <= 1:
-        for (label, rows), group_rng in batches:
-            augment_group(label, rows, group_rng)
+        for (label, rows), batch_rng in zip(batches, streams, strict=True):
+            augment_batch(label, rows, batch_rng)
     else:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            for job in [pool.submit(augment_group, label, rows, group_rng) for (label, rows), group_rng in batches]:
+            jobs = [
+                pool.submit(augment_batch, *batch, batch_rng) for batch, batch_rng in zip(batches, streams, strict=True)
+            ]
+            for job in jobs:
                 job.result()
     return out
 
