@@ -71,7 +71,6 @@ def augmented_sticks(
     included), each (copies, K); every copy draws its own random parameters. Sticks dropped (beyond the limiting
     sphere, eliminated, or negligible) have intensity 0."""
     s = settings
-    refl = refl.allowed()
     reciprocal = _strained_reciprocals(refl, s["strain"]["max"] if s["strain"]["enabled"] else 0.0, rng, copies)
     b_factors = None
     if s["debye_waller"]["enabled"]:
@@ -80,7 +79,7 @@ def augmented_sticks(
     if s["preferred_orientation"]["enabled"]:
         r = rng.uniform(s["preferred_orientation"]["r_min"], 1.0, (copies, 1))
         axis = np.einsum("ci,cij->cj", ORIENTATION_AXES[rng.integers(len(ORIENTATION_AXES), size=copies)], reciprocal)
-        along_axis = np.einsum("mi,cij,cj->cm", refl.hkl.astype(float), reciprocal, axis)  # g . axis
+        along_axis = (reciprocal @ axis[:, :, None])[:, :, 0] @ refl.hkl.T  # g . axis, (copies, M)
         cos2 = along_axis**2 / np.maximum(
             squared_spacings(refl.hkl, reciprocal) * (axis * axis).sum(axis=-1, keepdims=True), 1e-30
         )
@@ -249,6 +248,7 @@ def augmented_set(
     """
     labels = np.asarray(labels)
     out = np.empty((len(labels), grid.size), dtype=np.float32)
+    library = [refl.allowed() for refl in library]
     batches = [
         (label, rows[begin : begin + COPY_BATCH])
         for label, rows in _rows_by_label(labels)
