@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import http.server
 import threading
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from pymatgen.core import Lattice
 
-from fingerprintml.xrd.augment import clean_pattern
+from fingerprintml.xrd.augment import add_background_and_noise, augmented_set
 from fingerprintml.xrd.cod import fetch_cifs, read_cif_list, shard_items, shard_names, source_id
-from fingerprintml.xrd.identify import identify_mixture
+from fingerprintml.xrd.identify import identify_mixture, reference_patterns
 from fingerprintml.xrd.library import from_spacegroup, write_cif
 from fingerprintml.xrd.patterns import Grid, PatternReadError, arpls_baseline, read_measured_pattern, resample
 from fingerprintml.xrd.reflections import compute_reflections
@@ -21,6 +23,7 @@ from fingerprintml.xrd.store import convert_cifs
 from fingerprintml.xrd.structures import CifError, read_cif
 
 CU1 = 1.54056
+REPO = Path(__file__).resolve().parents[2]
 
 
 def rocksalt(cation: str, anion: str, a: float):
@@ -149,24 +152,39 @@ def test_resampling_and_arpls_recover_peaks_on_a_background() -> None:
     assert corrected[np.argmin(np.abs(grid.two_theta - 40))] == pytest.approx(truth.max(), rel=0.05)
 
 
-def test_two_phase_mixture_is_resolved_by_subtract_and_reidentify() -> None:
+def test_two_phase_mixtures_are_resolved_and_single_phases_stay_single() -> None:
     grid = Grid(10, 90, 0.1)
-    library = [
+    structures = [
         rocksalt("Na", "Cl", 5.64),
         rocksalt("Mg", "O", 4.21),
         rocksalt("K", "Br", 6.6),
         rocksalt("Li", "F", 4.03),
+        from_spacegroup("P4_2/mnm", Lattice.tetragonal(4.59, 2.96), ["Ti", "O"], [[0, 0, 0], [0.305, 0.305, 0]]),
+        from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0.125, 0.125, 0.125]]),
     ]
-    references = np.stack([clean_pattern(compute_reflections(s, CU1, 90), grid, CU1, 0.12) for s in library])
+    library = [compute_reflections(s, CU1, 90) for s in structures]
+    references = reference_patterns(library, grid, CU1, [0.1, 0.25, 0.5])
+    middle = references[:, 1] / np.linalg.norm(references[:, 1], axis=1, keepdims=True)
 
-    def cosine(x: np.ndarray) -> np.ndarray:
-        return (x / np.linalg.norm(x, axis=1, keepdims=True)) @ (
-            references / np.linalg.norm(references, axis=1, keepdims=True)
-        ).T
+    def cosine(x: np.ndarray) -> np.ndarray:  # stands in for the network's ranking
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)) @ middle.T
 
-    mixture = references[0] + 0.5 * references[2]
-    components = identify_mixture(mixture, cosine, references, 3, 2, 0.05)
-    assert [int(top[0]) for top, _, _ in components] == [0, 2]
-    assert components[0][2] == pytest.approx(1.0, abs=0.15) and components[1][2] == pytest.approx(0.5, abs=0.15)
-    single = identify_mixture(references[1], cosine, references, 3, 2, 0.05)
-    assert len(single) == 1 and int(single[0][0][0]) == 1
+    settings = yaml.safe_load((REPO / "config.yaml").read_text())["xrd"]["augmentation"]
+    noiseless = copy.deepcopy(settings)
+    noiseless["noise"]["enabled"] = noiseless["background"]["enabled"] = False
+    rng = np.random.default_rng(8)
+
+    def measured(phases: list[int], weights: list[float]) -> np.ndarray:
+        peaks = sum(
+            w * augmented_set(library, np.array([i]), grid, CU1, noiseless, rng)
+            for i, w in zip(phases, weights, strict=True)
+        )
+        return add_background_and_noise(peaks, grid, settings, rng)[0]
+
+    for major, minor in [(0, 2), (4, 5), (5, 1)]:
+        components = identify_mixture(measured([major, minor], [1.0, 0.5]), cosine, references, 3, 2, 4, 0.05, 3)
+        assert [int(top[0]) for top, _, _ in components] == [major, minor]
+        assert components[1][2] / components[0][2] == pytest.approx(0.5, abs=0.2)
+    for phase in range(len(library)):
+        single = identify_mixture(measured([phase], [1.0]), cosine, references, 3, 2, 4, 0.05, 3)
+        assert [int(top[0]) for top, _, _ in single] == [phase]

@@ -402,11 +402,12 @@ rule xrd_identify:
         grid=XRD_GRID,
         wavelength=XRD["wavelength"],
         query_wavelength=XRD["identify"]["query_wavelength"],
-        instrument_fwhm=XRD["augmentation"]["profile"]["instrument_fwhm"],
         baseline=XRD["identify"]["baseline"],
         max_phases=XRD["identify"]["max_phases"],
         top_k=XRD["identify"]["top_k"],
-        residual_threshold=XRD["identify"]["residual_threshold"],
+        candidates=XRD["identify"]["candidates"],
+        min_explained=XRD["identify"]["min_explained"],
+        reference_fwhm=XRD["identify"]["reference_fwhm"],
         max_shift=XRD["identify"]["max_shift"],
     script:
         "../scripts/xrd/identify.py"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+from scipy.optimize import nnls
 
+from fingerprintml.xrd.augment import clean_pattern
 from fingerprintml.xrd.patterns import Grid, arpls_baseline, convert_wavelength, normalise, resample
+from fingerprintml.xrd.reflections import Reflections
 
 BASELINE_STEP = 0.1  # two-theta step (deg) the configured baseline smoothness refers to
 IDENTIFY_COLUMNS = ["query", "component", "rank", "phase_id", "formula", "spacegroup", "score", "weight"]
@@ -36,39 +41,60 @@ def prepare_query(
 
 def identify_mixture(
     pattern: np.ndarray,
-    score_fn,
+    score_fn: Callable[[np.ndarray], np.ndarray],
     references: np.ndarray,
     max_phases: int,
     top_k: int,
-    residual_threshold: float,
+    candidates: int,
+    min_explained: float,
     max_lag: int = 0,
 ) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """Identify up to ``max_phases`` phases: rank the pattern, fit the best phase's reference pattern by
-    non-negative least squares, subtract it, and re-identify the residual while it keeps at least
-    ``residual_threshold`` of the pattern's integrated intensity and names a phase not found yet. The reference is
-    first shifted by up to ``max_lag`` grid steps to the best overlap (zero shift, strain).
-    Returns per component (top-k indices, their scores, fitted weight)."""
-    residual = pattern.astype(float)
+    """Identify up to ``max_phases`` phases by a network-guided pursuit: the model ranks what is left of the
+    pattern, each of its ``candidates`` best phases not found yet is fitted together with the phases found so far
+    by non-negative least squares, and the one that explains most is added, as long as it explains at least
+    ``min_explained`` of the pattern's squared intensity. ``references`` (phases, widths, grid) holds each phase's
+    clean pattern at a few peak widths (the fit mixes them to follow the measured broadening), each phase shifted
+    as a whole by up to ``max_lag`` grid steps to its best overlap (zero shift, strain).
+    Returns per component (top-k indices with the chosen phase first, their scores, fitted weight)."""
+    pattern = pattern.astype(float)
+    total = float(pattern @ pattern)
+    widths = references.shape[1]
+    found: list[int] = []
+    columns: list[np.ndarray] = []
     components: list[tuple[np.ndarray, np.ndarray, float]] = []
+    residual = pattern
     for _ in range(max_phases):
-        scores = score_fn(normalise(residual)[None].astype(np.float32))[0]
-        top = np.argsort(-scores)[:top_k]
-        if any(top[0] == found[0][0] for found in components):
+        scores = score_fn(normalise(np.clip(residual, 0, None))[None].astype(np.float32))[0]
+        ranked = np.argsort(-scores)
+        best = None
+        for phase in (int(c) for c in ranked[:candidates] if int(c) not in found):
+            shifted = aligned(references[phase].astype(float), residual, max_lag)
+            weights, distance = nnls(np.column_stack([*columns, *shifted]), pattern)
+            explained = (float(residual @ residual) - distance**2) / total
+            if best is None or explained > best[0]:
+                best = (explained, phase, shifted, weights)
+        if best is None or best[0] < min_explained:
             break
-        reference = aligned(references[top[0]].astype(float), residual, max_lag)
-        weight = max(0.0, float(residual @ reference / (reference @ reference)))
-        components.append((top, scores[top], weight))
-        residual = np.clip(residual - weight * reference, 0, None)
-        if residual.sum() < residual_threshold * pattern.sum():
-            break
+        _, phase, shifted, weights = best
+        found.append(phase)
+        columns.extend(shifted)
+        top = np.array([phase, *(int(c) for c in ranked if int(c) != phase)][:top_k])
+        components.append((top, scores[top], float(weights[-widths:].sum())))
+        residual = pattern - np.column_stack(columns) @ weights
     return components
 
 
-def aligned(reference: np.ndarray, pattern: np.ndarray, max_lag: int) -> np.ndarray:
-    """``reference`` shifted by the whole number of grid steps (|lag| <= max_lag) that best overlaps ``pattern``."""
-    lags = range(-max_lag, max_lag + 1)
-    best = max(lags, key=lambda lag: float(np.roll(reference, lag) @ pattern))
-    return np.roll(reference, best)
+def aligned(references: np.ndarray, pattern: np.ndarray, max_lag: int) -> np.ndarray:
+    """``references`` (widths, grid) of one phase shifted by the whole number of grid steps (|lag| <= max_lag) at
+    which their middle width best overlaps ``pattern``."""
+    middle = references[len(references) // 2]
+    best = max(range(-max_lag, max_lag + 1), key=lambda lag: float(np.roll(middle, lag) @ pattern))
+    return np.roll(references, best, axis=1)
+
+
+def reference_patterns(library: list[Reflections], grid: Grid, wavelength: float, widths: list[float]) -> np.ndarray:
+    """Clean patterns (phases, widths, grid) of each library phase at each peak FWHM (deg)."""
+    return np.stack([np.stack([clean_pattern(refl, grid, wavelength, fwhm) for fwhm in widths]) for refl in library])
 
 
 def identify_rows(query: str, components, phases: pd.DataFrame) -> list[dict]:

@@ -1,13 +1,17 @@
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 from fingerprintml.io import read_table, write_table
 from fingerprintml.logs import log_to
-from fingerprintml.xrd.augment import clean_pattern
-from fingerprintml.xrd.identify import IDENTIFY_COLUMNS, identify_mixture, identify_rows, prepare_query
+from fingerprintml.xrd.identify import (
+    IDENTIFY_COLUMNS,
+    identify_mixture,
+    identify_rows,
+    prepare_query,
+    reference_patterns,
+)
 from fingerprintml.xrd.model import select_device
 from fingerprintml.xrd.patterns import PATTERN_SUFFIXES, Grid, PatternReadError, read_measured_pattern
 from fingerprintml.xrd.reflections import wavelength_of
@@ -22,9 +26,7 @@ with log_to(snakemake.log[0]) as log:
     caches = load_caches(snakemake.input.caches)
     model, classes = load_identifier(snakemake.input.model, device)
     grid, wavelength = Grid.from_config(p.grid), wavelength_of(p.wavelength)
-    # Subtraction references as broad as the broadest instrument peaks: measured peaks carry size broadening too.
-    fwhm = float(np.max(p.instrument_fwhm))
-    references = np.stack([clean_pattern(caches[c], grid, wavelength, fwhm) for c in classes])
+    references = reference_patterns([caches[c] for c in classes], grid, wavelength, p.reference_fwhm)
     max_lag = round(p.max_shift / grid.step)
     files = sorted(f for f in Path(snakemake.input.queries).iterdir() if f.suffix.lower() in PATTERN_SUFFIXES)
     rows, rejects = [], []
@@ -42,7 +44,8 @@ with log_to(snakemake.log[0]) as log:
             references,
             p.max_phases,
             p.top_k,
-            p.residual_threshold,
+            p.candidates,
+            p.min_explained,
             max_lag,
         )
         rows += identify_rows(path.name, components, phases.iloc[classes].reset_index(drop=True))
