@@ -255,7 +255,8 @@ def augmented_set(
         for begin in range(0, len(rows), COPY_BATCH)
     ]
 
-    def augment_batch(label: int, rows: np.ndarray, batch_rng: np.random.Generator) -> None:
+    def augment_batch(batch: tuple[int, np.ndarray], batch_rng: np.random.Generator) -> None:
+        label, rows = batch
         patterns = _peaks(library[label], grid, wavelength, settings, batch_rng, len(rows))
         mixed = np.flatnonzero(batch_rng.random(len(rows)) < mixture_fraction)
         if len(mixed):
@@ -267,17 +268,8 @@ def augmented_set(
                 patterns[mixed[chosen]] += weights[chosen] * second
         out[rows] = add_background_and_noise(patterns, grid, settings, batch_rng)
 
-    streams = rng.spawn(len(batches))
-    if threads <= 1:
-        for (label, rows), batch_rng in zip(batches, streams, strict=True):
-            augment_batch(label, rows, batch_rng)
-    else:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            jobs = [
-                pool.submit(augment_batch, *batch, batch_rng) for batch, batch_rng in zip(batches, streams, strict=True)
-            ]
-            for job in jobs:
-                job.result()
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        list(pool.map(augment_batch, batches, rng.spawn(len(batches))))
     return out
 
 

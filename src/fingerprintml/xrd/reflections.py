@@ -150,11 +150,11 @@ def stick_intensities(
     sin2_theta = np.where(valid, sin2_theta, 0.25)  # placeholder for points beyond the sphere, masked below
     if reciprocal is not None or b_factors is not None:
         # per-copy factors (C, M, E): single precision is ample for the augmented intensities
-        factors, s2_single = factors.astype(np.float32), s2.astype(np.float32)
+        factors = factors.astype(np.float32)
         if reciprocal is not None:
             factors = factors + slopes.astype(np.float32) * (s2 - s2_unstrained).astype(np.float32)[..., None]
         if b_factors is not None:
-            factors = factors * np.exp(-s2_single[..., None] * b_factors.astype(np.float32)[..., None, :])
+            factors = factors * np.exp(-s2.astype(np.float32)[..., None] * b_factors.astype(np.float32)[..., None, :])
     real = np.einsum("...me,me->...m", factors, refl.phase_sums.real)
     imaginary = np.einsum("...me,me->...m", factors, refl.phase_sums.imag)
     # Lorentz-polarisation (1 + cos^2 2theta) / (sin^2 theta cos theta), from sin^2 theta alone.
