@@ -9,13 +9,14 @@ alone, and how often a two-phase mixture (minor phase at 0.3-0.8 of the major) h
 from __future__ import annotations
 
 import argparse
+import copy
 from pathlib import Path
 
 import numpy as np
 import torch
 import yaml
 
-from fingerprintml.xrd.augment import _peaks, add_background_and_noise
+from fingerprintml.xrd.augment import add_background_and_noise, augmented_set
 from fingerprintml.xrd.identify import identify_mixture, prepare_query, reference_patterns
 from fingerprintml.xrd.patterns import Grid
 from fingerprintml.xrd.reflections import wavelength_of
@@ -33,6 +34,8 @@ def main() -> None:
     config = yaml.safe_load((REPO / "config.yaml").read_text())["xrd"]
     grid, wavelength = Grid.from_config(config["grid"]["demo"]), wavelength_of(config["wavelength"])
     settings, identify = config["augmentation"], config["identify"]
+    noiseless = copy.deepcopy(settings)
+    noiseless["noise"]["enabled"] = noiseless["background"]["enabled"] = False
     results = args.workdir / "results" / "xrd"
     caches = load_caches(results / "library" / "reflections.pkl")
     device = torch.device("cpu")
@@ -42,10 +45,10 @@ def main() -> None:
 
     def identified(labels: list[int], weights: list[float]) -> list[int]:
         peaks = sum(
-            w * _peaks(caches[classes[label]], grid, wavelength, settings, rng, 1)[0]
+            w * augmented_set(caches, np.array([classes[label]]), grid, wavelength, noiseless, rng)
             for label, w in zip(labels, weights, strict=True)
         )
-        counts = 1000 * add_background_and_noise(peaks[None], grid, settings, rng)[0] + 50
+        counts = 1000 * add_background_and_noise(peaks, grid, settings, rng)[0] + 50
         query = prepare_query(grid.two_theta, counts, grid, wavelength, wavelength, identify["baseline"])
         components = identify_mixture(
             query,
