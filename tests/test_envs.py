@@ -40,6 +40,7 @@ CONDA_NAME = {
     "umap": "umap-learn",
     "PIL": "pillow",
     "pyarrow": "pyarrow",
+    "numba": "numba",
 }
 UNPINNED_OK = {"git"}
 

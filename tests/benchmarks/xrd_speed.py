@@ -51,6 +51,9 @@ def main() -> None:
 
     caches = [compute_reflections(s, wavelength, grid.stop) for s in structures]
     labels = np.tile(np.arange(len(caches)), args.copies)
+    started = time.perf_counter()  # compiled kernels: loaded from numba's cache (compiled on the very first run)
+    augmented_set(caches, np.arange(len(caches)), grid, wavelength, config["augmentation"], np.random.default_rng(0))
+    warm_up = time.perf_counter() - started
     pymatgen_rates = [pymatgen_rate()]
     cache_rates = {}
     for threads in (1, args.threads):
@@ -72,6 +75,7 @@ def main() -> None:
         add_background_and_noise(expected[begin : begin + COPY_BATCH], grid, noise_only, rng)
     noise_rate = len(labels) / (time.perf_counter() - started)
     print(f"structures: {len(structures)} shipped with pymatgen; grid {args.grid}: {grid.size} points")
+    print(f"warm-up (one pattern per structure, kernels loaded or compiled): {warm_up:.2f} s")
     spread = f"{min(pymatgen_rates):.1f}-{max(pymatgen_rates):.1f}"
     print(f"pymatgen XRDCalculator.get_pattern: {pymatgen:10.1f} patterns/s (unaugmented sticks; runs {spread})")
     for threads, rate in cache_rates.items():

@@ -15,6 +15,7 @@ from scipy import stats
 
 from fingerprintml.xrd.augment import (
     ORIENTATION_AXES,
+    add_background_and_noise,
     augmented_set,
     augmented_sticks,
     counting_noise,
@@ -248,3 +249,39 @@ def test_augmented_set_does_not_depend_on_the_thread_count(structures) -> None:
     )
     np.testing.assert_array_equal(one, two)
     assert len(np.unique(one.round(4), axis=0)) == len(labels)  # every copy its own draw
+
+
+def test_background_is_a_sloping_line_plus_a_gaussian_hump() -> None:
+    grid = Grid(0, 120, 0.02)
+    peaks = np.zeros((3, grid.size), dtype=np.float32)
+    peaks[:, 3000] = 2.0  # one spike, scaled to 1 before the background goes on
+    settings = copy.deepcopy(OFF)
+    settings["background"] = {"enabled": True, "max_fraction": 0.5}
+    patterns = add_background_and_noise(peaks, grid, settings, np.random.default_rng(8))
+    # the same draws, in the documented order: level, slope, centre, width, hump per copy
+    rng = np.random.default_rng(8)
+    level, slope, centre, width, hump = (
+        rng.uniform(low, high, (3, 1)) for low, high in [(0, 0.5), (-1, 1), (0.1, 0.35), (0.04, 0.12), (0, 2)]
+    )
+    x = (grid.two_theta - grid.start) / (grid.stop - grid.start)
+    shape = 1 + 0.5 * slope * (1 - 2 * x) + hump * np.exp(-((x - centre) ** 2) / (2 * width**2))
+    expected = level * shape / shape.max(axis=1, keepdims=True)
+    expected[:, 3000] += 1
+    expected /= expected.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(patterns, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("counts", [50.0, 5000.0])
+def test_noise_on_a_flat_pattern_has_poisson_statistics(counts: float) -> None:
+    grid = Grid(0, 120, 0.02)
+    settings = copy.deepcopy(OFF)
+    settings["noise"] = {"enabled": True, "min_counts": counts, "max_counts": counts}
+    patterns = add_background_and_noise(np.ones((40, grid.size)), grid, settings, np.random.default_rng(9))
+    drawn = patterns / patterns.mean(axis=1, keepdims=True) * counts  # back to counts, to within 1 / sqrt(N)
+    assert drawn.var(axis=1).mean() == pytest.approx(counts, rel=0.02)
+    for pattern in patterns[:3]:  # whole counts over the largest count K: multiples of 1 / K
+        guess = round(1 / np.diff(np.unique(pattern)).min())  # float32: within a few counts of K
+        off_integer = {k: np.abs(pattern * k - np.round(pattern * k)).max() for k in range(guess - 5, guess + 6)}
+        largest = min(off_integer, key=off_integer.get)
+        assert off_integer[largest] < 0.05
+        assert largest == pytest.approx(counts + 4 * math.sqrt(counts), rel=0.1 if counts < 100 else 0.01)

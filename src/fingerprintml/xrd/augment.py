@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
+import scipy.special
 
+from fingerprintml.xrd import kernels
 from fingerprintml.xrd.patterns import Grid, normalise
-from fingerprintml.xrd.reflections import Reflections, squared_spacings, stick_intensities
+from fingerprintml.xrd.reflections import Reflections, metric_terms, stick_intensities
 
 ORIENTATION_AXES = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 1, 1]], dtype=float)
-FOUR_LN2 = 4 * math.log(2)
 # Sticks weaker than this fraction of the strongest are not rendered (far below any noise level).
 RENDER_FLOOR = 1e-5
 RENDER_BANDS = 6
@@ -39,6 +40,7 @@ MAX_HALF_WINDOW = 2000
 COPY_BATCH = 16
 # Below this many expected counts the noise is drawn from the Poisson law itself (see counting_noise).
 EXACT_POISSON_BELOW = 10.0
+NORMAL_QUANTILES = scipy.special.ndtri((np.arange(2**16) + 0.5) / 2**16).astype(np.float32)
 
 
 def scaled_settings(settings: dict[str, Any], strength: float) -> dict[str, Any]:
@@ -68,45 +70,60 @@ def augmented_sticks(
     refl: Reflections, wavelength: float, settings: dict[str, Any], rng: np.random.Generator, copies: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two-theta, intensity and FWHM (deg) of the augmented sticks of ``copies`` copies of one structure (K-alpha2
-    included), each (copies, K); every copy draws its own random parameters. Sticks dropped (beyond the limiting
-    sphere, eliminated, or negligible) have intensity 0."""
+    sticks after the K-alpha1 ones), each (copies, K); every copy draws its own random parameters here, and the
+    compiled :func:`fingerprintml.xrd.kernels.sticks` applies them to every reflection. Sticks dropped (beyond the
+    limiting sphere, eliminated, or negligible) have intensity 0."""
     s = settings
-    reciprocal = _strained_reciprocals(refl, s["strain"]["max"] if s["strain"]["enabled"] else 0.0, rng, copies)
-    b_factors = None
+    elements = len(refl.symbols)
+    metrics = np.empty((0, 6))
+    if s["strain"]["enabled"] and s["strain"]["max"] > 0:
+        reciprocal = _strained_reciprocals(refl, s["strain"]["max"], rng, copies)
+        metrics = metric_terms(reciprocal) / 4
+    else:
+        reciprocal = np.broadcast_to(refl.reciprocal, (copies, 3, 3))
+    b_factors = np.empty((0, elements))
     if s["debye_waller"]["enabled"]:
-        b_factors = rng.uniform(0, s["debye_waller"]["b_max"], (copies, len(refl.symbols)))
-    two_theta, intensity = stick_intensities(refl, wavelength, reciprocal, b_factors)
+        b_factors = rng.uniform(0, s["debye_waller"]["b_max"], (copies, elements))
+    orientation_r, orientation_axis = np.ones(copies), np.zeros((copies, 4))
     if s["preferred_orientation"]["enabled"]:
-        r = rng.uniform(s["preferred_orientation"]["r_min"], 1.0, (copies, 1))
+        orientation_r = rng.uniform(s["preferred_orientation"]["r_min"], 1.0, copies)
         axis = np.einsum("ci,cij->cj", ORIENTATION_AXES[rng.integers(len(ORIENTATION_AXES), size=copies)], reciprocal)
-        along_axis = (reciprocal @ axis[:, :, None])[:, :, 0] @ refl.hkl.T  # g . axis, (copies, M)
-        cos2 = along_axis**2 / np.maximum(
-            squared_spacings(refl.hkl, reciprocal) * (axis * axis).sum(axis=-1, keepdims=True), 1e-30
-        )
-        intensity = intensity * (r**2 * cos2 + (1 - cos2) / r) ** -1.5
+        orientation_axis[:, :3] = np.einsum("cij,cj->ci", reciprocal, axis)  # a*.axis, b*.axis, c*.axis
+        orientation_axis[:, 3] = (axis * axis).sum(axis=1)
+    family_scale = np.empty((0, 1))
     if s["peak_scaling"]["enabled"]:
         n_families = int(refl.family.max()) + 1
-        factors = np.exp(s["peak_scaling"]["sigma"] * rng.standard_normal((copies, n_families)))
-        factors[rng.random((copies, n_families)) < s["peak_scaling"]["drop_fraction"]] = 0.0
-        intensity = intensity * factors[:, refl.family]
-    kept = np.isfinite(two_theta) & (
-        intensity > RENDER_FLOOR * np.maximum(intensity.max(axis=1, keepdims=True), 1e-300)
-    )
-    two_theta, intensity = np.where(kept, two_theta, 0.0), np.where(kept, intensity, 0.0)
-    if s["kalpha2"]["enabled"]:
-        sin2 = np.sin(np.radians(two_theta) / 2) * (s["kalpha2"]["wavelength"] / wavelength)
-        reach = sin2 < 1
-        two_theta = np.concatenate([two_theta, np.where(reach, np.degrees(2 * np.arcsin(np.minimum(sin2, 1))), 0.0)], 1)
-        intensity = np.concatenate([intensity, np.where(reach, s["kalpha2"]["ratio"] * intensity, 0.0)], axis=1)
+        family_scale = np.exp(s["peak_scaling"]["sigma"] * rng.standard_normal((copies, n_families)))
+        family_scale[rng.random((copies, n_families)) < s["peak_scaling"]["drop_fraction"]] = 0.0
+    zero_shift = np.zeros(copies)
     if s["zero_shift"]["enabled"]:
-        two_theta = two_theta + rng.uniform(-s["zero_shift"]["max"], s["zero_shift"]["max"], (copies, 1))
-    fwhm = np.broadcast_to(rng.uniform(*s["profile"]["instrument_fwhm"], (copies, 1)), two_theta.shape)
+        zero_shift = rng.uniform(-s["zero_shift"]["max"], s["zero_shift"]["max"], copies)
+    instrument_fwhm = rng.uniform(*s["profile"]["instrument_fwhm"], copies)
+    scherrer = np.zeros(copies)
     if s["crystallite_size"]["enabled"]:
-        size = 10 * rng.uniform(s["crystallite_size"]["min_nm"], s["crystallite_size"]["max_nm"], (copies, 1))  # A
-        scherrer = np.degrees(
-            s["crystallite_size"]["shape_factor"] * wavelength / (size * np.cos(np.radians(two_theta / 2)))
-        )
-        fwhm = np.sqrt(fwhm**2 + scherrer**2)
+        size = 10 * rng.uniform(s["crystallite_size"]["min_nm"], s["crystallite_size"]["max_nm"], copies)  # A
+        scherrer = s["crystallite_size"]["shape_factor"] * wavelength / size
+    kalpha2 = s["kalpha2"]["enabled"]
+    shape = (copies, (2 if kalpha2 else 1) * len(refl.hkl))
+    two_theta, intensity, fwhm = np.empty(shape), np.empty(shape), np.empty(shape)
+    kernels.sticks(
+        **refl.kernel_inputs,
+        metrics=np.ascontiguousarray(metrics),
+        b_factors=b_factors,
+        orientation_r=orientation_r,
+        orientation_axis=orientation_axis,
+        family_scale=family_scale,
+        wavelength=float(wavelength),
+        floor=RENDER_FLOOR,
+        kalpha2_factor=s["kalpha2"]["wavelength"] / wavelength if kalpha2 else 1.0,
+        kalpha2_ratio=float(s["kalpha2"]["ratio"]) if kalpha2 else 0.0,
+        zero_shift=zero_shift,
+        instrument_fwhm=instrument_fwhm,
+        scherrer=scherrer,
+        two_theta=two_theta,
+        intensity=intensity,
+        fwhm=fwhm,
+    )
     return two_theta, intensity, fwhm
 
 
@@ -123,40 +140,22 @@ def render_profiles(
     segment. Sticks farther than the padding outside the grid are not rendered.
     """
     single = np.ndim(two_theta) == 1
-    two_theta, intensity, fwhm = (np.atleast_2d(a) for a in (two_theta, intensity, fwhm))
+    two_theta, intensity, fwhm = (
+        np.ascontiguousarray(np.atleast_2d(a), dtype=float) for a in (two_theta, intensity, fwhm)
+    )
     copies = len(two_theta)
-    eta = np.broadcast_to(np.asarray(eta, dtype=np.float32), (copies,))
+    eta = np.broadcast_to(np.asarray(eta, dtype=float), (copies,))
     position = (two_theta - grid.start) / grid.step
     live = np.isfinite(position) & (intensity > 0)
     widest = float(fwhm[live].max()) if live.any() else grid.step
     pad = int(min(MAX_HALF_WINDOW, max(2, math.ceil(RENDER_PAD_FWHM * widest / grid.step))))
-    live &= (position > -pad) & (position < grid.size - 1 + pad)
-    position, intensity = np.where(live, position, 0.0), np.where(live, intensity, 0.0)
     segment = -(-grid.size // RENDER_BANDS)
-    band = np.clip(np.floor(position / segment).astype(np.int64), 0, RENDER_BANDS - 1)
-    row = band + RENDER_BANDS * np.arange(copies)[:, None]
-    weight = np.bincount(row.ravel(), weights=intensity.ravel(), minlength=copies * RENDER_BANDS)
-    band_fwhm = np.bincount(row.ravel(), weights=(intensity * fwhm).ravel(), minlength=copies * RENDER_BANDS)
-    band_fwhm /= np.where(weight > 0, weight, 1)
     length = scipy.fft.next_fast_len(segment + 2 * pad + 2, real=True)
-    local = position - band * segment + pad  # within the band's padded segment, 0 <= local < length - 1
-    left = np.floor(local).astype(np.int64)
-    fraction = local - left
-    flat = (row * length + left).ravel()
-    upper = (intensity * fraction).ravel().astype(np.float32)
-    deposits = np.zeros(copies * RENDER_BANDS * length, dtype=np.float32)
-    np.add.at(deposits, flat, intensity.ravel().astype(np.float32) - upper)
-    np.add.at(deposits, flat + 1, upper)
-    # Profiles enter through their analytic Fourier transforms (area-normalised Gaussian and Lorentzian of FWHM w):
-    # exp(-(pi w f)^2 / (4 ln 2)) and exp(-pi w |f|), f in cycles per degree.
-    frequency = np.fft.rfftfreq(length, d=grid.step).astype(np.float32)
-    scaled = (math.pi * band_fwhm.astype(np.float32))[:, None] * frequency  # (C * bands, frequencies)
-    eta_rows = np.repeat(eta, RENDER_BANDS)[:, None]
-    kernels = (1 - eta_rows) * np.exp(-(scaled * scaled) / np.float32(FOUR_LN2))
-    if eta.any():
-        kernels += eta_rows * np.exp(-scaled)
-    spectrum = scipy.fft.rfft(deposits.reshape(copies * RENDER_BANDS, length), axis=1)
-    spectrum *= kernels
+    deposits, band_fwhm = kernels.deposit_bands(
+        position, intensity, fwhm, grid.size, segment, RENDER_BANDS, pad, length
+    )
+    spectrum = scipy.fft.rfft(deposits, axis=1)
+    kernels.apply_pseudo_voigt(spectrum, band_fwhm, np.repeat(eta, RENDER_BANDS), grid.step, length)
     convolved = scipy.fft.irfft(spectrum, n=length, axis=1).reshape(copies, RENDER_BANDS, length)
     canvas = np.zeros((copies, (RENDER_BANDS - 1) * segment + length), dtype=np.float32)
     for b in range(RENDER_BANDS):
@@ -170,41 +169,48 @@ def counting_noise(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray
     """Counts (float32) drawn around ``expected`` (float32 counts): exact Poisson where fewer than
     EXACT_POISSON_BELOW are expected, elsewhere the rounded Cornish-Fisher expansion of the Poisson quantile,
     lambda + sqrt(lambda) z + (z^2 - 1) / 6, whose distribution is within sampling error of Poisson (total
-    variation below 0.003 from lambda = 10 up) at a fraction of the cost of drawing Poisson variates."""
-    z = rng.standard_normal(expected.shape, dtype=np.float32)
-    counts = z * z
-    counts -= 1
-    counts *= np.float32(1 / 6)
-    z *= np.sqrt(expected)
-    counts += z
-    counts += expected
-    np.rint(counts, out=counts)
-    low = expected < EXACT_POISSON_BELOW
-    counts[low] = rng.poisson(expected[low])
-    return np.maximum(counts, 0, out=counts)
+    variation below 0.003 from lambda = 10 up) at a fraction of the cost of drawing Poisson variates. Each count
+    takes 32 bits of ``rng``'s raw stream: the normal z is one of 2^16 equally likely quantiles (beyond +-4.3
+    sigma, probability 1.5e-5, it is clipped), the exact draws invert the Poisson distribution function."""
+    flat = np.ascontiguousarray(expected, dtype=np.float32).ravel()
+    bits = rng.bit_generator.random_raw(-(-flat.size // 2)).view(np.uint32)[: flat.size]
+    counts = np.empty_like(flat)
+    kernels.poisson_counts(flat, bits, NORMAL_QUANTILES, EXACT_POISSON_BELOW, counts)
+    return counts.reshape(np.shape(expected))
 
 
 def add_background_and_noise(
     patterns: np.ndarray, grid: Grid, settings: dict[str, Any], rng: np.random.Generator
 ) -> np.ndarray:
-    """Smooth background (sloping line plus an amorphous hump) and Poisson counting noise on patterns (C, grid.size),
-    each copy its own; returns them max-1 scaled (float32)."""
-    patterns = normalise(patterns).astype(np.float32)
+    """Smooth background (sloping line plus an amorphous hump) and Poisson counting noise (see
+    :func:`counting_noise`) on patterns (C, grid.size), each copy its own; returns them max-1 scaled (float32)."""
+    patterns = np.array(patterns, dtype=np.float32)
     copies = len(patterns)
+    level = slope = centre = width = hump = np.zeros(copies)
     if settings["background"]["enabled"]:
-        x = ((grid.two_theta - grid.start) / (grid.stop - grid.start)).astype(np.float32)
         level, slope, centre, width, hump = (
-            rng.uniform(low, high, (copies, 1)).astype(np.float32)
+            rng.uniform(low, high, copies)
             for low, high in [(0, settings["background"]["max_fraction"]), (-1, 1), (0.1, 0.35), (0.04, 0.12), (0, 2)]
         )
-        shape = 1 + 0.5 * slope * (1 - 2 * x) + hump * np.exp(-0.5 * ((x - centre) / width) ** 2)
-        patterns += level / shape.max(axis=1, keepdims=True) * shape
+    counts, bits = np.zeros(copies), np.empty(0, dtype=np.uint32)
     if settings["noise"]["enabled"]:
         noise = settings["noise"]
-        counts = np.exp(rng.uniform(math.log(noise["min_counts"]), math.log(noise["max_counts"]), (copies, 1)))
-        counts = counts.astype(np.float32)
-        patterns = counting_noise(np.clip(patterns, 0, None) * counts, rng) / counts
-    return normalise(patterns)
+        counts = np.exp(rng.uniform(math.log(noise["min_counts"]), math.log(noise["max_counts"]), copies))
+        bits = rng.bit_generator.random_raw(-(-patterns.size // 2)).view(np.uint32)
+    kernels.background_and_noise(
+        patterns,
+        grid.step / (grid.stop - grid.start),
+        level,
+        slope,
+        centre,
+        width,
+        hump,
+        counts,
+        bits,
+        NORMAL_QUANTILES,
+        EXACT_POISSON_BELOW,
+    )
+    return patterns
 
 
 def _peaks(
