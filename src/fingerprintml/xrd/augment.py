@@ -145,23 +145,17 @@ def render_profiles(
     )
     copies = len(two_theta)
     eta = np.broadcast_to(np.asarray(eta, dtype=float), (copies,))
-    position = (two_theta - grid.start) / grid.step
-    live = np.isfinite(position) & (intensity > 0)
-    widest = float(fwhm[live].max()) if live.any() else grid.step
+    widest = kernels.widest_profile(two_theta, intensity, fwhm) or grid.step
     pad = int(min(MAX_HALF_WINDOW, max(2, math.ceil(RENDER_PAD_FWHM * widest / grid.step))))
     segment = -(-grid.size // RENDER_BANDS)
     length = scipy.fft.next_fast_len(segment + 2 * pad + 2, real=True)
     deposits, band_fwhm = kernels.deposit_bands(
-        position, intensity, fwhm, grid.size, segment, RENDER_BANDS, pad, length
+        two_theta, intensity, fwhm, grid.start, grid.step, grid.size, segment, RENDER_BANDS, pad, length
     )
     spectrum = scipy.fft.rfft(deposits, axis=1)
     kernels.apply_pseudo_voigt(spectrum, band_fwhm, np.repeat(eta, RENDER_BANDS), grid.step, length)
     convolved = scipy.fft.irfft(spectrum, n=length, axis=1).reshape(copies, RENDER_BANDS, length)
-    canvas = np.zeros((copies, (RENDER_BANDS - 1) * segment + length), dtype=np.float32)
-    for b in range(RENDER_BANDS):
-        canvas[:, b * segment : b * segment + length] += convolved[:, b]
-    out = canvas[:, pad : pad + grid.size]
-    np.maximum(out, 0, out=out)
+    out = kernels.overlap_add(convolved, segment, pad, grid.size)
     return out[0] if single else out
 
 

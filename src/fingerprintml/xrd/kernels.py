@@ -139,25 +139,39 @@ def _broadened(instrument: float, scherrer: float, sin2_theta: float) -> float:
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
+def widest_profile(two_theta: np.ndarray, intensity: np.ndarray, fwhm: np.ndarray) -> float:
+    """The largest FWHM of the sticks (C, K) with a finite position and a positive intensity (0 if none)."""
+    widest = 0.0
+    for c in range(two_theta.shape[0]):
+        for k in range(two_theta.shape[1]):
+            if intensity[c, k] > 0.0 and math.isfinite(two_theta[c, k]):
+                widest = max(widest, fwhm[c, k])
+    return widest
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def deposit_bands(
-    position: np.ndarray,
+    two_theta: np.ndarray,
     intensity: np.ndarray,
     fwhm: np.ndarray,
+    start: float,
+    step: float,
     size: int,
     segment: int,
     bands: int,
     pad: int,
     length: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sticks at fractional grid ``position`` (C, K) split linearly between their two neighbouring points of their
-    band's padded segment: deposits (C * bands, length) float32 and the bands' intensity-weighted mean FWHM."""
-    copies, count = position.shape
+    """Sticks (C, K) at grid position p = (two_theta - start) / step split linearly between the two neighbouring
+    points of their band's padded segment: deposits (C * bands, length) float32 and the bands' intensity-weighted
+    mean FWHM. Sticks with p outside (-pad, size - 1 + pad) are left out."""
+    copies, count = two_theta.shape
     deposits = np.zeros((copies * bands, length), dtype=np.float32)
     weight = np.zeros(copies * bands)
     width = np.zeros(copies * bands)
     for c in range(copies):
         for k in range(count):
-            value, p = intensity[c, k], position[c, k]
+            value, p = intensity[c, k], (two_theta[c, k] - start) / step
             if not (value > 0.0 and p > -pad and p < size - 1 + pad):
                 continue
             band = min(max(math.floor(p / segment), 0), bands - 1)
@@ -173,6 +187,22 @@ def deposit_bands(
         if weight[row] > 0:
             width[row] /= weight[row]
     return deposits, width
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def overlap_add(convolved: np.ndarray, segment: int, pad: int, size: int) -> np.ndarray:
+    """The bands' convolved padded segments (C, bands, length), each shifted to its segment's place and added up,
+    cut to the grid (C, size) float32 with negative values (FFT round-off) set to 0."""
+    copies, bands, length = convolved.shape
+    out = np.zeros((copies, size), dtype=np.float32)
+    for c in range(copies):
+        for b in range(bands):
+            offset = b * segment - pad  # grid index of the segment's first point
+            for j in range(max(0, -offset), min(length, size - offset)):
+                out[c, offset + j] += convolved[c, b, j]
+        for i in range(size):
+            out[c, i] = max(out[c, i], 0.0)
+    return out
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -200,6 +230,8 @@ def _count(lam: float, word: int, normal_quantiles: np.ndarray, exact_below: flo
     """A count around ``lam`` from 32 random bits ``word`` (see :func:`poisson_counts`)."""
     if lam < exact_below:
         u = (word + 0.5) * 2.0**-32
+        if u <= 1.0 - lam:  # then u <= exp(-lam) as well: no count, and no exp to evaluate
+            return 0.0
         p = math.exp(-lam)
         cdf, k = p, 0
         while u > cdf and k < 1000:
