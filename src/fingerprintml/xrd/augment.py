@@ -158,6 +158,11 @@ def render_profiles(
     return out[0] if single else out
 
 
+def _random_words(rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` 32-bit words of ``rng``'s raw stream (uint32)."""
+    return rng.bit_generator.random_raw(-(-count // 2)).view(np.uint32)[:count]
+
+
 def counting_noise(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Counts (float32) drawn around ``expected`` (float32 counts): exact Poisson where fewer than
     EXACT_POISSON_BELOW are expected, elsewhere the rounded Cornish-Fisher expansion of the Poisson quantile,
@@ -166,9 +171,8 @@ def counting_noise(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray
     takes 32 bits of ``rng``'s raw stream: the normal z is one of 2^16 equally likely quantiles (beyond +-4.3
     sigma, probability 1.5e-5, it is clipped), the exact draws invert the Poisson distribution function."""
     flat = np.ascontiguousarray(expected, dtype=np.float32).ravel()
-    bits = rng.bit_generator.random_raw(-(-flat.size // 2)).view(np.uint32)[: flat.size]
     counts = np.empty_like(flat)
-    kernels.poisson_counts(flat, bits, NORMAL_QUANTILES, EXACT_POISSON_BELOW, counts)
+    kernels.poisson_counts(flat, _random_words(rng, flat.size), NORMAL_QUANTILES, EXACT_POISSON_BELOW, counts)
     return counts.reshape(np.shape(expected))
 
 
@@ -189,7 +193,7 @@ def add_background_and_noise(
     if settings["noise"]["enabled"]:
         noise = settings["noise"]
         counts = np.exp(rng.uniform(math.log(noise["min_counts"]), math.log(noise["max_counts"]), copies))
-        bits = rng.bit_generator.random_raw(-(-patterns.size // 2)).view(np.uint32)
+        bits = _random_words(rng, patterns.size)
     kernels.background_and_noise(
         patterns,
         grid.step / (grid.stop - grid.start),
