@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -77,6 +78,26 @@ def _edit_config(workspace: Path, **xrd) -> None:
     config = yaml.safe_load(path.read_text())
     config["xrd"].update(xrd)
     path.write_text(yaml.safe_dump(config))
+
+
+def _job_memory_mb(workspace: Path, rule: str) -> int:
+    """The mem_mb the demo run's log records for the (single) job of ``rule``."""
+    for log in sorted((workspace / ".snakemake" / "log").glob("*.snakemake.log")):
+        block = re.search(rf"rule {rule}:\n(?:    .*\n)*?    resources: .*?mem_mb=(\d+)", log.read_text())
+        if block:
+            return int(block.group(1))
+    raise AssertionError(f"no {rule} job in the demo run's logs")
+
+
+def test_augment_and_train_jobs_ask_for_the_memory_of_the_training_set(demo_workspace: Path, results: Path) -> None:
+    config = yaml.safe_load((demo_workspace / "config.yaml").read_text())["xrd"]
+    grid, training = config["grid"]["demo"], config["training"]["demo"]
+    points = round((grid["stop"] - grid["start"]) / grid["step"]) + 1
+    phases = len(pd.read_csv(results / "library" / "phases.csv"))
+    patterns_mb = phases * (training["copies"] + training["validation_copies"]) * points * 4 / 1e6
+    assert _job_memory_mb(demo_workspace, "xrd_augment") == int(4000 + 1.25 * patterns_mb)
+    npz_mb = (results / "data" / "copy.npz").stat().st_size / 2**20
+    assert _job_memory_mb(demo_workspace, "xrd_train") == pytest.approx(4000 + 2 * npz_mb, abs=2)
 
 
 def test_user_cifs_are_sharded_and_one_changed_cif_reruns_only_its_shard(demo_workspace: Path, workspace: Path) -> None:

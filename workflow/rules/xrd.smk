@@ -1,4 +1,5 @@
 from fingerprintml.xrd.cod import count_urls, list_cifs, shard_items, shard_names
+from fingerprintml.xrd.patterns import Grid
 
 XRD = config["xrd"]
 XRD_RESULTS = "results/xrd"
@@ -9,6 +10,18 @@ XRD_SPLITS = ["copy"] + (
     ["structure"] if XRD["evaluation"]["structure_split_fraction"] > 0 else []
 )
 XRD_SIZE = XRD["shard_size"]
+# The augmented training set is held in memory whole (float32 patterns on the grid): about 20 GB for the 8,172
+# COD phases x 105 copies on the paper grid, a few MB for the demo; the jobs that hold it ask for that much.
+XRD_PATTERN_MB = (
+    Grid.from_config(XRD_GRID).size
+    * 4
+    * sum(XRD["training"][XRD_PRESET][k] for k in ("copies", "validation_copies"))
+    / 1e6
+)
+xrd_augment_mem_mb = lambda wildcards, input: int(
+    4000 + 1.25 * XRD_PATTERN_MB * (sum(1 for _ in open(input.phases)) - 1)
+)
+xrd_train_mem_mb = lambda wildcards, input: int(4000 + 2 * input.size_mb)
 
 
 if XRD["cif_dir"]:
@@ -197,7 +210,7 @@ rule xrd_augment:
         "../../envs/xrd-data.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=xrd_augment_mem_mb,
         runtime=60,
     params:
         seed=XRD["seed"],
@@ -225,7 +238,7 @@ rule xrd_train:
         "../../envs/xrd-ml.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=xrd_train_mem_mb,
         runtime=600,
         gpu=XRD["gpu"],
     params:
