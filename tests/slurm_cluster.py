@@ -5,6 +5,7 @@ The configuration goes to /etc/slurm/slurm.conf (job steps read only that path) 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -83,7 +84,8 @@ class Cluster:
                     break
                 time.sleep(0.1)
             else:
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # it may exit between the last check and this kill
+                    os.kill(pid, signal.SIGKILL)
         self.pids.clear()
         if SYSTEM_CONF.is_file() and SYSTEM_CONF.read_text().startswith(MARKER):
             SYSTEM_CONF.unlink()
