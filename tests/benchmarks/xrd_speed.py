@@ -103,7 +103,7 @@ def main() -> None:
             timed(augmented_set, [cache], np.zeros(args.copies, int), grid, wavelength, config["augmentation"], rng)
             for _ in range(3)
         )
-        rows.append((len(cache.allowed().hkl), name, len(structure), reference, ours / args.copies))
+        rows.append((len(cache.allowed.hkl), name, len(structure), reference, ours / args.copies))
     for reflections, name, atoms, reference, ours in sorted(rows):
         print(
             f"  {name:16s} {atoms:5d} {reflections:11d} {1e3 * reference:9.2f} {1e3 * ours:7.3f}",

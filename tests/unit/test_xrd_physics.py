@@ -164,7 +164,7 @@ def test_batched_sticks_and_profiles_equal_one_copy_at_a_time(structures) -> Non
 
 
 def test_preferred_orientation_follows_march_dollase(structures) -> None:
-    refl = compute_reflections(structures["TiO2"], CU, 90).allowed()
+    refl = compute_reflections(structures["TiO2"], CU, 90).allowed
     settings = copy.deepcopy(OFF)
     settings["preferred_orientation"] = {"enabled": True, "r_min": 0.7}
     two_theta, oriented, _ = augmented_sticks(refl, CU, settings, np.random.default_rng(5), 4)

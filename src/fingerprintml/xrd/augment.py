@@ -251,7 +251,7 @@ def augmented_set(
     """
     labels = np.asarray(labels)
     out = np.empty((len(labels), grid.size), dtype=np.float32)
-    library = [refl.allowed() for refl in library]
+    library = [refl.allowed for refl in library]
     batches = [
         (label, rows[begin : begin + COPY_BATCH])
         for label, rows in _rows_by_label(labels)

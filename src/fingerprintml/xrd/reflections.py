@@ -75,9 +75,11 @@ class Reflections:
             "family": np.ascontiguousarray(self.family, dtype=np.int64),
         }
 
+    @functools.cached_property
     def allowed(self) -> Reflections:
         """The points whose phase sums do not all vanish. A systematic absence has every element's phase sum zero,
-        so no strain, Debye-Waller factor or orientation can make it diffract: augmentation skips it."""
+        so no strain, Debye-Waller factor or orientation can make it diffract: augmentation skips it. Cached, so
+        that its scattering factors and kernel inputs are computed once however many sets are augmented."""
         size = np.abs(self.phase_sums).max(axis=1)
         keep = size > 1e-9 * size.max()
         return dataclasses.replace(self, hkl=self.hkl[keep], phase_sums=self.phase_sums[keep], family=self.family[keep])
