@@ -103,12 +103,9 @@ def sticks(
         for m in range(count):
             sin2_theta = sin2[m]
             if sin2_theta >= 1.0 or sin2_theta <= 0.0:
-                two_theta[c, m] = np.inf
-                fwhm[c, m] = instrument_fwhm[c]
+                _unreached(two_theta, intensity, fwhm, c, m, instrument_fwhm[c])
                 if kalpha2_ratio > 0:
-                    two_theta[c, count + m] = np.inf
-                    intensity[c, count + m] = 0.0
-                    fwhm[c, count + m] = instrument_fwhm[c]
+                    _unreached(two_theta, intensity, fwhm, c, count + m, instrument_fwhm[c])
                 continue
             value = intensity[c, m]
             if value <= threshold:
@@ -124,9 +121,17 @@ def sticks(
                     intensity[c, count + m] = kalpha2_ratio * value
                     fwhm[c, count + m] = _broadened(instrument_fwhm[c], scherrer[c], sin_theta2 * sin_theta2)
                 else:
-                    two_theta[c, count + m] = np.inf
-                    intensity[c, count + m] = 0.0
-                    fwhm[c, count + m] = instrument_fwhm[c]
+                    _unreached(two_theta, intensity, fwhm, c, count + m, instrument_fwhm[c])
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _unreached(
+    two_theta: np.ndarray, intensity: np.ndarray, fwhm: np.ndarray, c: int, k: int, instrument: float
+) -> None:
+    """Stick k of copy c lies beyond the limiting sphere: two-theta inf, intensity 0, the instrument's FWHM."""
+    two_theta[c, k] = np.inf
+    intensity[c, k] = 0.0
+    fwhm[c, k] = instrument
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
