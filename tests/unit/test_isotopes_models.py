@@ -20,7 +20,11 @@ from fingerprintml.isotopes.models import (
 )
 
 MODEL_NAMES = ("flat", "lcpn", "lcppn", "lcpl")
-PARAMS = {"xgboost": {"n_estimators": 20, "max_depth": 3}, "svc": {"C": 1.0}}
+PARAMS = {
+    "xgboost": {"n_estimators": 20, "max_depth": 3},
+    "svc": {"C": 1.0},
+    "extra_trees": {"n_estimators": 50, "max_depth": 6},
+}
 COMBOS = list(itertools.product(MODEL_NAMES, PARAMS))
 NODES = sorted({":".join(leaf[: depth + 1]) for leaf in LEAVES for depth in range(len(LEVELS)) if leaf[depth]})
 

@@ -13,7 +13,7 @@ from tests.conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow
 
-RUNS = [f"{m}-{lrn}" for m in ("flat", "lcpn", "lcppn", "lcpl") for lrn in ("xgboost", "svc")]
+RUNS = [f"{m}-{lrn}" for m in ("flat", "lcpn", "lcppn", "lcpl") for lrn in ("xgboost", "svc", "extra_trees")]
 
 
 @pytest.fixture(scope="module")

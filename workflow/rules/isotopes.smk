@@ -32,7 +32,7 @@ ISO_RAW = {
 
 wildcard_constraints:
     model="flat|lcpn|lcppn|lcpl",
-    learner="xgboost|svc|knn|random_forest",
+    learner="xgboost|svc|knn|random_forest|extra_trees",
 
 
 ISO_DATASET_INPUT = (

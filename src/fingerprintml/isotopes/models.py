@@ -21,9 +21,10 @@ from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier
 
 from fingerprintml.isotopes.data import LEVELS
+from fingerprintml.isotopes.extra_trees import ExtraTreesClassifier
 
 MODELS = ("flat", "lcpn", "lcppn", "lcpl")
-LEARNERS = ("xgboost", "svc", "knn", "random_forest")
+LEARNERS = ("xgboost", "svc", "knn", "random_forest", "extra_trees")
 PATH_SEPARATOR = ":"
 
 
@@ -102,6 +103,8 @@ def base_learner(learner: str, params: dict[str, Any], seed: int) -> BaseEstimat
         return make_pipeline(StandardScaler(), KNeighborsClassifier(**params, weights="distance"))
     if learner == "random_forest":
         return RandomForestClassifier(**params, n_jobs=1, random_state=seed)
+    if learner == "extra_trees":
+        return ExtraTreesClassifier(**params, random_state=seed)
     raise ValueError(f"unknown base learner {learner!r}; choose from {LEARNERS}")
 
 
