@@ -97,7 +97,8 @@ def model_comparison(table: pd.DataFrame):
         "nested_hF1": "hF1 nested CV",
         "external_natural": "external: Natural",
     }
-    runs = table.assign(run=table["model"] + "\n" + table["learner"])
+    # Two-word learner names ('extra_trees') on two lines, so 13 neighbouring labels do not overlap.
+    runs = table.assign(run=table["model"] + "\n" + table["learner"].str.replace("_", "\n"))
     fig, ax = figure("double", aspect=0.35)
     x = np.arange(len(runs))
     width = 0.8 / len(metrics)
