@@ -8,7 +8,7 @@ samples, or when no drawn candidate is valid. A leaf stores its weighted class f
 These are the rules of scikit-learn's ``ExtraTreesClassifier`` defaults (``max_features='sqrt'``, no bootstrap).
 
 On the 113 isotope samples a leave-one-out evaluation refits the forest hundreds of times (three levels, a fold
-each): scikit-learn spends about 2 ms of Python overhead per tree, this compiled version microseconds.
+each): with scikit-learn a tree costs about 2 ms, mostly Python overhead; compiled, under 0.1 ms.
 """
 
 from __future__ import annotations
