@@ -25,8 +25,11 @@ _LEAF = -1
 def _gini(counts: np.ndarray, total: float) -> float:
     if total <= 0.0:
         return 0.0
-    share = counts / total
-    return 1.0 - np.sum(share * share)
+    purity = 0.0
+    for count in counts:
+        share = count / total
+        purity += share * share
+    return 1.0 - purity
 
 
 @njit(cache=True)
@@ -42,6 +45,9 @@ def _grow_forest(X, codes, weights, n_classes, n_trees, max_depth, min_samples_l
     order = np.empty(n, dtype=np.int64)
     scratch = np.empty(n, dtype=np.int64)
     features = np.arange(d)
+    # Class weight sums of the node and of a candidate's left side, reused at every node.
+    counts = np.empty(n_classes)
+    left_counts = np.empty(n_classes)
     # Pending nodes: (node id, first sample, end sample, depth).
     stack = np.empty((capacity, 4), dtype=np.int64)
     for tree in range(n_trees):
@@ -52,11 +58,12 @@ def _grow_forest(X, codes, weights, n_classes, n_trees, max_depth, min_samples_l
         while top > 0:
             top -= 1
             node, start, end, depth = stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3]
-            counts = np.zeros(n_classes)
+            counts[:] = 0.0
             for i in range(start, end):
                 counts[codes[order[i]]] += weights[order[i]]
             total = counts.sum()
-            value[tree, node] = counts / total if total > 0 else counts
+            if total > 0:
+                value[tree, node] = counts / total
             parent_gini = _gini(counts, total)
             if parent_gini <= 1e-12 or depth >= max_depth or end - start < 2 * min_samples_leaf:
                 continue
@@ -79,7 +86,7 @@ def _grow_forest(X, codes, weights, n_classes, n_trees, max_depth, min_samples_l
                 if cut >= high:
                     cut = low
                 n_left = 0
-                left_counts = np.zeros(n_classes)
+                left_counts[:] = 0.0
                 for i in range(start, end):
                     if X[order[i], f] <= cut:
                         n_left += 1
