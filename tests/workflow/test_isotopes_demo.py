@@ -13,7 +13,9 @@ from tests.conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow
 
-RUNS = [f"{m}-{lrn}" for m in ("flat", "lcpn", "lcppn", "lcpl") for lrn in ("xgboost", "svc", "extra_trees")]
+LEARNERS = ("xgboost", "svc", "extra_trees")
+RUNS = [f"{m}-{lrn}" for m in ("flat", "lcpn", "lcppn", "lcpl") for lrn in LEARNERS] + ["selective-per_node"]
+PARENT_NODES = 4
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,10 @@ def test_search_log_has_every_evaluated_point(demo: Path) -> None:
     log = pd.read_csv(demo / "results" / "isotopes" / "search_log.csv")
     calls = log.groupby("run")["call"].nunique()
     assert set(calls.index) == set(RUNS)
-    assert (calls == config["search"]["n_calls"]["demo"]).all()
+    n_calls = config["search"]["n_calls"]["demo"]
+    # The selective model searches every learner at each parent node of the hierarchy.
+    assert calls.pop("selective-per_node") == n_calls * len(LEARNERS) * PARENT_NODES
+    assert (calls == n_calls).all()
 
 
 def test_provenance_records_config_versions_and_commit(demo: Path) -> None:

@@ -1,8 +1,14 @@
 ISO = config["isotopes"]
 ISO_RESULTS = "results/isotopes"
+# The selective model chooses its learner per node among the configured learners: one run, "per_node".
+ISO_RUN_PAIRS = [
+    (model, learner)
+    for model in ISO["models"]
+    for learner in (["per_node"] if model == "selective" else ISO["learners"])
+]
 ISO_RUN_WILDCARDS = {
-    "model": [m for m in ISO["models"] for _ in ISO["learners"]],
-    "learner": [l for _ in ISO["models"] for l in ISO["learners"]],
+    "model": [model for model, _ in ISO_RUN_PAIRS],
+    "learner": [learner for _, learner in ISO_RUN_PAIRS],
 }
 ISO_RUNS = expand("{model}-{learner}", zip, **ISO_RUN_WILDCARDS)
 ISO_NO_SPACE = [l for l in ISO["learners"] if l not in ISO["search"]["space"]]
@@ -31,8 +37,17 @@ ISO_RAW = {
 
 
 wildcard_constraints:
-    model="flat|lcpn|lcppn|lcpl",
-    learner="xgboost|svc|knn|random_forest|extra_trees",
+    model="flat|lcpn|lcppn|lcpl|selective",
+    learner="xgboost|svc|knn|random_forest|extra_trees|per_node",
+
+
+# The search space of a run: its learner's, or every configured learner's for the selective model.
+ISO_SPACES = {
+    **ISO["search"]["space"],
+    "per_node": {
+        learner: ISO["search"]["space"][learner] for learner in ISO["learners"]
+    },
+}
 
 
 ISO_DATASET_INPUT = (
@@ -105,7 +120,7 @@ rule isotopes_search:
         mem_mb=2000,
         runtime=120,
     params:
-        space=lambda wildcards: ISO["search"]["space"][wildcards.learner],
+        space=lambda wildcards: ISO_SPACES[wildcards.learner],
         n_calls=ISO_SETTINGS["n_calls"],
         n_initial_points=ISO["search"]["n_initial_points"],
         cv=ISO_SETTINGS["cv"],
@@ -155,7 +170,7 @@ rule isotopes_nested:
         mem_mb=2000,
         runtime=240,
     params:
-        space=lambda wildcards: ISO["search"]["space"][wildcards.learner],
+        space=lambda wildcards: ISO_SPACES[wildcards.learner],
         outer_folds=ISO_SETTINGS["outer_folds"],
         n_calls=ISO_SETTINGS["nested_n_calls"],
         n_initial_points=ISO["search"]["n_initial_points"],

@@ -72,20 +72,36 @@ def decision_regions(estimator, title: str, train: pd.DataFrame, external: pd.Da
 
 
 def convergence(points: dict[str, pd.DataFrame]):
-    """Best-so-far hierarchical F1 against the number of evaluated points, one panel per model."""
-    models = sorted({run.split("-")[0] for run in points}, key=["flat", "lcpn", "lcppn", "lcpl"].index)
+    """Best-so-far hierarchical F1 against the number of evaluated points, one panel per model and one colour
+    per base learner. The selective model's points come node by node (its learners compete at each parent
+    node), so its best-so-far line is black and dotted lines mark where the search moves to the next node."""
+    order = ["flat", "lcpn", "lcppn", "lcpl", "selective"]
+    models = sorted({run.split("-")[0] for run in points}, key=order.index)
+    learners = [learner for run, df in points.items() for learner in df.get("learner", [run.split("-", 1)[1]])]
+    colours = {learner: OKABE_ITO[k % len(OKABE_ITO)] for k, learner in enumerate(dict.fromkeys(learners))}
     fig, axes = figure("double", aspect=0.3, ncols=len(models), sharey=True, squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         for run, df in points.items():
             if run.split("-")[0] != model:
                 continue
-            learner = run.split("-", 1)[1]
-            line = ax.plot(df["call"], df["best_hF1"], label=learner)[0]
-            ax.scatter(df["call"], df["hF1"], s=4, color=line.get_color(), alpha=0.5)
-        ax.set_title(model.upper() if model != "flat" else "flat")
+            if "node" in df:
+                ax.plot(df["call"], df["best_hF1"], color="black", lw=1)
+                ax.scatter(df["call"], df["hF1"], s=4, c=df["learner"].map(colours), alpha=0.6)
+                for node, rows in df.groupby("node", sort=False):
+                    first = rows["call"].min()
+                    if first > df["call"].min():
+                        ax.axvline(first - 0.5, color="0.6", lw=0.5, ls=":")
+                    label = "root" if node == df["node"].iloc[0] else _short(node)
+                    ax.annotate(label, (first, 0.02), xycoords=("data", "axes fraction"), fontsize=5, rotation=90)
+            else:
+                colour = colours[run.split("-", 1)[1]]
+                ax.plot(df["call"], df["best_hF1"], color=colour)
+                ax.scatter(df["call"], df["hF1"], s=4, color=colour, alpha=0.5)
+        ax.set_title(model if model in ("flat", "selective") else model.upper())
         ax.set_xlabel("evaluated points")
     axes[0][0].set_ylabel("hierarchical F1 (CV)")
-    axes[0][-1].legend(loc="lower right")
+    handles = [Line2D([], [], color=c, label=learner.replace("_", " ")) for learner, c in colours.items()]
+    axes[0][0].legend(handles=handles, loc="lower right")
     return fig
 
 

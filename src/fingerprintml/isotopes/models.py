@@ -1,7 +1,10 @@
-"""Classifiers of isotope fingerprints: a flat classifier over the leaves and hiclass's three local strategies.
+"""Classifiers of isotope fingerprints: a flat classifier over the leaves, hiclass's three local strategies and
+a selective top-down classifier.
 
 Each model is built from a base learner (xgboost gradient boosting, or an alternative) and fitted on
-(n, 3) label paths ``source, species, route`` with empty strings below shallow leaves.
+(n, 3) label paths ``source, species, route`` with empty strings below shallow leaves. The selective
+model has one local classifier per parent node like LCPPN, but each node has its own base learner and
+hyperparameters (the learner name of its runs is ``per_node``).
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from sklearn.svm import SVC
 from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier
 
-from fingerprintml.isotopes.data import LEVELS
+from fingerprintml.isotopes.data import LEVELS, ROOT
 from fingerprintml.isotopes.extra_trees import ExtraTreesClassifier
 
-MODELS = ("flat", "lcpn", "lcppn", "lcpl")
+MODELS = ("flat", "lcpn", "lcppn", "lcpl", "selective")
 LEARNERS = ("xgboost", "svc", "knn", "random_forest", "extra_trees")
+SELECTIVE, PER_NODE = "selective", "per_node"
 PATH_SEPARATOR = ":"
 
 
@@ -108,13 +112,93 @@ def base_learner(learner: str, params: dict[str, Any], seed: int) -> BaseEstimat
     raise ValueError(f"unknown base learner {learner!r}; choose from {LEARNERS}")
 
 
+def local_classifier(learner: str, params: dict[str, Any], seed: int, balanced: bool = True) -> LabelEncodedClassifier:
+    """One local classifier: the base learner, class-balanced if ``balanced`` (not knn, which takes no weights)."""
+    return LabelEncodedClassifier(base_learner(learner, params, seed), balanced=balanced and learner != "knn")
+
+
+def parent_nodes(Y: np.ndarray) -> list[str]:
+    """The nodes with children, top-down (breadth first): ``MgP`` (the root), ``Engineered``, ``Engineered:Mag`` ..."""
+    names = [ROOT]
+    for depth in range(1, Y.shape[1]):
+        names += sorted({PATH_SEPARATOR.join(row[:depth]) for row in Y if row[depth]})
+    return names
+
+
+def parent_members(Y: np.ndarray, parent: str) -> tuple[np.ndarray, int]:
+    """Which samples' paths go through ``parent``, and the depth of its children in the paths."""
+    if parent == ROOT:
+        return np.ones(len(Y), dtype=bool), 0
+    prefix = parent.split(PATH_SEPARATOR)
+    return (Y[:, : len(prefix)] == np.array(prefix, dtype=str)).all(axis=1), len(prefix)
+
+
+def compose_paths(children: dict[str, np.ndarray], n: int, depth: int = len(LEVELS)) -> np.ndarray:
+    """Top-down paths from each parent node's predicted child for all ``n`` samples; a path stops at a node
+    without an entry (a leaf, or a parent not predicted yet)."""
+    paths = np.full((n, depth), "", dtype=object)
+    for i in range(n):
+        node, level = ROOT, 0
+        while node in children and level < depth:
+            child = str(children[node][i])
+            paths[i, level] = child
+            node = child if node == ROOT else f"{node}{PATH_SEPARATOR}{child}"
+            level += 1
+    return paths.astype(str)
+
+
+class SelectiveTopDown(ClassifierMixin, BaseEstimator):
+    """Top-down classifier with a multi-class local classifier per parent node (as LCPPN) whose base learner
+    and hyperparameters are chosen for that node: the selective top-down approach (Secker et al. 2007).
+
+    ``choices`` maps every parent node (``MgP``, ``Engineered``, ``Engineered:Mag`` ...) to
+    ``{"learner": name, "params": {...}}``.
+    """
+
+    def __init__(self, choices: dict[str, dict[str, Any]] | None = None, seed: int = 0, balanced: bool = True):
+        self.choices = choices
+        self.seed = seed
+        self.balanced = balanced
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> SelectiveTopDown:
+        Y = np.asarray(Y, dtype=str)
+        choices = self.choices or {}
+        self.depth_ = Y.shape[1]
+        self.classifiers_ = {}
+        for parent in parent_nodes(Y):
+            if parent not in choices:
+                raise ValueError(f"selective model: no learner chosen for node {parent!r} (chosen: {sorted(choices)})")
+            member, depth = parent_members(Y, parent)
+            choice = choices[parent]
+            local = local_classifier(choice["learner"], choice["params"], self.seed, self.balanced)
+            self.classifiers_[parent] = local.fit(X[member], Y[member, depth])
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        children = {parent: local.predict(X) for parent, local in self.classifiers_.items()}
+        return compose_paths(children, len(X), self.depth_)
+
+    def node_probabilities(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Marginal probability of every node below the root: the parent's times its local probability."""
+        marginal = {ROOT: np.ones(len(X))}
+        result = {}
+        for parent, local in self.classifiers_.items():  # top-down, so each parent's marginal is known
+            proba = local.predict_proba(X)
+            for column, child in enumerate(local.classes_):
+                name = str(child) if parent == ROOT else f"{parent}{PATH_SEPARATOR}{child}"
+                marginal[name] = result[name] = marginal[parent] * proba[:, column]
+        return result
+
+
 def make_model(model: str, learner: str, params: dict[str, Any], seed: int, balanced: bool = True) -> BaseEstimator:
-    """A flat or hierarchical (LCPN, LCPPN, LCPL) classifier with the given base learner.
+    """A flat, hierarchical (LCPN, LCPPN, LCPL) or selective classifier with the given base learner.
 
     ``balanced`` weights classes inversely to their frequency in each local classifier (not for knn,
-    which takes no sample weights).
+    which takes no sample weights). For the selective model ``params`` are its per-node choices.
     """
-    local = LabelEncodedClassifier(base_learner(learner, params, seed), balanced=balanced and learner != "knn")
+    if model == SELECTIVE:
+        return SelectiveTopDown(params, seed, balanced)
+    local = local_classifier(learner, params, seed, balanced)
     if model == "flat":
         return FlatClassifier(local)
     if model == "lcpn":
@@ -181,6 +265,8 @@ def node_probabilities(estimator, X: np.ndarray) -> dict[str, np.ndarray]:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if isinstance(estimator, SelectiveTopDown):
+            return estimator.node_probabilities(X)
         if isinstance(estimator, FlatClassifier):
             proba, leaves = estimator.leaf_proba(X)
             result: dict[str, np.ndarray] = {}

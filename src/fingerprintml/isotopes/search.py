@@ -1,9 +1,14 @@
-"""Bayesian hyperparameter search (scikit-optimize) of hierarchical F1 under cross-validation, and nested CV."""
+"""Bayesian hyperparameter search (scikit-optimize) of hierarchical F1 under cross-validation, and nested CV.
+
+The selective model is searched node by node, top-down: see :func:`selective_search`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +20,15 @@ from skopt.space import Dimension, Integer, Real
 
 from fingerprintml.isotopes.data import LEVELS, leaf_names
 from fingerprintml.isotopes.metrics import hierarchical_f1
-from fingerprintml.isotopes.models import fit_model, predict_paths
+from fingerprintml.isotopes.models import (
+    SELECTIVE,
+    compose_paths,
+    fit_model,
+    local_classifier,
+    parent_members,
+    parent_nodes,
+    predict_paths,
+)
 from fingerprintml.logs import progress
 
 log = logging.getLogger(__name__)
@@ -78,6 +91,35 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _gp_search(
+    evaluate: Callable[[dict[str, Any]], float],
+    space: dict[str, dict[str, Any]],
+    n_calls: int,
+    n_initial: int,
+    seed: int,
+) -> None:
+    """gp_minimize (expected improvement) of ``-evaluate(params)`` over the config's search space."""
+    dims = search_space(space)
+    names = [d.name for d in dims]
+    gp_minimize(
+        lambda point: -evaluate({name: _plain(v) for name, v in zip(names, point, strict=True)}),
+        dims,
+        n_calls=n_calls,
+        n_initial_points=min(n_initial, n_calls),
+        random_state=seed,
+        acq_func="EI",
+    )
+
+
+def _scored_row(Y: np.ndarray, predicted: np.ndarray, start: float, **columns: Any) -> dict[str, Any]:
+    return {
+        **columns,
+        "hF1": hierarchical_f1(Y, predicted, original=True),
+        "hF1_no_root": hierarchical_f1(Y, predicted, original=False),
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def bayes_search(
     model: str,
     learner: str,
@@ -94,50 +136,145 @@ def bayes_search(
     """Gaussian-process Bayesian optimisation of the cross-validated hierarchical F1 (the original's metric).
 
     Returns one row per evaluated point: call number, hyperparameters, hF1 (root included, as the
-    original), hF1 without the root, best-so-far hF1 and seconds.
+    original), hF1 without the root, best-so-far hF1 and seconds. The selective model takes one space
+    per candidate learner (``{learner: space}``) and is searched by :func:`selective_search`.
     """
-    dims = search_space(space)
-    names = [d.name for d in dims]
+    if model == SELECTIVE:
+        return selective_search(space, X, Y, splits, n_calls, n_initial_points, seed, n_jobs, desc)
     rows: list[dict[str, Any]] = []
     bar = progress(range(n_calls), desc=desc)
 
-    def objective(point: list[Any]) -> float:
-        params = {name: _plain(v) for name, v in zip(names, point, strict=True)}
+    def evaluate(params: dict[str, Any]) -> float:
         start = time.perf_counter()
         predicted = cross_val_paths(model, learner, params, seed, X, Y, splits, n_jobs)
-        score = hierarchical_f1(Y, predicted, original=True)
-        rows.append(
-            {
-                "call": len(rows) + 1,
-                **params,
-                "hF1": score,
-                "hF1_no_root": hierarchical_f1(Y, predicted, original=False),
-                "seconds": time.perf_counter() - start,
-            }
-        )
+        rows.append(_scored_row(Y, predicted, start, call=len(rows) + 1, **params))
         next(bar, None)
-        return -score
+        return rows[-1]["hF1"]
 
-    gp_minimize(
-        objective,
-        dims,
-        n_calls=n_calls,
-        n_initial_points=min(n_initial_points, n_calls),
-        random_state=seed,
-        acq_func="EI",
-    )
+    _gp_search(evaluate, space, n_calls, n_initial_points, seed)
     points = pd.DataFrame(rows)
     points["best_hF1"] = points["hF1"].cummax()
-    best = points.loc[points["hF1"].idxmax()]
-    log.info("%s: best hF1 %.4f at %s", desc, best["hF1"], {n: best[n] for n in names})
+    log.info("%s: best hF1 %.4f at %s", desc, best_score(points), best_params(points, space))
+    return points
+
+
+def _fit_predict_node(learner, params, seed, X, Y, parent, splits: Splits) -> list[tuple[np.ndarray, np.ndarray]]:
+    member, depth = parent_members(Y, parent)
+    out, all_members = [], None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # libsvm's Platt-scaling deprecation, as in fit_model
+        for train, test in splits:
+            if member[test].any():
+                inside = train[member[train]]
+                local = local_classifier(learner, params, seed).fit(X[inside], Y[inside, depth])
+            else:
+                # The fold's training part holds all of the node's samples: one fit serves every such fold.
+                if all_members is None:
+                    all_members = local_classifier(learner, params, seed).fit(X[member], Y[member, depth])
+                local = all_members
+            out.append((test, local.predict(X[test])))
+    return out
+
+
+def node_cross_val_predictions(
+    learner: str,
+    params: dict[str, Any],
+    seed: int,
+    X: np.ndarray,
+    Y: np.ndarray,
+    parent: str,
+    splits: Splits,
+    n_jobs: int = 1,
+) -> np.ndarray:
+    """Out-of-fold child of ``parent`` predicted for every sample by its local classifier, trained on the
+    fold's training samples that go through ``parent``.
+
+    Composed top-down (:func:`~fingerprintml.isotopes.models.compose_paths`) these give exactly the
+    out-of-fold paths of the whole selective model, as every local classifier of a fold is trained without
+    the fold's test samples.
+    """
+    chunks = [splits[i::n_jobs] for i in range(n_jobs)] if n_jobs > 1 else [splits]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_predict_node)(learner, params, seed, X, Y, parent, chunk) for chunk in chunks if chunk
+    )
+    predicted = np.full(len(Y), "", dtype=object)
+    for chunk in results:
+        for test, children in chunk:
+            predicted[test] = children
+    return predicted.astype(str)
+
+
+def selective_search(
+    spaces: dict[str, dict[str, dict[str, Any]]],
+    X: np.ndarray,
+    Y: np.ndarray,
+    splits: Splits,
+    n_calls: int,
+    n_initial_points: int,
+    seed: int,
+    n_jobs: int = 1,
+    desc: str = "search",
+) -> pd.DataFrame:
+    """Per-node learner and hyperparameter search of the selective top-down model.
+
+    Parent nodes are taken top-down. For each one, every candidate learner gets its own Bayesian search
+    (``n_calls`` points) of the cross-validated hF1 of the paths predicted so far: the nodes above are
+    fixed at their choice and those below not predicted yet, so a path stops at this node's level. The
+    node keeps its best point. The last node's scores are those of complete paths: its best is the
+    model's CV score. Rows as :func:`bayes_search`, with the ``node`` and ``learner`` of each point.
+    """
+    parents = parent_nodes(Y)
+    rows: list[dict[str, Any]] = []
+    decided: dict[str, np.ndarray] = {}
+    bar = progress(range(len(parents) * len(spaces) * n_calls), desc=desc)
+    for parent in parents:
+        for learner, space in spaces.items():
+
+            def evaluate(params: dict[str, Any], parent: str = parent, learner: str = learner) -> float:
+                start = time.perf_counter()
+                children = node_cross_val_predictions(learner, params, seed, X, Y, parent, splits, n_jobs)
+                predicted = compose_paths({**decided, parent: children}, len(Y))
+                rows.append(_scored_row(Y, predicted, start, call=len(rows) + 1, node=parent, learner=learner))
+                rows[-1].update(params)
+                next(bar, None)
+                return rows[-1]["hF1"]
+
+            _gp_search(evaluate, space, n_calls, n_initial_points, seed)
+        # Refitting the node's best point gives the same predictions again: the fits are seeded.
+        choice = best_params(pd.DataFrame(rows), spaces)[parent]
+        decided[parent] = node_cross_val_predictions(
+            choice["learner"], choice["params"], seed, X, Y, parent, splits, n_jobs
+        )
+    points = pd.DataFrame(rows)
+    points["best_hF1"] = points["hF1"].cummax()
+    log.info("%s: CV hF1 %.4f with %s", desc, best_score(points), best_params(points, spaces))
     return points
 
 
 def best_params(points: pd.DataFrame, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Hyperparameters of the best point (the first one on ties), with integer dimensions as int."""
-    best = points.loc[points["hF1"].idxmax()]
-    dims = search_space(space)
-    return {d.name: int(best[d.name]) if isinstance(d, Integer) else float(best[d.name]) for d in dims}
+    """Hyperparameters of the best point (the first one on ties), with integer dimensions as int.
+
+    For the selective model (points with a ``node`` column, ``space`` = ``{learner: space}``): per parent
+    node, ``{"learner", "params"}`` of its best point.
+    """
+    if "node" in points:
+        choices = {}
+        for node, rows in points.groupby("node", sort=False):
+            best = rows.loc[rows["hF1"].idxmax()]
+            choices[str(node)] = {"learner": best["learner"], "params": _typed(best, space[best["learner"]])}
+        return choices
+    return _typed(points.loc[points["hF1"].idxmax()], space)
+
+
+def _typed(row: pd.Series, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {d.name: int(row[d.name]) if isinstance(d, Integer) else float(row[d.name]) for d in search_space(space)}
+
+
+def best_score(points: pd.DataFrame) -> float:
+    """The CV hF1 of the best point; for the selective model, of the last node's best (complete paths)."""
+    if "node" in points:
+        return float(points.loc[points["node"] == points["node"].iloc[-1], "hF1"].max())
+    return float(points["hF1"].max())
 
 
 def nested_cv_paths(
@@ -182,3 +319,19 @@ def nested_cv_paths(
             )
     rows.sort(key=lambda r: r["index"])
     return pd.DataFrame(rows)
+
+
+def search_log(points: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every run's search points in one long table: a row per call and hyperparameter, with the node and learner
+    the call tried (a single-learner run tries its learner on the whole hierarchy, node 'all')."""
+    scores = ["hF1", "hF1_no_root", "best_hF1", "seconds"]
+    tables = []
+    for run, df in points.items():
+        if "node" not in df:
+            df = df.assign(node="all", learner=run.split("-", 1)[1])
+        tables.append(df.assign(run=run))
+    long = pd.concat(tables, ignore_index=True).melt(
+        id_vars=["run", "call", "node", "learner", *scores], var_name="parameter"
+    )
+    # A call of one learner leaves the other learners' parameters empty.
+    return long[long["value"].notna() & (long["value"].astype(str) != "")].sort_values(["run", "call", "parameter"])

@@ -10,7 +10,7 @@ with log_to(snakemake.log[0]):
     outputs = zip(snakemake.input.models, snakemake.output.pdf, snakemake.output.png, strict=True)
     for model, pdf, png in progress(outputs, desc="decision regions", total=len(snakemake.input.models)):
         fitted = joblib.load(model)
-        model = "flat" if fitted["model"] == "flat" else fitted["model"].upper()
-        title = f"{model} + {fitted['learner']}"
+        model = fitted["model"] if fitted["model"] in ("flat", "selective") else fitted["model"].upper()
+        title = f"{model} + {fitted['learner'].replace('_', ' ')}"
         fig = decision_regions(fitted["estimator"], title, train, external, snakemake.params.grid_points)
         save_figure(fig, pdf, png)

@@ -1,6 +1,6 @@
 from fingerprintml.io import write_json, write_table
 from fingerprintml.isotopes.data import load_table
-from fingerprintml.isotopes.search import bayes_search, best_params, cv_splits
+from fingerprintml.isotopes.search import bayes_search, best_params, best_score, cv_splits
 from fingerprintml.logs import log_to
 
 with log_to(snakemake.log[0]):
@@ -26,7 +26,7 @@ with log_to(snakemake.log[0]):
             "learner": w.learner,
             "cv": p.cv,
             "params": best_params(points, p.space),
-            "hF1": float(points["hF1"].max()),
+            "hF1": best_score(points),
         },
         snakemake.output.best,
     )

@@ -1,7 +1,6 @@
-import pandas as pd
-
 from fingerprintml.io import read_table, write_latex, write_table
 from fingerprintml.isotopes.evaluate import baseline_metrics, best_run, comparison_table, confusion_of, run_metrics
+from fingerprintml.isotopes.search import search_log
 from fingerprintml.logs import log_to
 
 with log_to(snakemake.log[0]) as log:
@@ -39,10 +38,7 @@ with log_to(snakemake.log[0]) as log:
     confusion.insert(0, "run", best)
     write_table(confusion, snakemake.output.confusion)
     write_table(
-        pd.concat([read_table(p).assign(run=run) for run, p in zip(runs, i.points, strict=True)], ignore_index=True)
-        .melt(id_vars=["run", "call", "hF1", "hF1_no_root", "best_hF1", "seconds"], var_name="parameter")
-        .dropna(subset=["value"])
-        .sort_values(["run", "call", "parameter"]),
+        search_log({run: read_table(p) for run, p in zip(runs, i.points, strict=True)}),
         snakemake.output.search_log,
     )
     log.info("best run %s:\n%s", best, table.to_string())
