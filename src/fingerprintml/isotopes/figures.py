@@ -113,8 +113,8 @@ def model_comparison(table: pd.DataFrame):
         "nested_hF1": "hF1 nested CV",
         "external_natural": "external: Natural",
     }
-    # Two-word learner names ('extra_trees') on two lines, so 13 neighbouring labels do not overlap.
-    runs = table.assign(run=table["model"] + "\n" + table["learner"].str.replace("_", "\n"))
+    # Two-word learner names ('extra_trees', 'majority leaf') on two lines, so 14 neighbouring labels do not overlap.
+    runs = table.assign(run=table["model"] + "\n" + table["learner"].str.replace(r"[_ ]", "\n", regex=True))
     fig, ax = figure("double", aspect=0.35)
     x = np.arange(len(runs))
     width = 0.8 / len(metrics)
