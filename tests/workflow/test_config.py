@@ -43,3 +43,11 @@ def test_command_line_override_merges_into_config_yaml(workspace: Path) -> None:
     assert "rule download" in proc.stdout or "download" in proc.stdout
     for name in ["X_train.txt", "y_train_hiclass.csv", "X_test.txt", "y_test.csv", "X_test_Troll.txt"]:
         assert f"resources/downloads/isotopes/{name}" in proc.stdout
+
+
+def test_prediction_model_that_is_not_a_configured_run_is_rejected(workspace: Path) -> None:
+    override = 'isotopes={"predict": {"input": "my_samples.csv", "model": "lcpn-catboost"}}'
+    proc = run_snakemake(workspace, "-n", "isotopes", "--config", override, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "isotopes.predict.model" in output and "lcpn-catboost" in output and "lcpn-xgboost" in output

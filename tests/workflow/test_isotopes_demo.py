@@ -103,3 +103,12 @@ def test_predict_rule_classifies_user_samples_and_reports_bad_rows(demo_copy: Pa
     assert predictions["prob_source"].between(0, 1).all()
     assert list(rejected["line"]) == [3, 4]
     assert "d56Fe is missing" in rejected.loc[0, "reason"] and "d18O is not a number" in rejected.loc[1, "reason"]
+    best = pd.read_csv(demo / "results" / "isotopes" / "model_comparison.csv").iloc[0]
+    assert set(predictions["model"]) == {f"{best['model']}-{best['learner']}"}
+    # A chosen run classifies them instead; only the prediction reruns.
+    chosen = ["--config", 'isotopes={"predict": {"input": "my_samples.csv", "model": "lcpn-xgboost"}}']
+    dry = run_snakemake(demo, "-n", "isotopes", *chosen)
+    assert "isotopes_predict" in dry.stdout and "isotopes_evaluate" not in dry.stdout
+    run_snakemake(demo, "--cores", "1", "isotopes", *chosen)
+    predictions = pd.read_csv(demo / "results" / "isotopes" / "predictions.csv", keep_default_na=False)
+    assert set(predictions["model"]) == {"lcpn-xgboost"} and list(predictions["sample"]) == ["A", "D"]

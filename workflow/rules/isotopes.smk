@@ -16,6 +16,11 @@ if ISO_NO_SPACE:
     raise ValueError(
         f"config.yaml: isotopes.search.space has no search space for learner(s) {ISO_NO_SPACE}"
     )
+if ISO["predict"]["model"] not in [None, *ISO_RUNS]:
+    raise ValueError(
+        f"config.yaml: isotopes.predict.model {ISO['predict']['model']!r} is not a configured run; "
+        f"choose from {ISO_RUNS} or null (the best by CV hF1)"
+    )
 ISO_SETTINGS = {
     "cv": ISO["cv"][ISO["dataset"]],
     "n_calls": ISO["search"]["n_calls"][ISO["dataset"]],
@@ -352,5 +357,6 @@ rule isotopes_predict:
         runtime=10,
     params:
         runs=ISO_RUNS,
+        model=ISO["predict"]["model"],
     script:
         "../scripts/isotopes/predict.py"

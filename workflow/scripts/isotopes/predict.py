@@ -6,7 +6,7 @@ from fingerprintml.isotopes.predict import classify, read_samples
 from fingerprintml.logs import log_to
 
 with log_to(snakemake.log[0]) as log:
-    run = best_run(read_table(snakemake.input.table))
+    run = snakemake.params.model or best_run(read_table(snakemake.input.table))
     fitted = joblib.load(snakemake.input.models[snakemake.params.runs.index(run)])
     samples, rejected = read_samples(snakemake.input.samples)
     log.info("%d samples read, %d rejected; classifying with %s", len(samples), len(rejected), run)
