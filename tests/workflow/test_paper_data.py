@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import shutil
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from fingerprintml.isotopes.data import label_paths
+from fingerprintml.isotopes.evaluate import predicted_paths
+from fingerprintml.isotopes.metrics import hierarchical_f1
 from tests.conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -47,6 +51,20 @@ def test_paper_data_from_a_mirror_directory(workspace: Path, mirror: Path) -> No
         workspace, "-n", "results/isotopes/data/train.csv", "--config", PAPER, mirror_config(str(mirror))
     )
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_paper_selective_search_reaches_the_target_score(workspace: Path, mirror: Path) -> None:
+    """The headline number: the selective model's leave-one-out hF1 on the NanoTracer data, by the original's
+    protocol, beats the original's best (0.822) and reaches the 0.85 target; the chosen model reproduces it."""
+    best = "results/isotopes/search/selective-per_node.json"
+    loo = "results/isotopes/loo/selective-per_node.csv"
+    run_snakemake(workspace, "-c2", loo, "--config", PAPER, mirror_config(str(mirror)))
+    search = json.loads((workspace / best).read_text())
+    assert search["cv"] == "loo" and search["hF1"] >= 0.85
+    assert set(search["params"]) == {"MgP", "Engineered", "Engineered:Mag", "Engineered:Mgh"}
+    evaluated = pd.read_csv(workspace / loo, keep_default_na=False)
+    assert len(evaluated) == 113
+    assert hierarchical_f1(label_paths(evaluated), predicted_paths(evaluated)) == pytest.approx(search["hF1"])
 
 
 @pytest.fixture
