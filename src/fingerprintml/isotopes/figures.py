@@ -136,7 +136,7 @@ def _short(node: str) -> str:
 def confusion_matrices(confusion: pd.DataFrame):
     """One confusion matrix (counts) per hierarchy level of the best run's out-of-fold predictions."""
     levels = list(dict.fromkeys(confusion["level"]))
-    fig, axes = figure("double", aspect=0.36, ncols=len(levels))
+    fig, axes = figure("double", aspect=0.36, ncols=len(levels), layout="constrained")
     for ax, level in zip(np.atleast_1d(axes), levels, strict=True):
         part = confusion[confusion["level"] == level]
         matrix = part.pivot_table(index="true", columns="predicted", values="count", fill_value=0, aggfunc="sum")
