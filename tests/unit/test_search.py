@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import skopt
+from skopt.space import Integer, Real
 
+from fingerprintml.isotopes import search
 from fingerprintml.isotopes.data import leaf_names
-from fingerprintml.isotopes.search import bayes_search, best_params, cv_splits
+from fingerprintml.isotopes.search import bayes_search, best_params, cv_splits, evaluated_value
 
 SPACE = {
     "n_estimators": {"low": 2, "high": 12},
@@ -90,3 +93,30 @@ def test_bayes_search_is_reproducible(search_runs):
     first, second = search_runs
     cols = ["n_estimators", "learning_rate", "hF1"]
     assert first[cols].to_dict("records") == second[cols].to_dict("records")
+
+
+def test_evaluated_values_are_rounded_within_bounds():
+    c = Real(0.1, 1000.0, prior="log-uniform", name="C")
+    assert evaluated_value(np.float64(0.10809489973840512), c) == 0.1081
+    assert evaluated_value(68.08015755767475, c) == evaluated_value(68.08015755767482, c) == 68.08
+    tight = Real(0.123456, 0.987654, name="x")
+    assert evaluated_value(0.987654, tight) == 0.987654 and evaluated_value(0.123456, tight) == 0.1235
+    depth = evaluated_value(np.int64(3), Integer(1, 5, name="max_depth"))
+    assert depth == 3 and type(depth) is int
+
+
+def test_search_path_ignores_last_bit_differences_of_the_proposals(subset, search_runs, monkeypatch):
+    """The Gaussian process's proposals differ in their last bits between BLAS kernels (machines): shifted by one
+    ulp, the search evaluates the same points and scores."""
+
+    def one_ulp_off(func, dims, **kwargs):
+        def shifted(point):
+            return func([v if isinstance(v, int | np.integer) else np.nextafter(v, np.inf) for v in point])
+
+        return skopt.gp_minimize(shifted, dims, **kwargs)
+
+    monkeypatch.setattr(search, "gp_minimize", one_ulp_off)
+    X, Y = subset
+    shifted = bayes_search("lcppn", "xgboost", SPACE, X, Y, cv_splits(Y, 3, 0), n_calls=4, n_initial_points=2, seed=5)
+    cols = ["n_estimators", "learning_rate", "hF1"]
+    assert shifted[cols].to_dict("records") == search_runs[0][cols].to_dict("records")

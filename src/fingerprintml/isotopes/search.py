@@ -87,8 +87,21 @@ def cross_val_paths(
     return predicted.astype(str)
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+SIGNIFICANT_DIGITS = 4
+
+
+def evaluated_value(value: Any, dim: Dimension) -> Any:
+    """The hyperparameter value a proposed point is evaluated at: a real rounded to 4 significant digits (kept in
+    its bounds), an integer as a plain int.
+
+    The Gaussian process's proposals differ in their last bits with the machine's BLAS kernels, and a libsvm fit
+    can change with the last bit of C; evaluated unrounded, one search takes different paths on different
+    machines. Rounded, the same config gives the same points wherever it runs.
+    """
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(dim, Integer):
+        return int(value)
+    return min(max(float(f"{value:.{SIGNIFICANT_DIGITS}g}"), dim.low), dim.high)
 
 
 def _gp_search(
@@ -100,9 +113,8 @@ def _gp_search(
 ) -> None:
     """gp_minimize (expected improvement) of ``-evaluate(params)`` over the config's search space."""
     dims = search_space(space)
-    names = [d.name for d in dims]
     gp_minimize(
-        lambda point: -evaluate({name: _plain(v) for name, v in zip(names, point, strict=True)}),
+        lambda point: -evaluate({d.name: evaluated_value(v, d) for d, v in zip(dims, point, strict=True)}),
         dims,
         n_calls=n_calls,
         n_initial_points=min(n_initial, n_calls),
