@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def main(results: Path) -> None:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())["isotopes"]
+    # The run's own config (seed, models, spaces), as its provenance recorded it, not today's config.yaml.
+    config = yaml.safe_load((results / "provenance.yaml").read_text())["config"]["isotopes"]
     X, Y = load_table(results / "data" / "train.csv")
     X_ext, _ = load_table(results / "data" / "external.csv")
     print(f"{'run':<20} {'points':>6} {'LOO hF1':>13} {'ext. Natural':>13} {'r':>6} {'at best LOO':>12}")

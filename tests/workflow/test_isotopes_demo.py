@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from fingerprintml.isotopes.evaluate import best_run
 from tests.conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -103,8 +104,8 @@ def test_predict_rule_classifies_user_samples_and_reports_bad_rows(demo_copy: Pa
     assert predictions["prob_source"].between(0, 1).all()
     assert list(rejected["line"]) == [3, 4]
     assert "d56Fe is missing" in rejected.loc[0, "reason"] and "d18O is not a number" in rejected.loc[1, "reason"]
-    best = pd.read_csv(demo / "results" / "isotopes" / "model_comparison.csv").iloc[0]
-    assert set(predictions["model"]) == {f"{best['model']}-{best['learner']}"}
+    best = best_run(pd.read_csv(demo / "results" / "isotopes" / "model_comparison.csv"))
+    assert set(predictions["model"]) == {best}
     # A chosen run classifies them instead; only the prediction reruns.
     chosen = ["--config", 'isotopes={"predict": {"input": "my_samples.csv", "model": "lcpn-xgboost"}}']
     dry = run_snakemake(demo, "-n", "isotopes", *chosen)

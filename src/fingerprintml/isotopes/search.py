@@ -96,7 +96,8 @@ def evaluated_value(value: Any, dim: Dimension) -> Any:
 
     The Gaussian process's proposals differ in their last bits with the machine's BLAS kernels, and a libsvm fit
     can change with the last bit of C; evaluated unrounded, one search takes different paths on different
-    machines. Rounded, the same config gives the same points wherever it runs.
+    machines. Rounded, last-bit differences no longer matter; a proposal between two nearly equal maxima of the
+    expected improvement can still go either way.
     """
     value = value.item() if isinstance(value, np.generic) else value
     if isinstance(dim, Integer):
