@@ -43,6 +43,13 @@ def run_snakemake(
     return proc
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reads the shared mirror ``mirror``, so that ``make test-fast`` can leave it out."""
+    for item in items:
+        if "mirror" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mirror)
+
+
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     """The shared mirror of upstream raw files (../shared/mirror)."""

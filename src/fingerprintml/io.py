@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -33,6 +34,29 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], float_format: st
     """Write a CSV table atomically with a fixed float format, so reruns give identical bytes."""
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
+
+
+def write_arrays(path: str | os.PathLike[str], compressed: bool = False, **arrays: np.ndarray) -> None:
+    """Write named arrays to an ``.npz`` archive atomically (``compressed``: zip-deflated).
+
+    Parameters
+    ----------
+    path
+        The archive to write.
+    compressed
+        Deflate the members (smaller, slower to read).
+    arrays
+        The arrays, by name.
+    """
+    save = np.savez_compressed if compressed else np.savez
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        save(fh, **arrays)
+
+
+def write_array(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """Write one array to an ``.npy`` file atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, array)
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:

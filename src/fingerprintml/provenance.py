@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-from fingerprintml.io import write_yaml
+from fingerprintml.io import read_yaml, write_yaml
+
+# conda-forge package -> the Python distributions it can be installed as here (pip names).
+DISTRIBUTION_NAMES = {
+    "pytorch": ["torch"],
+    "matplotlib-base": ["matplotlib"],
+    "xgboost": ["xgboost-cpu", "xgboost"],
+}
+NOT_PYTHON = {"python", "git"}
 
 
 def git_commit(directory: str | os.PathLike[str]) -> str:
@@ -41,17 +49,36 @@ def package_versions(distributions: list[str]) -> dict[str, str]:
     return versions
 
 
+def env_distributions(env_files: list[str | os.PathLike[str]]) -> list[str]:
+    """The Python distributions pinned in conda env files (``name=version`` dependencies), sorted, without repeats.
+
+    Parameters
+    ----------
+    env_files
+        The env files of a study's rules (``envs/<study>-*.yaml``).
+    """
+    names = set()
+    for path in env_files:
+        for entry in read_yaml(path)["dependencies"]:
+            name = str(entry).split("=")[0].strip()
+            if name not in NOT_PYTHON:
+                names.update(DISTRIBUTION_NAMES.get(name, [name]))
+    return ["fingerprintml", "snakemake", *sorted(names)]
+
+
 def write_provenance(
     path: str | os.PathLike[str],
     study: str,
+    dataset: str,
     config: dict[str, Any],
     distributions: list[str],
     workflow_dir: str | os.PathLike[str],
 ) -> None:
-    """Write the provenance file of one study's results folder."""
+    """Write the provenance file of one dataset's results folder of a study."""
     write_yaml(
         {
             "study": study,
+            "dataset": dataset,
             "written": datetime.now(UTC).isoformat(timespec="seconds"),
             "git_commit": git_commit(workflow_dir),
             "python": platform.python_version(),

@@ -20,16 +20,8 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def mirror_dir() -> Path:
-    """The shared mirror of remote files, laid out as <owner>/<repo>/<commit>/<path> (read-only)."""
-    path = REPO / ".." / "shared" / "mirror"
-    assert path.is_dir(), f"shared mirror not found at {path}"
-    return path
-
-
-@pytest.fixture(scope="session")
-def nanotracer_dir(mirror_dir: Path) -> Path:
-    return mirror_dir / NANOTRACER
+def nanotracer_dir(mirror: Path) -> Path:
+    return mirror / NANOTRACER
 
 
 @pytest.fixture(scope="session")

@@ -104,9 +104,9 @@ def test_fetch_from_directory_mirror(tmp_path: Path, fake_mirror: Path, remote: 
     assert leftovers(tmp_path) == ["out/values.txt"]
 
 
-def test_fetch_real_nanotracer_file_from_shared_mirror(tmp_path: Path, mirror_dir: Path):
+def test_fetch_real_nanotracer_file_from_shared_mirror(tmp_path: Path, mirror: Path):
     remote = RemoteFile(name="isotopes/X_train.txt", url=NANOTRACER_URL, sha256=NANOTRACER_SHA)
-    dest = fetch(remote, tmp_path / "X_train.txt", mirror=f"file://{mirror_dir}", retries=1, backoff=0)
+    dest = fetch(remote, tmp_path / "X_train.txt", mirror=f"file://{mirror}", retries=1, backoff=0)
     assert hashlib.sha256(dest.read_bytes()).hexdigest() == NANOTRACER_SHA
     assert len(dest.read_text().splitlines()) == 113
 
@@ -207,12 +207,12 @@ def test_load_registry_reads_entries(tmp_path: Path):
     assert registry == {"a/b.txt": RemoteFile(name="a/b.txt", url="https://example.org/b.txt", sha256="ab" * 32)}
 
 
-def test_project_registry_matches_the_mirrored_files(repo_root: Path, mirror_dir: Path):
+def test_project_registry_matches_the_mirrored_files(repo_root: Path, mirror: Path):
     registry = load_registry(repo_root / "resources" / "remote_files.yaml")
     assert registry
     for name, remote in registry.items():
         assert remote.name == name
-        path = mirror_dir / urllib.parse.urlsplit(remote.url).path.lstrip("/")
+        path = mirror / urllib.parse.urlsplit(remote.url).path.lstrip("/")
         assert path.is_file(), f"{name}: {path} is not in the mirror"
         assert sha256_of(path) == remote.sha256, name
 

@@ -15,9 +15,14 @@ if SRC not in os.environ.get(SEARCH_PATH, "").split(os.pathsep):
     )
 sys.path.insert(0, SRC)
 
+from fingerprintml.datasets import USER, dataset_settings, lookup, requested_datasets
 from fingerprintml.download import load_registry
 
 REMOTE_FILES = load_registry(Path(workflow.basedir) / "resources/remote_files.yaml")
+
+
+wildcard_constraints:
+    dataset=r"[A-Za-z0-9_-]+",
 
 
 def downloaded(name):
@@ -25,3 +30,28 @@ def downloaded(name):
     if name not in REMOTE_FILES:
         raise ValueError(f"{name!r} is not declared in resources/remote_files.yaml")
     return f"resources/downloads/{name}"
+
+
+def datasets(study):
+    """The datasets the study's target builds (``<study>.dataset``: a name or a list)."""
+    return requested_datasets(config[study], study)
+
+
+def dataset_block(study, wildcards):
+    """The settings block of the job's dataset (``<study>.datasets.<wildcards.dataset>``)."""
+    return dataset_settings(config[study], study, wildcards.dataset)
+
+
+def per_dataset(study, key):
+    """A params/resources function: the job's dataset's setting at ``key`` (dotted, e.g. ``"search.n_calls"``)."""
+    return lambda wildcards: lookup(dataset_block(study, wildcards), key)
+
+
+def study_report(path, study, caption, subcategory):
+    """``path`` in the report: the study's category, the dataset and ``subcategory``, caption ``<study>/<caption>``."""
+    return report(
+        path,
+        caption=f"../report/{study}/{caption}.rst",
+        category=study,
+        subcategory=f"{{dataset}} {subcategory}",
+    )

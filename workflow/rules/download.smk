@@ -19,20 +19,32 @@ rule download:
 
 
 rule provenance:
+    input:
+        envs=lambda wildcards: sorted(
+            str(p)
+            for p in Path(workflow.basedir, "envs").glob(f"{wildcards.study}-*.yaml")
+        ),
     output:
-        "results/{study}/provenance.yaml",
+        "results/{study}/{dataset}/provenance.yaml",
     log:
-        "logs/{study}/provenance.log",
+        "logs/{study}/{dataset}/provenance.log",
     wildcard_constraints:
         study="isotopes|motifs|xrd|gamma|particles",
     conda:
         "../../envs/provenance.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
     params:
-        config=lambda wildcards: config[wildcards.study],
-        download={k: v for k, v in config["download"].items() if k != "mirror"},
+        # The study's settings with the dataset's block in place of all blocks, and the download settings.
+        config=lambda wildcards: {
+            wildcards.study: {
+                **{
+                    k: v for k, v in config[wildcards.study].items() if k != "datasets"
+                },
+                "dataset": wildcards.dataset,
+                "datasets": {
+                    wildcards.dataset: dataset_block(wildcards.study, wildcards)
+                },
+            },
+            "download": {k: v for k, v in config["download"].items() if k != "mirror"},
+        },
     script:
         "../scripts/provenance.py"
