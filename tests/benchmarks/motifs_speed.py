@@ -41,7 +41,7 @@ def large_structure_peak_rss(mirror: str, threads: int, n: int, queue) -> None:
     cluster, r, g = paper_inputs(Path(mirror), "166877.xyz")
     masks = build_catalogue(cluster, ["W"], 2.5, n, np.random.default_rng(1))
     start = time.perf_counter()
-    fit_masks(cluster, masks, r, g, PDF, FIT, "fast")
+    fit_masks(cluster, masks, r, g, pdf=PDF, fit=FIT, engine="fast")
     queue.put((len(cluster), time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
@@ -61,13 +61,13 @@ def main() -> None:
 
     start = time.perf_counter()
     for first in range(0, len(masks), args.shard_size):
-        fit_masks(cluster, masks[first : first + args.shard_size], r, g, PDF, FIT, "fast")
+        fit_masks(cluster, masks[first : first + args.shard_size], r, g, pdf=PDF, fit=FIT, engine="fast")
     fast_s = time.perf_counter() - start
     fast_rate = len(masks) / fast_s
 
     sample = masks[: args.srfit_sample]
     start = time.perf_counter()
-    fit_masks(cluster, sample, r, g, PDF, FIT, "srfit")
+    fit_masks(cluster, sample, r, g, pdf=PDF, fit=FIT, engine="srfit")
     srfit_rate = len(sample) / (time.perf_counter() - start)
 
     from debyecalculator import DebyeCalculator

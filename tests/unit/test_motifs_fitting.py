@@ -18,7 +18,7 @@ R = np.round(np.arange(0.0, 12.0, 0.01), 6)
 @pytest.fixture(scope="module")
 def demo():
     cluster, planted = keggin_with_decoys(2)
-    g = simulate_pdf(cluster.subset(planted), PDF, R, 1.3, 1.004, 0.02, np.random.default_rng(5))
+    g = simulate_pdf(cluster.subset(planted), PDF, R, scale=1.3, zoom=1.004, noise=0.02, rng=np.random.default_rng(5))
     return cluster, planted, g
 
 
@@ -26,8 +26,8 @@ def test_fast_engine_matches_srfit_on_a_random_sample(demo) -> None:
     cluster, _, g = demo
     masks = build_catalogue(cluster, ["W"], 2.5, 200, np.random.default_rng(11))
     sample = masks[np.random.default_rng(3).choice(len(masks), size=4, replace=False)]
-    fast = fit_masks(cluster, sample, R, g, PDF, FIT, "fast")
-    reference = fit_masks(cluster, sample, R, g, PDF, FIT, "srfit")
+    fast = fit_masks(cluster, sample, R, g, pdf=PDF, fit=FIT, engine="fast")
+    reference = fit_masks(cluster, sample, R, g, pdf=PDF, fit=FIT, engine="srfit")
     np.testing.assert_allclose(fast["rw"], reference["rw"], atol=1e-3)
     np.testing.assert_allclose(fast["scale"], reference["scale"], rtol=1e-3)
 
@@ -35,10 +35,12 @@ def test_fast_engine_matches_srfit_on_a_random_sample(demo) -> None:
 def test_fast_engine_recovers_the_planted_parameters(demo) -> None:
     cluster, planted, g = demo
     full = np.ones(len(cluster), dtype=bool)
-    result = fit_masks(cluster, np.array([planted, full]), R, g, PDF, FIT, "fast")
+    result = fit_masks(cluster, np.array([planted, full]), R, g, pdf=PDF, fit=FIT, engine="fast")
     assert result.loc[0, "zoom"] == pytest.approx(1.004, abs=2e-4)
     assert result.loc[0, "scale"] == pytest.approx(1.3, rel=0.01)
-    noiseless = simulate_pdf(cluster.subset(planted), PDF, R, 1.3, 1.004, 0.0, np.random.default_rng(5))
+    noiseless = simulate_pdf(
+        cluster.subset(planted), PDF, R, scale=1.3, zoom=1.004, noise=0.0, rng=np.random.default_rng(5)
+    )
     window = (R >= 1.6) & (R <= 10.0)
     assert result.loc[0, "rw"] <= rw(g[window], noiseless[window]) + 1e-3
     assert result.loc[1, "rw"] > result.loc[0, "rw"] + 0.05
@@ -48,11 +50,11 @@ def test_fast_engine_rejects_what_it_cannot_refine(demo) -> None:
     cluster, planted, g = demo
     fit = FitSettings(rmin=1.6, rmax=10.0, zoom_min=0.99, zoom_max=1.01, refine_delta2=True)
     with pytest.raises(ValueError, match="srfit"):
-        fit_masks(cluster, planted[None, :], R, g, PDF, fit, "fast")
+        fit_masks(cluster, planted[None, :], R, g, pdf=PDF, fit=fit, engine="fast")
 
 
 def test_srreal_engine_errors_clearly_without_diffpy_srreal(demo) -> None:
     """diffpy.srreal is not installable in this virtualenv; the engine names what is missing and the way out."""
     cluster, planted, g = demo
     with pytest.raises(RuntimeError, match=r"diffpy\.srreal"):
-        fit_masks(cluster, planted[None, :], R, g, PDF, FIT, "srreal")
+        fit_masks(cluster, planted[None, :], R, g, pdf=PDF, fit=FIT, engine="srreal")

@@ -19,7 +19,7 @@ REPRODUCED = {
         "results/particles/data/split.csv",
         "results/particles/training/full/history.csv",
     ],
-    "motifs": ["results/motifs/catalogue.csv", "results/motifs/fits.csv"],
+    "motifs": ["results/motifs/demo/catalogue.csv", "results/motifs/demo/fits.csv"],
     "xrd": ["results/xrd/data/copy.npz", "results/xrd/library/phases.csv", "results/xrd/cache/000.csv"],
 }
 

@@ -1,5 +1,6 @@
 """The motifs demo end to end: the planted Keggin motif is recovered, outputs are complete and readable, shards rerun
-alone, and the paper DAG is built from the declared downloads."""
+alone; the paper DAG is built from the declared downloads beside the demo, and the user's own data is a dataset of
+its own."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from tests.conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow
 
-RESULTS = Path("results") / "motifs"
+RESULTS = Path("results") / "motifs" / "demo"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,9 @@ def demo(demo_workspace: Path) -> Path:
 
 def test_planted_motif_is_recovered(demo: Path) -> None:
     atoms = pd.read_csv(demo / RESULTS / "atoms.csv")
-    planted = pd.read_csv(demo / RESULTS / "demo" / "planted.csv").set_index("index").loc[atoms["index"], "planted"]
+    planted = (
+        pd.read_csv(demo / RESULTS / "generated" / "planted.csv").set_index("index").loc[atoms["index"], "planted"]
+    )
     found, truth = atoms["in_motif"].to_numpy(bool), planted.to_numpy(bool)
     hits = (found & truth).sum()
     assert hits / found.sum() >= 0.9, "precision"
@@ -34,6 +38,11 @@ def test_planted_motif_is_recovered(demo: Path) -> None:
     assert (found[w] & truth[w]).sum() / truth[w].sum() >= 0.9
     # The decoys' ACV is positive on average, the planted W's negative.
     assert atoms.loc[w & truth, "acv"].mean() < 0 < atoms.loc[w & ~truth, "acv"].mean()
+    # The dataset's recovery record says the same.
+    recovery = json.loads((demo / RESULTS / "recovery.json").read_text())
+    assert recovery["n_found"] == found.sum() and recovery["n_planted"] == truth.sum() == 52
+    assert recovery["precision_all"] == pytest.approx(hits / found.sum())
+    assert recovery["recall_all"] == pytest.approx(hits / truth.sum())
 
 
 def test_model_and_motif_fit_are_good(demo: Path) -> None:
@@ -68,21 +77,47 @@ def test_structure_outputs_are_readable(demo: Path) -> None:
 
 def test_a_lost_shard_is_refitted_alone(demo: Path) -> None:
     """A crash during the fits leaves one shard missing and nothing gathered: only that shard is fitted again."""
-    lost = [demo / RESULTS / "fits" / "shard_1.csv", demo / RESULTS / "fits.csv"]
+    lost = [demo / RESULTS / "fits" / "shard_00001.csv", demo / RESULTS / "fits.csv"]
     for path in lost:
         shutil.copy2(path, path.with_suffix(".kept"))
         path.unlink()
     try:
         jobs = run_snakemake(demo, "-n", str(RESULTS / "fits.csv")).stdout
         assert jobs.count("rule motifs_fit:") == 1
-        assert "shard=1" in jobs and "shard=0" not in jobs
+        assert "shard=00001" in jobs and "shard=00000" not in jobs
     finally:
         for path in lost:
             shutil.move(path.with_suffix(".kept"), path)
 
 
-def test_paper_dag_uses_the_declared_downloads(workspace: Path) -> None:
-    proc = run_snakemake(workspace, "-n", "motifs", "--config", 'motifs={"dataset": "paper"}')
+def test_paper_is_planned_beside_the_demo_from_the_declared_downloads(demo: Path) -> None:
+    """With the demo built, asking for demo and paper plans the paper alone, under results/motifs/paper/."""
+    proc = run_snakemake(demo, "-n", "motifs", "--config", 'motifs={"dataset": ["demo", "paper"]}')
     assert "resources/downloads/motifs/Structure_Models/109725.xyz" in proc.stdout
     assert "resources/downloads/motifs/Experimental_Data/DanMAX_AlphaKeggin.gr" in proc.stdout
-    assert proc.stdout.count("rule motifs_fit:") == 4
+    assert proc.stdout.count("rule motifs_fit:") == 4  # 10,000 cut-outs in shards of 2,500
+    assert "results/motifs/paper/fits/shard_00003.csv" in proc.stdout
+    assert "dataset=demo" not in proc.stdout
+    assert "rule motifs_recovery:" not in proc.stdout  # no planted motif in the paper data
+
+
+def test_user_data_is_the_dataset_user(demo: Path) -> None:
+    """motifs.input is built under results/motifs/user/ from the user's files, leaving the demo alone."""
+    structure, data = demo / RESULTS / "generated" / "structure.xyz", demo / RESULTS / "generated" / "data.gr"
+    override = f'motifs={{"input": {{"structure": "{structure}", "data": "{data}"}}}}'
+    proc = run_snakemake(demo, "-n", "motifs", "--config", override)
+    assert "results/motifs/user/catalogue.csv" in proc.stdout and "results/motifs/user/provenance.yaml" in proc.stdout
+    assert proc.stdout.count("rule motifs_fit:") == 4  # the user block's sizes
+    assert "dataset=demo" not in proc.stdout and "rule motifs_generate:" not in proc.stdout
+    missing = run_snakemake(demo, "-n", "motifs", "--config", 'motifs={"dataset": "user"}', check=False)
+    assert missing.returncode != 0 and "motifs.input" in missing.stdout + missing.stderr
+
+
+def test_a_new_generated_dataset_is_one_block(demo: Path, tmp_path: Path) -> None:
+    config = yaml.safe_load((demo / "config.yaml").read_text())["motifs"]
+    block = {**config["datasets"]["demo"], "cutouts": 500, "shard_size": 100}
+    override = tmp_path / "noisy.yaml"
+    override.write_text(yaml.safe_dump({"motifs": {"dataset": "noisy", "datasets": {"noisy": block}}}))
+    proc = run_snakemake(demo, "-n", "motifs", "--configfile", str(override))
+    assert proc.stdout.count("rule motifs_fit:") == 5
+    assert "results/motifs/noisy/recovery.json" in proc.stdout and "dataset=demo" not in proc.stdout

@@ -1,80 +1,72 @@
+from fingerprintml.motifs import layout as motifs_layout
+
 MOT = config["motifs"]
-MOT_RESULTS = "results/motifs"
-MOT_N = MOT["cutouts"][MOT["dataset"]]
-MOT_SHARD_SIZE = MOT["shard_size"][MOT["dataset"]]
-MOT_SHARDS = list(range(-(-MOT_N // MOT_SHARD_SIZE)))
-MOT_FIT_RULE_DIR = "fits_srreal" if MOT["engine"] == "srreal" else "fits"
-if MOT["input"]["structure"] or MOT["input"]["data"]:
-    if not (MOT["input"]["structure"] and MOT["input"]["data"]):
-        raise ValueError(
-            "config.yaml: motifs.input needs both structure and data (or neither)"
-        )
-    MOT_STRUCTURE, MOT_DATA = MOT["input"]["structure"], MOT["input"]["data"]
-elif MOT["dataset"] == "paper":
-    MOT_STRUCTURE = downloaded(MOT["paper"]["structure"])
-    MOT_DATA = downloaded(MOT["paper"]["data"])
-else:
-    MOT_STRUCTURE = f"{MOT_RESULTS}/demo/structure.xyz"
-    MOT_DATA = f"{MOT_RESULTS}/demo/data.gr"
-MOT_FIGURES = [
-    "shap_summary",
-    "acv_per_atom",
-    "structure_acv",
-    "rw_distribution",
-    "motif_fit",
-]
+MOT_RESULTS = motifs_layout.RESULTS
+MOT_LOGS = "logs/motifs/{dataset}"
+MOT_FIT_DIR = "fits_srreal" if MOT["engine"] == "srreal" else "fits"
+# The user's own structure and PDF (motifs.input) are the dataset `user`, built instead of motifs.dataset when
+# given (unless motifs.dataset names user itself).
+MOT_DATASETS = motifs_layout.built_datasets(MOT)
+MOT_FIGURES = list(motifs_layout.FIGURE_FILES)
 MOT_SHARED = {
     "seed": MOT["seed"],
     "removable": MOT["removable"],
     "bond_cutoff": MOT["bond_cutoff"],
 }
-
-
-wildcard_constraints:
-    shard=r"\d+",
+MOT_STRUCTURE = lambda wildcards: motifs_layout.source(
+    MOT, wildcards.dataset, "structure", downloaded
+)
+MOT_DATA = lambda wildcards: motifs_layout.source(
+    MOT, wildcards.dataset, "data", downloaded
+)
 
 
 rule motifs:
     input:
-        f"{MOT_RESULTS}/atoms.csv",
-        f"{MOT_RESULTS}/structure_acv.xyz",
-        f"{MOT_RESULTS}/structure_acv.cif",
-        f"{MOT_RESULTS}/motif.xyz",
-        f"{MOT_RESULTS}/motif.cif",
-        f"{MOT_RESULTS}/motif_fit.json",
-        f"{MOT_RESULTS}/model_metrics.json",
-        f"{MOT_RESULTS}/provenance.yaml",
         expand(
-            f"{MOT_RESULTS}/figures/{{name}}.{{ext}}",
-            name=MOT_FIGURES,
+            f"{MOT_RESULTS}/{{name}}",
+            dataset=MOT_DATASETS,
+            name=[
+                "atoms.csv",
+                "structure_acv.xyz",
+                "structure_acv.cif",
+                "motif.xyz",
+                "motif.cif",
+                "motif_fit.json",
+                "model_metrics.json",
+                "provenance.yaml",
+            ],
+        ),
+        expand(
+            f"{MOT_RESULTS}/figures/{{figure}}.{{ext}}",
+            dataset=MOT_DATASETS,
+            figure=MOT_FIGURES,
             ext=["pdf", "png"],
         ),
-        *(
-            [f"{MOT_RESULTS}/demo/recovery.json"]
-            if MOT_STRUCTURE.startswith(MOT_RESULTS)
-            else []
+        expand(
+            f"{MOT_RESULTS}/recovery.json",
+            dataset=[d for d in MOT_DATASETS if motifs_layout.is_generated(MOT, d)],
         ),
 
 
-rule motifs_demo:
+rule motifs_generate:
     output:
-        structure=f"{MOT_RESULTS}/demo/structure.xyz",
-        data=f"{MOT_RESULTS}/demo/data.gr",
-        planted=f"{MOT_RESULTS}/demo/planted.csv",
+        structure=f"{MOT_RESULTS}/{motifs_layout.GENERATED['structure']}",
+        data=f"{MOT_RESULTS}/{motifs_layout.GENERATED['data']}",
+        planted=f"{MOT_RESULTS}/generated/planted.csv",
     log:
-        "logs/motifs/demo.log",
+        f"{MOT_LOGS}/generate.log",
     conda:
         "../../envs/motifs-fit.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
         seed=MOT["seed"],
-        demo=MOT["demo"],
+        generator=per_dataset("motifs", "generator"),
         pdf=MOT["pdf"],
     script:
-        "../scripts/motifs_demo.py"
+        "../scripts/motifs/generate.py"
 
 
 rule motifs_catalogue:
@@ -83,22 +75,20 @@ rule motifs_catalogue:
     output:
         f"{MOT_RESULTS}/catalogue.csv",
     log:
-        "logs/motifs/catalogue.log",
+        f"{MOT_LOGS}/catalogue.log",
     conda:
         "../../envs/motifs-fit.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=10,
     params:
         **MOT_SHARED,
-        cutouts=MOT_N,
+        cutouts=per_dataset("motifs", "cutouts"),
     script:
-        "../scripts/motifs_catalogue.py"
+        "../scripts/motifs/catalogue.py"
 
 
 MOT_FIT_PARAMS = {
-    "shard_size": MOT_SHARD_SIZE,
+    "shard_size": per_dataset("motifs", "shard_size"),
     "pdf": MOT["pdf"],
     "fit": MOT["fit"],
     "device": MOT["device"],
@@ -113,21 +103,22 @@ rule motifs_fit:
     output:
         f"{MOT_RESULTS}/fits/shard_{{shard}}.csv",
     log:
-        "logs/motifs/fits/shard_{shard}.log",
+        f"{MOT_LOGS}/fits/shard_{{shard}}.log",
     benchmark:
-        "benchmarks/motifs/fits/shard_{shard}.tsv"
+        "benchmarks/motifs/{dataset}/fits/shard_{shard}.tsv"
+    wildcard_constraints:
+        shard=r"\d{5}",
     conda:
         "../../envs/motifs-fit.yaml"
     threads: 2
     resources:
         mem_mb=4000,
-        runtime=60,
         gpu=MOT["gpu"],
     params:
         **MOT_FIT_PARAMS,
         engine="srfit" if MOT["engine"] == "srfit" else "fast",
     script:
-        "../scripts/motifs_fit.py"
+        "../scripts/motifs/fit.py"
 
 
 rule motifs_fit_srreal:
@@ -138,12 +129,13 @@ rule motifs_fit_srreal:
     output:
         f"{MOT_RESULTS}/fits_srreal/shard_{{shard}}.csv",
     log:
-        "logs/motifs/fits_srreal/shard_{shard}.log",
+        f"{MOT_LOGS}/fits_srreal/shard_{{shard}}.log",
     benchmark:
-        "benchmarks/motifs/fits_srreal/shard_{shard}.tsv"
+        "benchmarks/motifs/{dataset}/fits_srreal/shard_{shard}.tsv"
+    wildcard_constraints:
+        shard=r"\d{5}",
     conda:
         "../../envs/motifs-srreal.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=600,
@@ -151,27 +143,26 @@ rule motifs_fit_srreal:
         **MOT_FIT_PARAMS,
         engine="srreal",
     script:
-        "../scripts/motifs_fit.py"
+        "../scripts/motifs/fit.py"
 
 
 rule motifs_gather:
     input:
         catalogue=rules.motifs_catalogue.output[0],
-        shards=expand(
-            f"{MOT_RESULTS}/{MOT_FIT_RULE_DIR}/shard_{{shard}}.csv", shard=MOT_SHARDS
+        shards=lambda wildcards: motifs_layout.shard_files(
+            MOT, wildcards.dataset, MOT_FIT_DIR
         ),
     output:
         f"{MOT_RESULTS}/fits.csv",
     log:
-        "logs/motifs/gather.log",
+        f"{MOT_LOGS}/gather.log",
     conda:
         "../../envs/motifs-fit.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     script:
-        "../scripts/motifs_gather.py"
+        "../scripts/motifs/gather.py"
 
 
 rule motifs_model:
@@ -184,22 +175,18 @@ rule motifs_model:
         search=f"{MOT_RESULTS}/model/search.csv",
         metrics=f"{MOT_RESULTS}/model_metrics.json",
     log:
-        "logs/motifs/model.log",
+        f"{MOT_LOGS}/model.log",
     benchmark:
-        "benchmarks/motifs/model.tsv"
+        "benchmarks/motifs/{dataset}/model.tsv"
     conda:
         "../../envs/motifs-ml.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
     params:
         seed=MOT["seed"],
         removable=MOT["removable"],
         model=MOT["model"],
-        n_calls=MOT["model"]["n_calls"][MOT["dataset"]],
+        n_calls=per_dataset("motifs", "model.n_calls"),
     script:
-        "../scripts/motifs_model.py"
+        "../scripts/motifs/model.py"
 
 
 rule motifs_shap:
@@ -211,17 +198,15 @@ rule motifs_shap:
         features=f"{MOT_RESULTS}/model/features.csv",
         shap=f"{MOT_RESULTS}/model/shap.csv",
     log:
-        "logs/motifs/shap.log",
+        f"{MOT_LOGS}/shap.log",
     conda:
         "../../envs/motifs-ml.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=20,
     params:
         removable=MOT["removable"],
     script:
-        "../scripts/motifs_shap.py"
+        "../scripts/motifs/shap.py"
 
 
 rule motifs_atoms:
@@ -230,21 +215,15 @@ rule motifs_atoms:
         catalogue=rules.motifs_catalogue.output[0],
         shap=rules.motifs_shap.output.shap,
     output:
-        table=report(
-            f"{MOT_RESULTS}/atoms.csv",
-            caption="../report/motifs/atoms.rst",
-            category="motifs",
-            subcategory="tables",
-        ),
+        table=study_report(f"{MOT_RESULTS}/atoms.csv", "motifs", "atoms", "tables"),
         xyz=f"{MOT_RESULTS}/structure_acv.xyz",
         cif=f"{MOT_RESULTS}/structure_acv.cif",
         motif_xyz=f"{MOT_RESULTS}/motif.xyz",
         motif_cif=f"{MOT_RESULTS}/motif.cif",
     log:
-        "logs/motifs/atoms.log",
+        f"{MOT_LOGS}/atoms.log",
     conda:
         "../../envs/motifs-fit.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
@@ -253,7 +232,7 @@ rule motifs_atoms:
         bond_cutoff=MOT["bond_cutoff"],
         spread_factor=MOT["motif"]["spread_factor"],
     script:
-        "../scripts/motifs_atoms.py"
+        "../scripts/motifs/atoms.py"
 
 
 rule motifs_refine:
@@ -265,166 +244,61 @@ rule motifs_refine:
         result=f"{MOT_RESULTS}/motif_fit.json",
         profile=f"{MOT_RESULTS}/motif_fit.csv",
     log:
-        "logs/motifs/refine.log",
+        f"{MOT_LOGS}/refine.log",
     benchmark:
-        "benchmarks/motifs/refine.tsv"
+        "benchmarks/motifs/{dataset}/refine.tsv"
     conda:
         "../../envs/motifs-fit.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=30,
     params:
         pdf=MOT["pdf"],
         fit=MOT["fit"],
         refine_delta2=MOT["motif"]["refine_delta2"],
     script:
-        "../scripts/motifs_refine.py"
+        "../scripts/motifs/refine.py"
 
 
 rule motifs_recovery:
     input:
-        planted=rules.motifs_demo.output.planted,
+        planted=rules.motifs_generate.output.planted,
         atoms=rules.motifs_atoms.output.table,
     output:
-        f"{MOT_RESULTS}/demo/recovery.json",
+        f"{MOT_RESULTS}/recovery.json",
     log:
-        "logs/motifs/recovery.log",
+        f"{MOT_LOGS}/recovery.log",
     conda:
         "../../envs/motifs-figures.yaml"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,
     script:
-        "../scripts/motifs_recovery.py"
+        "../scripts/motifs/recovery.py"
 
 
-rule motifs_figure_shap:
+rule motifs_figure:
     input:
-        features=rules.motifs_shap.output.features,
-        shap=rules.motifs_shap.output.shap,
+        unpack(
+            lambda wildcards: motifs_layout.figure_inputs(
+                wildcards.dataset, wildcards.figure
+            )
+        ),
     output:
-        pdf=f"{MOT_RESULTS}/figures/shap_summary.pdf",
-        png=report(
-            f"{MOT_RESULTS}/figures/shap_summary.png",
-            caption="../report/motifs/shap_summary.rst",
-            category="motifs",
-            subcategory="figures",
+        pdf=f"{MOT_RESULTS}/figures/{{figure}}.pdf",
+        png=study_report(
+            f"{MOT_RESULTS}/figures/{{figure}}.png", "motifs", "figure", "figures"
         ),
     log:
-        "logs/motifs/figures/shap_summary.log",
+        f"{MOT_LOGS}/figures/{{figure}}.log",
+    wildcard_constraints:
+        figure="|".join(MOT_FIGURES),
     conda:
         "../../envs/motifs-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
-        figure="shap_summary",
         max_display=MOT["figures"]["shap_max_display"],
-    script:
-        "../scripts/motifs_plot.py"
-
-
-rule motifs_figure_acv:
-    input:
-        atoms=rules.motifs_atoms.output.table,
-    output:
-        pdf=f"{MOT_RESULTS}/figures/acv_per_atom.pdf",
-        png=report(
-            f"{MOT_RESULTS}/figures/acv_per_atom.png",
-            caption="../report/motifs/acv_per_atom.rst",
-            category="motifs",
-            subcategory="figures",
-        ),
-    log:
-        "logs/motifs/figures/acv_per_atom.log",
-    conda:
-        "../../envs/motifs-figures.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        figure="acv_per_atom",
         spread_factor=MOT["motif"]["spread_factor"],
     script:
-        "../scripts/motifs_plot.py"
-
-
-rule motifs_figure_structure:
-    input:
-        atoms=rules.motifs_atoms.output.table,
-    output:
-        pdf=f"{MOT_RESULTS}/figures/structure_acv.pdf",
-        png=report(
-            f"{MOT_RESULTS}/figures/structure_acv.png",
-            caption="../report/motifs/structure_acv.rst",
-            category="motifs",
-            subcategory="figures",
-        ),
-    log:
-        "logs/motifs/figures/structure_acv.log",
-    conda:
-        "../../envs/motifs-figures.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        figure="structure_acv",
-    script:
-        "../scripts/motifs_plot.py"
-
-
-rule motifs_figure_rw:
-    input:
-        fits=rules.motifs_gather.output[0],
-        result=rules.motifs_refine.output.result,
-    output:
-        pdf=f"{MOT_RESULTS}/figures/rw_distribution.pdf",
-        png=report(
-            f"{MOT_RESULTS}/figures/rw_distribution.png",
-            caption="../report/motifs/rw_distribution.rst",
-            category="motifs",
-            subcategory="figures",
-        ),
-    log:
-        "logs/motifs/figures/rw_distribution.log",
-    conda:
-        "../../envs/motifs-figures.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        figure="rw_distribution",
-    script:
-        "../scripts/motifs_plot.py"
-
-
-rule motifs_figure_fit:
-    input:
-        profile=rules.motifs_refine.output.profile,
-        result=rules.motifs_refine.output.result,
-    output:
-        pdf=f"{MOT_RESULTS}/figures/motif_fit.pdf",
-        png=report(
-            f"{MOT_RESULTS}/figures/motif_fit.png",
-            caption="../report/motifs/motif_fit.rst",
-            category="motifs",
-            subcategory="figures",
-        ),
-    log:
-        "logs/motifs/figures/motif_fit.log",
-    conda:
-        "../../envs/motifs-figures.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        figure="motif_fit",
-    script:
-        "../scripts/motifs_plot.py"
+        "../scripts/motifs/figure.py"

@@ -97,3 +97,8 @@ def feature_table(masks: np.ndarray, removable: np.ndarray) -> pd.DataFrame:
     features = pd.DataFrame(masks[:, removable].astype(np.int8), columns=[f"atom_{k}" for k in removable])
     features["n_atoms"] = masks.sum(axis=1)
     return features
+
+
+def cutout_features(cluster: Cluster, catalogue: pd.DataFrame, removable_elements: list[str]) -> pd.DataFrame:
+    """The features of every cut-out of a catalogue table (:func:`feature_table` of its masks)."""
+    return feature_table(table_to_masks(catalogue, len(cluster)), removable_atoms(cluster, removable_elements))

@@ -51,21 +51,6 @@ class PDFSettings:
     qstep: float = 0.02
     delta2: float = 0.0
 
-    @classmethod
-    def from_config(cls, cfg: dict) -> PDFSettings:
-        """Settings from the ``motifs.pdf`` config block."""
-        return cls(
-            qmin=cfg["qmin"],
-            qmax=cfg["qmax"],
-            qdamp=cfg["qdamp"],
-            qbroad=cfg["qbroad"],
-            biso=dict(cfg["biso"]),
-            biso_default=cfg["biso_default"],
-            scattering=cfg["scattering"],
-            qstep=cfg["qstep"],
-            delta2=cfg["delta2"],
-        )
-
     def weights(self, elements: list[str] | np.ndarray) -> np.ndarray:
         """Scattering weight of each atom."""
         table = SCATTERING[self.scattering]
@@ -85,6 +70,21 @@ class PDFSettings:
         w = np.full(n, q[1] - q[0])
         w[[0, -1]] *= 0.5
         return q, w
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> PDFSettings:
+        """Settings from the ``motifs.pdf`` config block."""
+        return cls(
+            qmin=cfg["qmin"],
+            qmax=cfg["qmax"],
+            qdamp=cfg["qdamp"],
+            qbroad=cfg["qbroad"],
+            biso=dict(cfg["biso"]),
+            biso_default=cfg["biso_default"],
+            scattering=cfg["scattering"],
+            qstep=cfg["qstep"],
+            delta2=cfg["delta2"],
+        )
 
 
 def composition_norm(weights: np.ndarray, masks: np.ndarray) -> np.ndarray:

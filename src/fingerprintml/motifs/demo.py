@@ -11,8 +11,10 @@ complete their octahedra with five terminal O. The planted motif is the Keggin: 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import brentq
 
 from fingerprintml.motifs.debye import PDFSettings, debye_gr
@@ -89,6 +91,7 @@ def simulate_pdf(
     motif: Cluster,
     settings: PDFSettings,
     r: np.ndarray,
+    *,
     scale: float,
     zoom: float,
     noise: float,
@@ -97,3 +100,50 @@ def simulate_pdf(
     """The motif's Debye PDF times ``scale`` at ``zoom``, plus Gaussian noise of sd ``noise`` x max |G|."""
     g = scale * debye_gr(motif.xyz, motif.elements, settings, r, zoom)
     return g + rng.normal(0.0, noise * np.abs(g).max(), size=len(g))
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    """A generated dataset (a dataset block's ``generator``): decoy octahedra, the planted motif's scale and zoom,
+    the noise (fraction of max |G|) and the r grid (0 to ``rmax`` in steps of ``rstep``, A)."""
+
+    decoys: int
+    scale: float
+    zoom: float
+    noise: float
+    rmax: float
+    rstep: float
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> GeneratorSettings:
+        """Settings from a ``motifs.datasets.<name>.generator`` block."""
+        return cls(**{name: cfg[name] for name in ("decoys", "scale", "zoom", "noise", "rmax", "rstep")})
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generated dataset: the starting cluster, the planted motif's atoms, and the PDF of the motif alone."""
+
+    cluster: Cluster
+    planted: np.ndarray
+    r: np.ndarray
+    g: np.ndarray
+    header: str
+
+    def planted_table(self) -> pd.DataFrame:
+        """One row per atom: its index and whether it belongs to the planted motif."""
+        return pd.DataFrame({"index": np.arange(len(self.cluster)), "planted": self.planted})
+
+
+def generate(settings: GeneratorSettings, pdf: PDFSettings, rng: np.random.Generator) -> Generated:
+    """The Keggin with ``settings.decoys`` decoy octahedra and the noisy, scaled, zoomed PDF of the Keggin alone."""
+    cluster, planted = keggin_with_decoys(settings.decoys)
+    r = np.round(np.arange(0.0, settings.rmax + 1e-9, settings.rstep), 6)
+    g = simulate_pdf(
+        cluster.subset(planted), pdf, r, scale=settings.scale, zoom=settings.zoom, noise=settings.noise, rng=rng
+    )
+    header = (
+        f"generated PDF of the planted Keggin motif: scale {settings.scale}, zoom {settings.zoom}, "
+        f"noise {settings.noise}"
+    )
+    return Generated(cluster, planted, r, g, header)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
+from fingerprintml.io import read_json, read_table
+from fingerprintml.motifs.layout import FIGURE_FILES
+from fingerprintml.motifs.tables import read_atom_table
 from fingerprintml.plotting import OKABE_ITO, figure
+
+# Figure name -> the inputs it reads (names of the figure rule's inputs).
+FIGURE_INPUTS = {name: tuple(files) for name, files in FIGURE_FILES.items()}
 
 
 def shap_summary(features: pd.DataFrame, shap_table: pd.DataFrame, max_display: int):
@@ -87,3 +95,33 @@ def motif_fit(profile: pd.DataFrame, result: dict):
     ax.set_title(f"motif fit: {result['n_atoms']} atoms, Rw = {result['rw']:.3f}")
     ax.legend(loc="upper right")
     return fig
+
+
+def draw(name: str, inputs: Mapping[str, str], *, max_display: int, spread_factor: float):
+    """The figure ``name`` (a key of :data:`FIGURE_INPUTS`) from the files ``inputs`` names.
+
+    Parameters
+    ----------
+    name
+        The figure.
+    inputs
+        Paths by input name; the figure reads those of ``FIGURE_INPUTS[name]``.
+    max_display
+        Features shown in the SHAP summary.
+    spread_factor
+        The motif rule's spread factor (error bars of the ACV figure).
+    """
+    if name not in FIGURE_INPUTS:
+        raise ValueError(f"unknown motifs figure {name!r}; known: {', '.join(FIGURE_INPUTS)}")
+    missing = [key for key in FIGURE_INPUTS[name] if key not in inputs]
+    if missing:
+        raise ValueError(f"figure {name!r} needs input(s) {missing}")
+    if name == "shap_summary":
+        return shap_summary(read_table(inputs["features"]), read_table(inputs["shap"]), max_display)
+    if name == "acv_per_atom":
+        return acv_per_atom(read_atom_table(inputs["atoms"]), spread_factor)
+    if name == "structure_acv":
+        return structure_projection(read_atom_table(inputs["atoms"]))
+    if name == "rw_distribution":
+        return rw_histogram(read_table(inputs["fits"]), read_json(inputs["result"])["rw"])
+    return motif_fit(read_table(inputs["profile"]), read_json(inputs["result"]))

@@ -90,7 +90,7 @@ class FastEngine:
         gobs: np.ndarray,
         pdf: PDFSettings,
         fit: FitSettings,
-        device: str = "cpu",
+        device: str | torch.device = "cpu",
     ) -> None:
         if fit.zoom_axes != "isotropic" or fit.refine_delta2:
             raise ValueError("the fast engine refines scale and an isotropic zoom only; use engine: srfit")
@@ -301,10 +301,11 @@ def fit_masks(
     masks: np.ndarray,
     r: np.ndarray,
     gobs: np.ndarray,
+    *,
     pdf: PDFSettings,
     fit: FitSettings,
     engine: str,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
 ) -> pd.DataFrame:
     """Rw and refined parameters of each cut-out mask with the chosen engine (fit range applied to r, gobs)."""
     window = (r >= fit.rmin - 1e-9) & (r <= fit.rmax + 1e-9)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,9 @@ from sklearn.metrics import mean_absolute_error, r2_score
 from skopt import gp_minimize
 from skopt.space import Integer, Real
 
+from fingerprintml.io import atomic_path
+from fingerprintml.motifs.catalogue import cutout_features
+from fingerprintml.motifs.structure import Cluster
 from fingerprintml.seeds import rng_for, seed_for
 
 LOG = logging.getLogger("fingerprintml")
@@ -50,27 +55,51 @@ def _regressor(
     )
 
 
+@dataclass(frozen=True)
+class ModelSettings:
+    """The xgboost model of Rw: validation and test fractions, the Bayesian search (calls, initial points, space)
+    and the boosting budget (trees, early-stopping rounds)."""
+
+    validation: float
+    test: float
+    n_calls: int
+    n_initial_points: int
+    max_estimators: int
+    early_stopping: int
+    space: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, cfg: dict, n_calls: int) -> ModelSettings:
+        """Settings from the ``motifs.model`` block and the dataset's ``model.n_calls``."""
+        return cls(
+            validation=cfg["validation"],
+            test=cfg["test"],
+            n_calls=n_calls,
+            n_initial_points=cfg["n_initial_points"],
+            max_estimators=cfg["max_estimators"],
+            early_stopping=cfg["early_stopping"],
+            space=cfg["space"],
+        )
+
+
 def train_model(
     features: pd.DataFrame,
     target: np.ndarray,
     splits: dict[str, np.ndarray],
-    space: dict,
-    n_calls: int,
-    n_initial_points: int,
-    max_estimators: int,
-    early_stopping: int,
+    settings: ModelSettings,
+    *,
     seed: int,
     threads: int,
 ) -> tuple[xgb.XGBRegressor, pd.DataFrame, dict]:
     """Bayesian search (validation MAE, early stopping) then the final model; returns it, the search log, metrics."""
     x = features.to_numpy(dtype=np.float32)
     tr, va = splits["train"], splits["validation"]
-    dims = _dimensions(space)
-    log = []
+    dims = _dimensions(settings.space)
+    n_calls, log = settings.n_calls, []
 
     def objective(values: list) -> float:
         params = {d.name: (int(v) if isinstance(d, Integer) else float(v)) for d, v in zip(dims, values, strict=True)}
-        model = _regressor(params, max_estimators, threads, seed_for(seed, "xgboost"), early_stopping)
+        model = _regressor(params, settings.max_estimators, threads, seed_for(seed, "xgboost"), settings.early_stopping)
         model.fit(x[tr], target[tr], eval_set=[(x[va], target[va])], verbose=False)
         mae = mean_absolute_error(target[va], model.predict(x[va], iteration_range=(0, model.best_iteration + 1)))
         log.append({**params, "n_estimators": model.best_iteration + 1, "validation_mae": mae})
@@ -81,7 +110,7 @@ def train_model(
         objective,
         dims,
         n_calls=n_calls,
-        n_initial_points=min(n_initial_points, n_calls),
+        n_initial_points=min(settings.n_initial_points, n_calls),
         random_state=seed_for(seed, "skopt"),
     )
     search = pd.DataFrame(log)
@@ -98,6 +127,59 @@ def train_model(
             "mae": float(mean_absolute_error(target[rows], predicted)),
         }
     return model, search, metrics
+
+
+def learn_rw(
+    cluster: Cluster,
+    catalogue: pd.DataFrame,
+    fits: pd.DataFrame,
+    *,
+    removable: list[str],
+    settings: ModelSettings,
+    seed: int,
+    threads: int,
+) -> tuple[xgb.XGBRegressor, pd.DataFrame, dict]:
+    """The model of the fits' Rw from the atoms each cut-out keeps (:func:`train_model` on a seeded split).
+
+    Parameters
+    ----------
+    cluster, catalogue
+        The starting structure and its cut-out catalogue.
+    fits
+        The gathered fits (``cutout``, ``rw``, ...), in any order.
+    removable
+        The removable elements.
+    settings
+        Splits, search and boosting settings.
+    seed, threads
+        The study's seed; xgboost's threads.
+    """
+    target = fits.set_index("cutout").loc[catalogue["cutout"], "rw"].to_numpy()
+    features = cutout_features(cluster, catalogue, removable)
+    splits = split_indices(len(features), settings.validation, settings.test, seed)
+    return train_model(features, target, splits, settings, seed=seed, threads=threads)
+
+
+def save_model(model: xgb.XGBRegressor, path: str | os.PathLike[str]) -> None:
+    """Write the model as xgboost JSON, atomically (xgboost picks the format from the file name's suffix)."""
+    with atomic_path(path) as tmp:
+        named = tmp.with_suffix(".json")
+        try:
+            model.save_model(named)
+            os.replace(named, tmp)
+        finally:
+            named.unlink(missing_ok=True)
+
+
+def explain(
+    cluster: Cluster, catalogue: pd.DataFrame, model_path: str | os.PathLike[str], *, removable: list[str], threads: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The features of every cut-out and their SHAP values under the saved model."""
+    model = xgb.XGBRegressor()
+    model.load_model(model_path)
+    model.set_params(n_jobs=threads)
+    features = cutout_features(cluster, catalogue, removable)
+    return features, shap_values(model, features)
 
 
 def shap_values(model: xgb.XGBRegressor, features: pd.DataFrame) -> pd.DataFrame:

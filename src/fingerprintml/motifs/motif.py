@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fingerprintml.motifs.catalogue import bonded, removable_atoms
+from fingerprintml.motifs.catalogue import bonded, cutout_features, removable_atoms
 from fingerprintml.motifs.structure import Cluster
 
 
@@ -66,3 +66,23 @@ def atom_table(
     table = table.merge(contributions[["index", "acv", "spread"]], on="index", how="left")
     table["in_motif"] = motif_mask(len(cluster), contributions, near, removable, spread_factor)
     return table
+
+
+def extract_motif(
+    cluster: Cluster,
+    catalogue: pd.DataFrame,
+    shap_table: pd.DataFrame,
+    *,
+    removable: list[str],
+    cutoff: float,
+    spread_factor: float,
+) -> pd.DataFrame:
+    """The atom table (:func:`atom_table`) of a catalogue's SHAP values: the features are rebuilt from the
+    catalogue, so the SHAP table's columns must be those of :func:`~fingerprintml.motifs.catalogue.cutout_features`."""
+    features = cutout_features(cluster, catalogue, removable)
+    if list(shap_table.columns) != list(features.columns) or len(shap_table) != len(features):
+        raise ValueError(
+            f"the SHAP table ({len(shap_table)} rows) does not match the catalogue's features ({len(features)} rows, "
+            f"columns {list(features.columns)[:3]}...)"
+        )
+    return atom_table(cluster, features, shap_table, removable, cutoff, spread_factor)

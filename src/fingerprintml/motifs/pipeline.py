@@ -1,10 +1,12 @@
-"""Steps of the motifs workflow that combine the modules: shard fitting, the atom table, the motif refinement."""
+"""Steps of the motifs workflow that combine the modules: shard fitting, gathering the shards, the motif
+refinement."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
-import torch
 
 from fingerprintml.motifs.catalogue import table_to_masks
 from fingerprintml.motifs.debye import PDFSettings, debye_gr
@@ -12,41 +14,38 @@ from fingerprintml.motifs.fitting import FitSettings, fit_masks, fit_one, rw
 from fingerprintml.motifs.structure import Cluster, fit_window
 
 
-def resolve_device(device: str) -> str:
-    """'auto' becomes cuda where available, else cpu; an explicit 'cuda' without CUDA is an error."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("config motifs.device is 'cuda' but torch finds no CUDA device")
-    return device
-
-
-def shard_rows(n_cutouts: int, shard_size: int, shard: int) -> slice:
-    """The catalogue rows of shard number ``shard``."""
-    start = shard * shard_size
-    if shard < 0 or start >= n_cutouts:
-        raise ValueError(f"shard {shard} is outside the catalogue of {n_cutouts} cut-outs (shard size {shard_size})")
-    return slice(start, min(start + shard_size, n_cutouts))
-
-
 def fit_shard(
-    cluster: Cluster,
-    catalogue: pd.DataFrame,
-    rows: slice,
-    r: np.ndarray,
-    gobs: np.ndarray,
-    pdf: PDFSettings,
-    fit: FitSettings,
-    engine: str,
-    device: str,
+    cluster: Cluster, catalogue: pd.DataFrame, rows: slice, r: np.ndarray, gobs: np.ndarray, **settings: Any
 ) -> pd.DataFrame:
-    """Fits of the catalogue rows ``rows``: cutout id, Rw and refined parameters."""
+    """Fits of the catalogue rows ``rows``: cutout id, Rw and refined parameters.
+
+    Parameters
+    ----------
+    cluster, catalogue
+        The starting structure and its cut-out catalogue.
+    rows
+        The shard's rows of the catalogue (:func:`fingerprintml.shards.shard_slice`).
+    r, gobs
+        The measured PDF.
+    settings
+        The keywords of :func:`~fingerprintml.motifs.fitting.fit_masks`: ``pdf``, ``fit``, ``engine`` and
+        ``device`` (:func:`fingerprintml.torch_runtime.select_device`).
+    """
     part = catalogue.iloc[rows]
     masks = table_to_masks(part, len(cluster))
-    fit_window(r, gobs, fit.rmin, fit.rmax)
-    result = fit_masks(cluster, masks, r, gobs, pdf, fit, engine, resolve_device(device))
+    fit_window(r, gobs, settings["fit"].rmin, settings["fit"].rmax)
+    result = fit_masks(cluster, masks, r, gobs, **settings)
     result.insert(0, "cutout", part["cutout"].to_numpy())
     return result
+
+
+def gather_fits(catalogue: pd.DataFrame, shards: list[pd.DataFrame]) -> pd.DataFrame:
+    """The fits of all shards in catalogue order, with each cut-out's atom count; an error unless the shards cover
+    the catalogue's cut-outs exactly once."""
+    fits = pd.concat(shards, ignore_index=True)
+    if sorted(fits["cutout"]) != sorted(catalogue["cutout"]):
+        raise ValueError("the fitted shards do not cover the catalogue's cut-outs exactly once")
+    return catalogue[["cutout", "n_atoms"]].merge(fits, on="cutout")
 
 
 def refine_motif(
