@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ CONFIG = {
     "gamma": 0.5,
     "batch_size": {"cpu": 16, "cuda": 512},
 }
-SETTINGS = TrainSettings.from_config(CONFIG, width=4, use_metadata=True, device=torch.device("cpu"))
+SETTINGS = TrainSettings.from_config(CONFIG, width=4, use_metadata=True, device=torch.device("cpu"), seed=5)
 
 
 def toy_arrays(n: int, seed: int) -> Arrays:
@@ -68,8 +69,8 @@ def test_network_outputs_logits_and_64d_embedding() -> None:
 
 def test_settings_take_the_batch_size_of_the_device() -> None:
     assert SETTINGS.batch_size == 16 and SETTINGS.epochs == 3 and SETTINGS.width == 4
-    cuda = TrainSettings.from_config(CONFIG, width=4, use_metadata=False, device=torch.device("cuda"))
-    assert cuda.batch_size == 512 and not cuda.use_metadata
+    cuda = TrainSettings.from_config(CONFIG, width=4, use_metadata=False, device=torch.device("cuda"), seed=1)
+    assert cuda.batch_size == 512 and not cuda.use_metadata and cuda.initial_weights is None
     inference = InferenceSettings.from_config(
         {"batch_size": {"cpu": 8, "cuda": 64}, "workers": 2, "embeddings": False},
         per_shard=5,
@@ -81,7 +82,7 @@ def test_settings_take_the_batch_size_of_the_device() -> None:
 def test_resume_after_a_crash_ends_with_the_weights_of_an_uninterrupted_run(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     train, val = toy_arrays(48, 1), toy_arrays(16, 2)
-    run = {"n_classes": 2, "device": torch.device("cpu"), "seed": 5}
+    run = {"n_classes": 2, "device": torch.device("cpu")}
     whole, history = train_model(train, val, SETTINGS, checkpoint=tmp_path / "a.pt", **run)
     assert list(history.columns) == HISTORY_COLUMNS
     _, partial = train_model(train, val, SETTINGS, checkpoint=tmp_path / "b.pt", stop_after_epoch=1, **run)
@@ -91,7 +92,8 @@ def test_resume_after_a_crash_ends_with_the_weights_of_an_uninterrupted_run(tmp_
     assert full_history.equals(history)
     for key, value in whole.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
-    _, other_seed = train_model(train, val, SETTINGS, checkpoint=tmp_path / "c.pt", **{**run, "seed": 6})
+    reseeded = dataclasses.replace(SETTINGS, seed=6)
+    _, other_seed = train_model(train, val, reseeded, checkpoint=tmp_path / "c.pt", **run)
     assert not other_seed["train_loss"].equals(history["train_loss"])
 
 
@@ -99,23 +101,19 @@ def test_training_from_the_arrays_file_resumes_from_a_checkpoint_named_by_its_se
     torch.set_num_threads(1)
     arrays = tmp_path / "arrays.npz"
     save_arrays(arrays, {"train": toy_arrays(48, 1), "val": toy_arrays(16, 2), "test": toy_arrays(8, 3)})
-    run = {"n_classes": 2, "checkpoint_dir": tmp_path / "run", "device": torch.device("cpu"), "seed": 5}
-    _, history = train_from_arrays(arrays, SETTINGS, **run)
-    checkpoint = checkpoint_path(tmp_path / "run", SETTINGS, 5, None, str(arrays))
+    _, history = train_from_arrays(arrays, SETTINGS, tmp_path / "run", torch.device("cpu"))
+    checkpoint = checkpoint_path(tmp_path / "run", SETTINGS, arrays)
     assert sorted((tmp_path / "run").iterdir()) == [checkpoint]
-    assert checkpoint != checkpoint_path(tmp_path / "run", SETTINGS, 6, None, str(arrays))
-    longer = TrainSettings(**{**SETTINGS.__dict__, "epochs": 4})
-    assert checkpoint != checkpoint_path(tmp_path / "run", longer, 5, None, str(arrays))
+    for changed in ({"seed": 6}, {"epochs": 4}, {"initial_weights": "start.pt"}):
+        assert checkpoint != checkpoint_path(tmp_path / "run", dataclasses.replace(SETTINGS, **changed), arrays)
     # A finished run's checkpoint holds every epoch: training again trains nothing and gives the same history.
-    _, again = train_from_arrays(arrays, SETTINGS, **run)
+    _, again = train_from_arrays(arrays, SETTINGS, tmp_path / "run", torch.device("cpu"))
     assert again.equals(history)
 
 
 def trained_bundle(tmp_path: Path) -> tuple[Path, Arrays]:
     train, val = toy_arrays(48, 1), toy_arrays(16, 2)
-    model, _ = train_model(
-        train, val, SETTINGS, n_classes=2, checkpoint=tmp_path / "c.pt", device=torch.device("cpu"), seed=5
-    )
+    model, _ = train_model(train, val, SETTINGS, n_classes=2, checkpoint=tmp_path / "c.pt", device=torch.device("cpu"))
     scaler = MetadataScaler(np.zeros(34), np.ones(34))
     path = tmp_path / "model.pt"
     save_model(model, path, ["disc", "square"], scaler, size=24)

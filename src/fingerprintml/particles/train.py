@@ -25,6 +25,7 @@ from fingerprintml.download import sha256_of
 from fingerprintml.io import atomic_path
 from fingerprintml.particles.data import Arrays, MetadataScaler, augment, class_weights, load_arrays, to_tensor
 from fingerprintml.particles.model import ParticleNet, build_model
+from fingerprintml.particles.schema import CLASSES
 from fingerprintml.torch_runtime import seed_torch
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ HISTORY_COLUMNS = ["epoch", "learning_rate", "train_loss", "train_accuracy", "va
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """What a training run depends on besides its data: network shape, budget, optimiser, schedule, batch size."""
+    """What a training run depends on besides its data: network shape, budget, optimiser, schedule, batch size, the
+    seed of its random streams and the optional weights file it starts from."""
 
     width: int
     use_metadata: bool
@@ -46,12 +48,25 @@ class TrainSettings:
     step_size: int
     gamma: float
     batch_size: int
+    seed: int = 0
+    initial_weights: str | None = None
 
     @classmethod
-    def from_config(cls, training: Mapping, *, width: int, use_metadata: bool, device: torch.device) -> TrainSettings:
+    def from_config(
+        cls,
+        training: Mapping,
+        *,
+        width: int,
+        use_metadata: bool,
+        device: torch.device,
+        seed: int,
+        initial_weights: str | None = None,
+    ) -> TrainSettings:
         """The settings of ``particles.training`` merged with the dataset block's ``training`` (epochs,
         learning_rate); the batch size of ``device``'s type (``batch_size.cuda`` on CUDA, else ``.cpu``)."""
         return cls(
+            seed=int(seed),
+            initial_weights=initial_weights,
             width=int(width),
             use_metadata=bool(use_metadata),
             epochs=int(training["epochs"]),
@@ -96,8 +111,6 @@ def train_model(
     n_classes: int,
     checkpoint: str | os.PathLike[str],
     device: torch.device,
-    seed: int,
-    initial_weights: str | None = None,
     stop_after_epoch: int | None = None,
 ) -> tuple[ParticleNet, pd.DataFrame]:
     """Train (or resume from ``checkpoint``) for ``settings.epochs`` epochs; return the best-validation model and
@@ -105,9 +118,9 @@ def train_model(
 
     ``stop_after_epoch`` ends the call after that epoch's checkpoint, as a crash would (used by the tests).
     """
-    generator = seed_torch(seed, "particles-train")
+    generator = seed_torch(settings.seed, "particles-train")
     model = build_model(asdict(settings), train.metadata.shape[1], n_classes).to(device)
-    if initial_weights:
+    if initial_weights := settings.initial_weights:
         state = torch.load(initial_weights, map_location=device, weights_only=True)
         state = state.get("model", state)
         missing, unexpected = model.load_state_dict(state, strict=False)
@@ -205,32 +218,27 @@ def train_model(
     return model, pd.DataFrame(history, columns=HISTORY_COLUMNS)
 
 
-def checkpoint_path(
-    folder: str | os.PathLike[str], settings: TrainSettings, seed: int, weights: str | None, arrays: str
-) -> Path:
-    """The run's checkpoint file in ``folder``, named by a hash of its settings, seed, initial weights and data.
+def checkpoint_path(folder: str | os.PathLike[str], settings: TrainSettings, arrays: str | os.PathLike[str]) -> Path:
+    """The run's checkpoint file in ``folder``, named by a hash of its settings (seed and initial weights included)
+    and of its data.
 
     The checkpoint outlives a crashed job (it is no rule output, which Snakemake would delete before a rerun); its
     name keys it to what the run depends on, so a changed config or data starts afresh.
     """
-    fingerprint = json.dumps([asdict(settings), seed, weights, sha256_of(arrays)], sort_keys=True)
+    fingerprint = json.dumps([asdict(settings), sha256_of(arrays)], sort_keys=True)
     return Path(folder) / f"checkpoint-{hashlib.sha256(fingerprint.encode()).hexdigest()[:12]}.pt"
 
 
 def train_from_arrays(
     arrays: str | os.PathLike[str],
     settings: TrainSettings,
-    *,
-    n_classes: int,
     checkpoint_dir: str | os.PathLike[str],
     device: torch.device,
-    seed: int,
-    weights: str | None = None,
 ) -> tuple[ParticleNet, pd.DataFrame]:
-    """Train on the train and validation parts of the preprocessed ``arrays`` (see :func:`train_model`), resuming
-    from the run's checkpoint in ``checkpoint_dir`` when there is one."""
+    """Train a classifier of the :data:`CLASSES` on the train and validation parts of the preprocessed ``arrays``
+    (see :func:`train_model`), resuming from the run's checkpoint in ``checkpoint_dir`` when there is one."""
     data = load_arrays(arrays, ("train", "val"))
-    checkpoint = checkpoint_path(checkpoint_dir, settings, seed, weights, str(arrays))
+    checkpoint = checkpoint_path(checkpoint_dir, settings, arrays)
     log.info(
         "device %s, %d training / %d validation images, checkpoint %s",
         device,
@@ -242,11 +250,9 @@ def train_from_arrays(
         data["train"],
         data["val"],
         settings,
-        n_classes=n_classes,
+        n_classes=len(CLASSES),
         checkpoint=checkpoint,
         device=device,
-        seed=seed,
-        initial_weights=weights,
     )
 
 

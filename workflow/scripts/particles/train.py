@@ -10,17 +10,11 @@ with log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     p = snakemake.params
     device = select_device(p.device, "particles.device")
-    settings = TrainSettings.from_config(p.training, width=p.width, use_metadata=p.use_metadata, device=device)
-    scaler = read_json(snakemake.input.scaler)
-    model, history = train_from_arrays(
-        snakemake.input.arrays,
-        settings,
-        n_classes=len(scaler["classes"]),
-        checkpoint_dir=p.checkpoint_dir,
-        device=device,
-        seed=p.seed,
-        weights=p.weights,
+    settings = TrainSettings.from_config(
+        p.training, width=p.width, use_metadata=p.use_metadata, device=device, seed=p.seed, initial_weights=p.weights
     )
+    model, history = train_from_arrays(snakemake.input.arrays, settings, p.checkpoint_dir, device)
+    scaler = read_json(snakemake.input.scaler)
     save_model(
         model, snakemake.output.model, scaler["classes"], MetadataScaler(scaler["mean"], scaler["scale"]), p.size
     )
