@@ -29,7 +29,7 @@ from fingerprintml.particles.data import (
 from fingerprintml.particles.demo import read_class_table, write_demo_dataset
 from fingerprintml.particles.schema import CLASSES, METADATA_COLUMNS, class_of, session_of
 from fingerprintml.particles.shape import MICRONS_PER_PIXEL, flowcam_metadata
-from fingerprintml.particles.shards import image_files
+from fingerprintml.particles.shards import image_files, source_inputs
 from fingerprintml.particles.sources import make_dataset, paper_member_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -259,3 +259,12 @@ def test_planning_imports_no_heavy_module() -> None:
     rules = (REPO / "workflow/rules/particles.smk").read_text()
     imported = {line.split()[1] for line in rules.splitlines() if line.startswith(("from ", "import "))}
     assert imported == {"fingerprintml.particles.shards", "fingerprintml.shards"}
+
+
+def test_a_dataset_source_is_the_generator_table_or_a_declared_archive() -> None:
+    demo = {"generator": {"classes": "resources/particles/demo_classes.csv", "samples": 1, "images_per_sample": 1}}
+    assert source_inputs(demo, "demo", {}) == {"classes": "resources/particles/demo_classes.csv"}
+    paper = {"archive": "particles/datasets.zip"}
+    assert source_inputs(paper, "paper", {"particles/datasets.zip": object()}) == {"archive": "particles/datasets.zip"}
+    with pytest.raises(ValueError, match=r"'paper': its archive 'particles/datasets.zip' is not declared.*sha256"):
+        source_inputs(paper, "paper", {"isotopes/X_train.txt": object()})

@@ -3,6 +3,7 @@
 from fingerprintml.particles.shards import (
     count_listed as par_count_listed,
     image_files as par_image_files,
+    source_inputs as par_source_inputs,
 )
 from fingerprintml.shards import shard_names as par_shard_names
 
@@ -42,36 +43,29 @@ PAR_OUTPUTS = [
 ]
 
 
-def par_source(wildcards):
-    """The dataset's source: its archive (fetched by the download rule) or the demo generator's class table."""
-    block = dataset_block("particles", wildcards)
-    if "generator" in block:
-        return {"classes": block["generator"]["classes"]}
-    if block["archive"] not in REMOTE_FILES:
-        raise ValueError(
-            f"particles dataset {wildcards.dataset!r}: its archive {block['archive']!r} is not declared in "
-            "resources/remote_files.yaml. The sha256 of the ICELEARNING archive is not known offline, so the "
-            "entry is left commented out there: download https://zenodo.org/records/7591282/files/datasets.zip "
-            "once, put its sha256 (sha256sum) in the entry and uncomment it (for an archive of your own: an "
-            "entry with a file:// URL)."
-        )
-    return {"archive": downloaded(block["archive"])}
-
-
-def par_shards(wildcards, output):
-    """The shard outputs of the job's image listing: your folder's (counted at planning) or the dataset's."""
-    if wildcards.images == "user":
-        n_images = PAR_USER_IMAGES
-    else:
-        listing = checkpoints.particles_listing.get(**wildcards).output[0]
-        n_images = par_count_listed(listing)
-    per_shard = per_dataset("particles", "inference.per_shard")(wildcards)
-    return expand(
-        output,
-        dataset=wildcards.dataset,
-        images=wildcards.images,
-        shard=par_shard_names(n_images, per_shard),
-    )
+# The dataset's source: the demo generator's class table, or its archive (fetched by the download rule).
+par_source = lambda wildcards: {
+    name: downloaded(value) if name == "archive" else value
+    for name, value in par_source_inputs(
+        dataset_block("particles", wildcards), wildcards.dataset, REMOTE_FILES
+    ).items()
+}
+# The shard outputs of a listing: your folder's (counted at planning) or the dataset's (the listing checkpoint).
+par_shards = lambda wildcards, output: expand(
+    output,
+    dataset=wildcards.dataset,
+    images=wildcards.images,
+    shard=par_shard_names(
+        (
+            PAR_USER_IMAGES
+            if wildcards.images == "user"
+            else par_count_listed(
+                checkpoints.particles_listing.get(**wildcards).output[0]
+            )
+        ),
+        per_dataset("particles", "inference.per_shard")(wildcards),
+    ),
+)
 
 
 wildcard_constraints:

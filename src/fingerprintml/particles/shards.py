@@ -1,4 +1,5 @@
-"""Image listings and their inference shards, with the standard library only: the workflow plans with this module.
+"""What the workflow plans the particles study with, standard library only: image listings, their inference shards,
+and a dataset's source.
 
 Shard names and rows follow :mod:`fingerprintml.shards` (``00000``, five digits).
 """
@@ -6,7 +7,9 @@ Shard names and rows follow :mod:`fingerprintml.shards` (``00000``, five digits)
 from __future__ import annotations
 
 import os
+from collections.abc import Container, Mapping
 from pathlib import Path
+from typing import Any
 
 from fingerprintml.particles.schema import IMAGE_SUFFIXES
 from fingerprintml.shards import shard_slice
@@ -38,3 +41,22 @@ def count_listed(listing: str | os.PathLike[str]) -> int:
 def shard_rows(listing, shard: str, per_shard: int):
     """The rows of the image listing (a table) that belong to ``shard``."""
     return listing.iloc[shard_slice(shard, len(listing), per_shard)]
+
+
+def source_inputs(block: Mapping[str, Any], dataset: str, declared: Container[str]) -> dict[str, str]:
+    """The inputs of a dataset's ``particles_dataset`` job: ``classes`` (the demo generator's class table) or
+    ``archive`` (the registry key of its archive, to be fetched by the download rule).
+
+    An archive key that ``declared`` (the registry) lacks is an error saying how to declare it.
+    """
+    if "generator" in block:
+        return {"classes": block["generator"]["classes"]}
+    key = block["archive"]
+    if key not in declared:
+        raise ValueError(
+            f"particles dataset {dataset!r}: its archive {key!r} is not declared in resources/remote_files.yaml. "
+            "The sha256 of the ICELEARNING archive is not known offline, so its entry is commented out there: "
+            "download https://zenodo.org/records/7591282/files/datasets.zip once, put its sha256 (sha256sum) in "
+            "the entry and uncomment it (for an archive of your own: an entry with a file:// URL)."
+        )
+    return {"archive": key}
