@@ -165,7 +165,8 @@ def test_your_images_are_classified_with_the_demo_model_into_its_user_folder(dem
 def test_paper_archive_plans_beside_the_demo_once_declared(workspace: Path, tmp_path: Path) -> None:
     both = 'particles={"dataset": ["demo", "paper"]}'
     dry = run_snakemake(workspace, "-n", "particles", "--config", both, check=False)
-    assert dry.returncode != 0 and "particles/datasets.zip" in dry.stderr and "not declared" in dry.stderr
+    message = dry.stdout + dry.stderr
+    assert dry.returncode != 0 and "archive 'particles/datasets.zip' is not declared" in message
     # Declared (here: a stand-in archive of your own, by a file:// URL), the paper dataset plans in the same DAG.
     archive = tmp_path / "icelearning.zip"
     with zipfile.ZipFile(archive, "w") as bundle:
