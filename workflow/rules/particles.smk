@@ -368,7 +368,8 @@ rule particles_infer_shard:
         gpu=PAR["gpu"],
     params:
         per_shard=per_dataset("particles", "inference.per_shard"),
-        inference=PAR["inference"],
+        # Without `images`: a shard's predictions do not depend on which folder is listed.
+        inference={k: v for k, v in PAR["inference"].items() if k != "images"},
         device=PAR["device"],
     script:
         "../scripts/particles/infer_shard.py"
