@@ -26,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from fingerprintml.download import sha256_of  # noqa: E402
 from tests.conftest import MIRROR, copy_workflow  # noqa: E402
 
 PAPER = """
@@ -34,7 +35,7 @@ isotopes: {{dataset: paper}}
 motifs: {{dataset: paper}}
 xrd: {{dataset: paper}}
 gamma: {{dataset: paper, paper: {{url: "{gamma}"}}}}
-particles: {{dataset: paper, paper: {{url: "{particles}"}}}}
+particles: {{dataset: paper}}
 """
 
 
@@ -65,16 +66,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workspace = copy_workflow(Path(tmp) / "workflow-copy")
-        (workspace / "paper.yaml").write_text(
-            PAPER.format(mirror=MIRROR, gamma=Path(tmp) / "xgd", particles=Path(tmp) / "icelearning.zip")
-        )
+        (workspace / "paper.yaml").write_text(PAPER.format(mirror=MIRROR, gamma=Path(tmp) / "xgd"))
         # The COD list decides the xrd shards (a checkpoint): fetch it for real from the mirror.
         snakemake(workspace, "--cores", "1", "results/xrd/cod/urls.txt")
-        # The particles shards follow the rows of the inference listing (a checkpoint): stand-ins for the archive,
-        # its extracted tables and the listing of the GRIP images, dated in that order and after the rule scripts,
-        # make it count as done.
-        particles = workspace / "results" / "particles"
-        archive = workspace / "resources" / "downloads" / "particles" / "zenodo-7591282.zip"
+        # The particles shards follow the rows of the inference listing (a checkpoint): stand-ins for the archive
+        # (declared in the registry with its own sha256, as the real one would be), its extracted tables and the
+        # listing of the GRIP images, dated in that order and after the rule scripts, make it count as done.
+        particles = workspace / "results" / "particles" / "paper"
+        archive = workspace / "resources" / "downloads" / "particles" / "datasets.zip"
         tables = [particles / "data" / "labelled.csv", particles / "data" / "unlabelled.csv"]
         listing = particles / "inference" / "listing.csv"
         for path in [archive, *tables, listing]:
@@ -84,6 +83,8 @@ def main() -> None:
             for i in range(args.images):
                 out.write(f"datasets/test/GRIP_{i // 10000:04d}/{i:07d}.png,GRIP_{i // 10000:04d}\n")
         archive.touch()
+        with (workspace / "resources" / "remote_files.yaml").open("a") as registry:
+            registry.write(f"particles/datasets.zip:\n  url: file://{archive}\n  sha256: {sha256_of(archive)}\n")
         tables[0].write_text("path,class\n")
         shutil.copyfile(listing, tables[1])
         dated = time.time() - 4

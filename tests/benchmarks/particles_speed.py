@@ -82,10 +82,12 @@ def main() -> None:
             forward = model_rate(shape["size"], shape["width"], torch.device("cpu"), batch=64, repeats=3)
             model_path = Path(tmp) / f"{preset}.pt"
             model = ParticleNet(len(METADATA_COLUMNS), len(CLASSES), shape["width"])
-            save_model(model, model_path, shape, CLASSES, MetadataScaler(np.zeros(34), np.ones(34)), shape["size"])
+            save_model(model, model_path, CLASSES, MetadataScaler(np.zeros(34), np.ones(34)), shape["size"])
             listing = pd.DataFrame({"path": paths, "sample": "bench"})
             start = time.perf_counter()
-            classify_images(model_path, listing, torch.device("cpu"), 64, args.workers, embeddings=False)
+            classify_images(
+                model_path, listing, torch.device("cpu"), batch_size=64, workers=args.workers, embeddings=False
+            )
             pipeline = len(paths) / (time.perf_counter() - start)
             rows.append(
                 {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -11,11 +13,24 @@ import pytest
 from PIL import Image
 from skimage import draw
 
-from fingerprintml.particles.data import ImageReadError, load_image, read_class_tables, split_dataset
+from fingerprintml.particles.data import (
+    ImageReadError,
+    MetadataScaler,
+    decode_images,
+    inference_listing,
+    list_images,
+    load_arrays,
+    load_image,
+    prepare_arrays,
+    read_class_tables,
+    save_arrays,
+    split_dataset,
+)
 from fingerprintml.particles.demo import read_class_table, write_demo_dataset
-from fingerprintml.particles.paper import extract_archive
 from fingerprintml.particles.schema import CLASSES, METADATA_COLUMNS, class_of, session_of
 from fingerprintml.particles.shape import MICRONS_PER_PIXEL, flowcam_metadata
+from fingerprintml.particles.shards import image_files, source_inputs
+from fingerprintml.particles.sources import make_dataset, paper_member_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -141,25 +156,115 @@ def test_split_with_too_few_images_names_the_class() -> None:
         split_dataset(labelled, n_val=5, n_test=8, seed=1)
 
 
+def test_paper_members_are_placed_from_datasets_on() -> None:
+    place = paper_member_path
+    assert place(PurePosixPath("ICELEARNING/datasets/camp.csv")) == PurePosixPath("datasets/camp.csv")
+    assert place(PurePosixPath("a/b/datasets/test/GRIP_1/x.png")) == PurePosixPath("datasets/test/GRIP_1/x.png")
+    assert place(PurePosixPath("ICELEARNING/images/camp/c_1.png")) == PurePosixPath("images/camp/c_1.png")
+    assert place(PurePosixPath("README.txt")) is None
+
+
 def test_paper_archive_is_extracted_member_by_member_into_the_layout(demo_root: Path, tmp_path: Path) -> None:
     archive = tmp_path / "record.zip"
-    files = sorted(p for p in demo_root.rglob("*") if p.is_file())
+    files = sorted(p.relative_to(demo_root) for p in demo_root.rglob("*") if p.is_file())
     with zipfile.ZipFile(archive, "w") as bundle:
-        for path in files:
-            relative = path.relative_to(demo_root)
-            # The record keeps the images beside the tables, under one leading folder.
-            inner = relative if relative.parts[0] == "datasets" else Path("datasets") / relative
-            bundle.write(path, f"ICELEARNING/{inner}")
+        bundle.writestr("README.txt", "left out")
+        for relative in files:  # the record's layout under one leading folder
+            bundle.write(demo_root / relative, f"ICELEARNING/{relative.as_posix()}")
     root = tmp_path / "raw"
-    assert extract_archive(archive, root) == len(files)
-    assert extract_archive(archive, root) == 0
-    for name in CLASSES:
-        table = pd.read_csv(root / "datasets" / f"{name}.csv")
-        table["imgpaths"] = "datasets/" + table["imgpaths"]
-        table.to_csv(root / "datasets" / f"{name}.csv", index=False)
-    assert len(read_class_tables(root)) == 4 * len(CLASSES)
-    evil = tmp_path / "evil.zip"
-    with zipfile.ZipFile(evil, "w") as bundle:
-        bundle.writestr("../outside.txt", "x")
-    with pytest.raises(ValueError, match="outside"):
-        extract_archive(evil, tmp_path / "raw2")
+    labelled, unlabelled = make_dataset(root, seed=1, archive=archive)
+    assert sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()) == files
+    assert len(labelled) == 4 * len(CLASSES) and labelled["path"].map(lambda p: Path(p).is_file()).all()
+    assert len(unlabelled) == 2 * 3 + 1 and set(unlabelled["sample"]) == {"GRIP_3046", "GRIP_3047"}
+    stamps = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    make_dataset(root, seed=1, archive=archive)  # a rerun keeps the members already in place
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == stamps
+    with pytest.raises(ValueError, match="exactly one source"):
+        make_dataset(root, seed=1)
+
+
+def test_demo_source_draws_the_generator_layout(tmp_path: Path) -> None:
+    classes = read_class_table(REPO / "resources/particles/demo_classes.csv")
+    classes["n"] = 3
+    classes["sessions"] = 1
+    table = tmp_path / "classes.csv"
+    classes.to_csv(table, index=False)
+    labelled, unlabelled = make_dataset(tmp_path / "raw", seed=2, classes=table, samples=2, images_per_sample=2)
+    assert labelled.groupby("class").size().to_dict() == {name: 3 for name in CLASSES}
+    assert len(unlabelled) == 2 * 2 + 1 and unlabelled["path"].str.endswith("corrupt_0000.png").sum() == 1
+
+
+def test_image_files_are_every_image_below_the_folder_sorted(tmp_path: Path) -> None:
+    for name in ["b/2.PNG", "a/1.png", "a/deeper/3.tif", "a/notes.txt", "c.jpeg"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.relative_to(tmp_path).as_posix() for p in image_files(tmp_path)] == [
+        "a/1.png",
+        "a/deeper/3.tif",
+        "b/2.PNG",
+        "c.jpeg",
+    ]
+    assert list(list_images(tmp_path)["sample"]) == ["a", "deeper", "b", tmp_path.name]
+    with pytest.raises(FileNotFoundError, match="missing"):
+        image_files(tmp_path / "missing")
+
+
+def test_inference_listing_checks_the_planned_count(tmp_path: Path) -> None:
+    for name in ["s1/1.png", "s1/2.png", "s2/3.png"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    listing = inference_listing(folder=str(tmp_path), expected=3)
+    assert list(listing["sample"]) == ["s1", "s1", "s2"] and list(listing.columns) == ["path", "sample"]
+    with pytest.raises(ValueError, match="2 when the workflow was planned"):
+        inference_listing(folder=str(tmp_path), expected=2)
+    unlabelled = pd.DataFrame({"path": ["x.png"], "sample": ["s"], "extra": [1]})
+    assert inference_listing(unlabelled=unlabelled).to_dict("list") == {"path": ["x.png"], "sample": ["s"]}
+    with pytest.raises(ValueError, match="nothing to classify"):
+        inference_listing(unlabelled=unlabelled.iloc[:0])
+
+
+def test_arrays_of_the_split_round_trip_through_one_file(demo_root: Path, tmp_path: Path) -> None:
+    labelled = read_class_tables(demo_root)
+    split = labelled[["path"]].assign(split=(["train", "train", "val", "test"] * len(labelled))[: len(labelled)])
+    arrays, scaler = prepare_arrays(labelled, split, size=16)
+    train_rows = labelled[split["split"] == "train"]
+    expected = MetadataScaler.fit(train_rows[METADATA_COLUMNS].to_numpy(float))
+    assert np.allclose(scaler.mean, expected.mean) and np.allclose(scaler.scale, expected.scale)
+    test_rows = labelled[split["split"] == "test"]
+    assert list(arrays["test"].paths) == list(test_rows["path"])
+    assert list(arrays["test"].labels) == [CLASSES.index(c) for c in test_rows["class"]]
+    assert np.array_equal(arrays["test"].images, decode_images(list(test_rows["path"]), 16))
+    assert np.allclose(arrays["train"].metadata.mean(axis=0), 0, atol=1e-5)
+    save_arrays(tmp_path / "arrays.npz", arrays)
+    loaded = load_arrays(tmp_path / "arrays.npz")
+    for part in ("train", "val", "test"):
+        for field in ("images", "metadata", "labels", "paths"):
+            assert np.array_equal(getattr(loaded[part], field), getattr(arrays[part], field)), (part, field)
+    assert list(load_arrays(tmp_path / "arrays.npz", ("test",))) == ["test"]
+    with pytest.raises(ValueError, match="does not list"):
+        prepare_arrays(labelled, split.iloc[::-1], size=16)
+
+
+def test_planning_imports_no_heavy_module() -> None:
+    # What particles.smk imports at planning, in a fresh interpreter where torch, PIL, skimage and scipy cannot load.
+    code = (
+        "import sys\n"
+        "for name in ('torch', 'PIL', 'skimage', 'scipy', 'pandas'):\n"
+        "    sys.modules[name] = None\n"
+        "from fingerprintml.particles.shards import count_listed, image_files\n"
+        "from fingerprintml.shards import shard_names\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    rules = (REPO / "workflow/rules/particles.smk").read_text()
+    imported = {line.split()[1] for line in rules.splitlines() if line.startswith(("from ", "import "))}
+    assert imported == {"fingerprintml.particles.shards", "fingerprintml.shards"}
+
+
+def test_a_dataset_source_is_the_generator_table_or_a_declared_archive() -> None:
+    demo = {"generator": {"classes": "resources/particles/demo_classes.csv", "samples": 1, "images_per_sample": 1}}
+    assert source_inputs(demo, "demo", {}) == {"classes": "resources/particles/demo_classes.csv"}
+    paper = {"archive": "particles/datasets.zip"}
+    assert source_inputs(paper, "paper", {"particles/datasets.zip": object()}) == {"archive": "particles/datasets.zip"}
+    with pytest.raises(ValueError, match=r"'paper': its archive 'particles/datasets.zip' is not declared.*sha256"):
+        source_inputs(paper, "paper", {"isotopes/X_train.txt": object()})

@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from PIL import Image
 
 from fingerprintml.io import write_table
-from fingerprintml.particles.data import MetadataScaler
-from fingerprintml.particles.inference import classify_images, gather, write_parquet
+from fingerprintml.particles.data import Arrays, MetadataScaler, save_arrays
+from fingerprintml.particles.evaluate import evaluate_model, summarise_runs
+from fingerprintml.particles.inference import InferenceSettings, classify_images, classify_shard, gather, write_parquet
 from fingerprintml.particles.model import ParticleNet
-from fingerprintml.particles.shards import count_listed, shard_names, shard_rows
-from fingerprintml.particles.train import Arrays, load_model, predict, save_model, train_model
+from fingerprintml.particles.shards import count_listed, shard_rows
+from fingerprintml.particles.train import (
+    HISTORY_COLUMNS,
+    TrainSettings,
+    checkpoint_path,
+    load_model,
+    predict,
+    save_model,
+    train_from_arrays,
+    train_model,
+)
+from fingerprintml.shards import shard_names
 
-SETTINGS = {
-    "width": 4,
-    "use_metadata": True,
+CONFIG = {
     "epochs": 3,
     "learning_rate": 0.01,
     "weight_decay": 1e-4,
     "schedule": "cosine",
     "step_size": 1,
     "gamma": 0.5,
-    "batch_size": {"cpu": 16, "cuda": 16},
+    "batch_size": {"cpu": 16, "cuda": 512},
 }
+SETTINGS = TrainSettings.from_config(CONFIG, width=4, use_metadata=True, device=torch.device("cpu"), seed=5)
 
 
 def toy_arrays(n: int, seed: int) -> Arrays:
@@ -40,7 +52,8 @@ def toy_arrays(n: int, seed: int) -> Arrays:
     images[labels == 1, 6:18, 6:18] += 40
     metadata = rng.normal(0, 1, (n, 34)).astype(np.float32)
     metadata[:, 0] += labels
-    return Arrays(np.clip(images, 0, 255).astype(np.uint8), metadata, labels)
+    paths = np.array([f"toy/{i}.png" for i in range(n)])
+    return Arrays(np.clip(images, 0, 255).astype(np.uint8), metadata, labels, paths)
 
 
 def test_network_outputs_logits_and_64d_embedding() -> None:
@@ -54,26 +67,56 @@ def test_network_outputs_logits_and_64d_embedding() -> None:
     assert sum(isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3) for m in full.modules()) == 16
 
 
+def test_settings_take_the_batch_size_of_the_device() -> None:
+    assert SETTINGS.batch_size == 16 and SETTINGS.epochs == 3 and SETTINGS.width == 4
+    cuda = TrainSettings.from_config(CONFIG, width=4, use_metadata=False, device=torch.device("cuda"), seed=1)
+    assert cuda.batch_size == 512 and not cuda.use_metadata and cuda.initial_weights is None
+    inference = InferenceSettings.from_config(
+        {"batch_size": {"cpu": 8, "cuda": 64}, "workers": 2, "embeddings": False},
+        per_shard=5,
+        device=torch.device("cpu"),
+    )
+    assert inference == InferenceSettings(per_shard=5, batch_size=8, workers=2, embeddings=False)
+
+
 def test_resume_after_a_crash_ends_with_the_weights_of_an_uninterrupted_run(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     train, val = toy_arrays(48, 1), toy_arrays(16, 2)
-    device = torch.device("cpu")
-    whole, history = train_model(train, val, SETTINGS, 2, tmp_path / "a.pt", device, seed=5)
-    _, partial = train_model(train, val, SETTINGS, 2, tmp_path / "b.pt", device, seed=5, stop_after_epoch=1)
+    run = {"n_classes": 2, "device": torch.device("cpu")}
+    whole, history = train_model(train, val, SETTINGS, checkpoint=tmp_path / "a.pt", **run)
+    assert list(history.columns) == HISTORY_COLUMNS
+    _, partial = train_model(train, val, SETTINGS, checkpoint=tmp_path / "b.pt", stop_after_epoch=1, **run)
     assert list(partial["epoch"]) == [1]
-    resumed, full_history = train_model(train, val, SETTINGS, 2, tmp_path / "b.pt", device, seed=5)
+    resumed, full_history = train_model(train, val, SETTINGS, checkpoint=tmp_path / "b.pt", **run)
     assert list(full_history["epoch"]) == [1, 2, 3]
     assert full_history.equals(history)
     for key, value in whole.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
+    reseeded = dataclasses.replace(SETTINGS, seed=6)
+    _, other_seed = train_model(train, val, reseeded, checkpoint=tmp_path / "c.pt", **run)
+    assert not other_seed["train_loss"].equals(history["train_loss"])
+
+
+def test_training_from_the_arrays_file_resumes_from_a_checkpoint_named_by_its_settings(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    arrays = tmp_path / "arrays.npz"
+    save_arrays(arrays, {"train": toy_arrays(48, 1), "val": toy_arrays(16, 2), "test": toy_arrays(8, 3)})
+    _, history = train_from_arrays(arrays, SETTINGS, tmp_path / "run", torch.device("cpu"))
+    checkpoint = checkpoint_path(tmp_path / "run", SETTINGS, arrays)
+    assert sorted((tmp_path / "run").iterdir()) == [checkpoint]
+    for changed in ({"seed": 6}, {"epochs": 4}, {"initial_weights": "start.pt"}):
+        assert checkpoint != checkpoint_path(tmp_path / "run", dataclasses.replace(SETTINGS, **changed), arrays)
+    # A finished run's checkpoint holds every epoch: training again trains nothing and gives the same history.
+    _, again = train_from_arrays(arrays, SETTINGS, tmp_path / "run", torch.device("cpu"))
+    assert again.equals(history)
 
 
 def trained_bundle(tmp_path: Path) -> tuple[Path, Arrays]:
     train, val = toy_arrays(48, 1), toy_arrays(16, 2)
-    model, _ = train_model(train, val, SETTINGS, 2, tmp_path / "c.pt", torch.device("cpu"), seed=5)
+    model, _ = train_model(train, val, SETTINGS, n_classes=2, checkpoint=tmp_path / "c.pt", device=torch.device("cpu"))
     scaler = MetadataScaler(np.zeros(34), np.ones(34))
     path = tmp_path / "model.pt"
-    save_model(model, path, SETTINGS, ["disc", "square"], scaler, size=24)
+    save_model(model, path, ["disc", "square"], scaler, size=24)
     return path, val
 
 
@@ -81,10 +124,30 @@ def test_saved_model_keeps_label_map_scaler_and_predictions(tmp_path: Path) -> N
     path, val = trained_bundle(tmp_path)
     model, bundle = load_model(path, torch.device("cpu"))
     assert bundle["classes"] == ["disc", "square"] and bundle["size"] == 24
+    assert bundle["settings"] == {"width": 4, "use_metadata": True}
     assert bundle["scaler"]["scale"] == [1.0] * 34
     probabilities, embeddings = predict(model, val, torch.device("cpu"), batch_size=7)
     assert probabilities.shape == (16, 2) and embeddings.shape == (16, 64)
     assert np.allclose(probabilities.sum(1), 1, atol=1e-5)
+
+
+def test_evaluation_of_a_saved_model_matches_its_predictions_and_the_summary_recomputes_them(tmp_path: Path) -> None:
+    path, val = trained_bundle(tmp_path)
+    evaluation = evaluate_model(path, val, torch.device("cpu"), "full", batch_size=5)
+    model, _ = load_model(path, torch.device("cpu"))
+    probabilities, embeddings = predict(model, val, torch.device("cpu"), batch_size=16)
+    names = np.array(["disc", "square"])
+    assert list(evaluation.predictions["path"]) == list(val.paths)
+    assert list(evaluation.predictions["class"]) == list(names[val.labels])
+    assert list(evaluation.predictions["prediction"]) == list(names[probabilities.argmax(1)])
+    assert np.allclose(evaluation.embeddings, embeddings, atol=1e-5) and evaluation.embeddings.dtype == np.float32
+    correct = int((probabilities.argmax(1) == val.labels).sum())
+    assert int(np.trace(evaluation.confusion[["disc", "square"]].to_numpy())) == correct
+    assert list(evaluation.per_class["support"]) == list(np.bincount(val.labels, minlength=2))
+    summary, per_class = summarise_runs(["full"], [evaluation.predictions], [evaluation.per_class])
+    assert summary.loc[0, "accuracy"] == pytest.approx(correct / len(val.labels))
+    assert summary.loc[0, "test_images"] == 16 and len(per_class) == 2
+    assert summary.loc[0, "min_recall"] == pytest.approx(evaluation.per_class["recall"].min())
 
 
 def test_shards_cover_the_listing_once(tmp_path: Path) -> None:
@@ -95,6 +158,9 @@ def test_shards_cover_the_listing_once(tmp_path: Path) -> None:
     assert names == ["00000", "00001", "00002"]
     rows = pd.concat([shard_rows(listing, n, 10) for n in names])
     assert list(rows["path"]) == list(listing["path"])
+    assert len(shard_rows(listing, "00002", 10)) == 3
+    with pytest.raises(ValueError, match="outside"):
+        shard_rows(listing, "00003", 10)
 
 
 def test_a_corrupt_image_is_listed_and_skipped(tmp_path: Path) -> None:
@@ -114,6 +180,17 @@ def test_a_corrupt_image_is_listed_and_skipped(tmp_path: Path) -> None:
     assert list(rejected["path"]) == [str(broken)] and "broken.png" in rejected.loc[0, "reason"]
     assert np.allclose(table[["p_disc", "p_square"]].sum(axis=1), 1, atol=1e-5)
     assert len(table.loc[0, "embedding"]) == 64
-    write_parquet(table, tmp_path / "shard.parquet")
-    gathered, counts = gather([tmp_path / "shard.parquet"])
-    assert "embedding" not in gathered and counts.drop(columns="sample").to_numpy().sum() == 3
+    # The same images as two shards of two: the shards' rows together are the whole table.
+    settings = InferenceSettings(per_shard=2, batch_size=3, workers=0, embeddings=False)
+    shards = [classify_shard(listing, name, path, torch.device("cpu"), settings) for name in ("00000", "00001")]
+    for index, (part, skipped) in enumerate(shards):
+        write_parquet(part, tmp_path / f"{index}.parquet")
+        write_table(skipped, tmp_path / f"{index}_rejected.csv")
+    assert "embedding" not in shards[0][0]
+    gathered, counts, skipped = gather(
+        [tmp_path / "0.parquet", tmp_path / "1.parquet"], [tmp_path / "0_rejected.csv", tmp_path / "1_rejected.csv"]
+    )
+    assert list(gathered["path"]) == list(table["path"])
+    assert np.allclose(gathered[["p_disc", "p_square"]], table[["p_disc", "p_square"]], atol=1e-5)
+    assert list(skipped["path"]) == [str(broken)]
+    assert counts.drop(columns="sample").to_numpy().sum() == 3

@@ -15,9 +15,9 @@ REPRODUCED = {
     "isotopes": ["results/isotopes/data/train.csv", "results/isotopes/search/flat-xgboost.csv"],
     "gamma": ["results/gamma/truth.csv", "results/gamma/binary/test_scores.csv"],
     "particles": [
-        "results/particles/data/labelled.csv",
-        "results/particles/data/split.csv",
-        "results/particles/training/full/history.csv",
+        "results/particles/demo/data/labelled.csv",
+        "results/particles/demo/data/split.csv",
+        "results/particles/demo/training/full/history.csv",
     ],
     "motifs": ["results/motifs/demo/catalogue.csv", "results/motifs/demo/fits.csv"],
     "xrd": ["results/xrd/data/copy.npz", "results/xrd/library/phases.csv", "results/xrd/cache/000.csv"],

@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from sklearn.metrics import f1_score, recall_score
 
-from fingerprintml.download import fetch, load_registry
+from fingerprintml.download import fetch, load_registry, sha256_of
 from fingerprintml.particles.inference import classify_images
 from fingerprintml.particles.schema import CLASSES, class_of
 from tests.conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow
 
-RESULTS = Path("results/particles")
-FIGURES = ["learning_curves", "confusion_matrix", "umap"]
+RESULTS = Path("results/particles/demo")
 
 
 @pytest.fixture(scope="module")
@@ -27,21 +27,41 @@ def demo(demo_workspace: Path) -> Path:
     return demo_workspace
 
 
-def test_particles_outputs_exist(demo: Path) -> None:
-    results = demo / RESULTS
-    for name in ["test_metrics.csv", "per_class_metrics.csv", "confusion_matrix.csv", "training_history.csv"]:
-        assert (results / name).stat().st_size > 0, name
-    for name in FIGURES:
-        assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
-        assert (results / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
-    provenance = yaml.safe_load((results / "provenance.yaml").read_text())
-    assert provenance["config"]["particles"]["dataset"] == "demo"
+def demo_block(workspace: Path) -> dict:
+    return yaml.safe_load((workspace / "config.yaml").read_text())["particles"]["datasets"]["demo"]
+
+
+def test_results_stay_in_the_dataset_folder_and_provenance_holds_its_block(demo: Path) -> None:
+    assert sorted(p.name for p in (demo / "results/particles").iterdir()) == ["demo"]
+    assert sorted(p.name for p in (demo / "logs/particles").iterdir()) == ["demo"]
+    provenance = yaml.safe_load((demo / RESULTS / "provenance.yaml").read_text())["config"]["particles"]
+    assert provenance["dataset"] == "demo" and provenance["datasets"] == {"demo": demo_block(demo)}
+
+
+def test_summary_metrics_are_those_of_the_test_predictions(demo: Path) -> None:
+    metrics = pd.read_csv(demo / RESULTS / "test_metrics.csv").set_index("run")
+    per_class = pd.read_csv(demo / RESULTS / "per_class_metrics.csv")
+    split = pd.read_csv(demo / RESULTS / "data/split.csv")
+    for run in ("full", "image_only"):
+        predictions = pd.read_csv(demo / RESULTS / f"evaluation/{run}/test_predictions.csv")
+        assert sorted(predictions["path"]) == sorted(split.loc[split["split"] == "test", "path"])
+        truth, predicted = predictions["class"], predictions["prediction"]
+        assert metrics.loc[run, "accuracy"] == pytest.approx((truth == predicted).mean(), abs=1e-6)
+        assert metrics.loc[run, "macro_f1"] == pytest.approx(f1_score(truth, predicted, average="macro"), abs=1e-5)
+        recalls = recall_score(truth, predicted, labels=CLASSES, average=None)
+        assert metrics.loc[run, "min_recall"] == pytest.approx(recalls.min(), abs=1e-5)
+        rows = per_class[per_class["run"] == run].set_index("class").loc[CLASSES]
+        assert rows["recall"].to_numpy() == pytest.approx(recalls, abs=1e-5)
+        assert (rows["support"] == demo_block(demo)["split"]["test_per_class"]).all()
+    umap = pd.read_csv(demo / RESULTS / "umap_test.csv")
+    full = pd.read_csv(demo / RESULTS / "evaluation/full/test_predictions.csv")
+    assert list(umap["path"]) == list(full["path"]) and np.isfinite(umap[["umap_1", "umap_2"]].to_numpy()).all()
+    assert len(np.load(demo / RESULTS / "evaluation/full/test_embeddings.npy")) == len(full)
 
 
 def test_demo_accuracy_target_and_metadata_branch_adds_accuracy(demo: Path) -> None:
     metrics = pd.read_csv(demo / RESULTS / "test_metrics.csv").set_index("run")
-    config = yaml.safe_load((demo / "config.yaml").read_text())["particles"]
-    assert (metrics["test_images"] == config["split"]["test_per_class"]["demo"] * len(CLASSES)).all()
+    assert (metrics["test_images"] == demo_block(demo)["split"]["test_per_class"] * len(CLASSES)).all()
     assert metrics.loc["full", "accuracy"] >= 0.95
     assert metrics.loc["full", "accuracy"] > metrics.loc["image_only", "accuracy"]
     confusion = pd.read_csv(demo / RESULTS / "confusion_matrix.csv").set_index("true")
@@ -52,7 +72,7 @@ def test_demo_accuracy_target_and_metadata_branch_adds_accuracy(demo: Path) -> N
 
 def test_training_history_has_every_epoch_of_both_runs(demo: Path) -> None:
     history = pd.read_csv(demo / RESULTS / "training_history.csv")
-    epochs = yaml.safe_load((demo / "config.yaml").read_text())["particles"]["training"]["epochs"]["demo"]
+    epochs = demo_block(demo)["training"]["epochs"]
     assert history.groupby("run")["epoch"].apply(list).to_dict() == {
         r: list(range(1, epochs + 1)) for r in ("full", "image_only")
     }
@@ -60,6 +80,7 @@ def test_training_history_has_every_epoch_of_both_runs(demo: Path) -> None:
 
 def test_sharded_inference_classifies_every_readable_image_and_lists_the_corrupt_one(demo: Path) -> None:
     predictions = pd.read_parquet(demo / RESULTS / "inference/predictions.parquet")
+    unlabelled = pd.read_csv(demo / RESULTS / "data/unlabelled.csv")
     rejected = pd.read_csv(demo / RESULTS / "inference/rejected_images.csv")
     counts = pd.read_csv(demo / RESULTS / "inference/class_counts.csv").set_index("sample")
     listing = pd.read_csv(demo / RESULTS / "inference/listing.csv")
@@ -69,6 +90,8 @@ def test_sharded_inference_classifies_every_readable_image_and_lists_the_corrupt
     assert counts.to_numpy().sum() == len(predictions)
     assert counts.sum(axis=1).to_dict() == predictions.groupby("sample").size().to_dict()
     shards = sorted((demo / RESULTS / "inference/shards").glob("*.parquet"))
+    per_shard = demo_block(demo)["inference"]["per_shard"]
+    assert [s.stem for s in shards] == [f"{i:05d}" for i in range(-(-len(unlabelled) // per_shard))]
     assert len(shards) >= 2 and len(pd.read_parquet(shards[0]).loc[0, "embedding"]) == 64
 
 
@@ -88,8 +111,8 @@ def test_after_a_crash_only_the_missing_shard_is_recomputed(demo: Path) -> None:
     (demo / RESULTS / "inference/predictions.parquet").unlink()
     dry = run_snakemake(demo, "-n", "particles")
     assert dry.stdout.count("rule particles_infer_shard:") == 1 and "particles_train" not in dry.stdout
-    assert "output: results/particles/inference/shards/00001.parquet" in dry.stdout
-    assert "output: results/particles/inference/shards/00000.parquet" not in dry.stdout
+    assert f"output: {RESULTS}/inference/shards/00001.parquet" in dry.stdout
+    assert f"output: {RESULTS}/inference/shards/00000.parquet" not in dry.stdout
     run_snakemake(demo, "--cores", "2", "particles")
     assert shard.is_file() and done.stat().st_mtime_ns == done_mtime
     again = run_snakemake(demo, "-n", "particles")
@@ -103,8 +126,56 @@ def test_the_seven_real_flowcam_images_pass_through_inference(demo: Path, mirror
     paths = [fetch(registry[name], tmp_path / Path(name).name, mirror=str(mirror)) for name in examples]
     assert sorted(class_of(p) for p in paths) == sorted(CLASSES)
     images = pd.DataFrame({"path": [str(p) for p in paths], "sample": "examples"})
-    table, rejected = classify_images(demo / RESULTS / "models/full.pt", images, torch.device("cpu"), 8, 1, True)
+    table, rejected = classify_images(
+        demo / RESULTS / "models/full.pt", images, torch.device("cpu"), batch_size=8, workers=1, embeddings=True
+    )
     assert rejected.empty and list(table["path"]) == list(images["path"])
     assert set(table["prediction"]) <= set(CLASSES)
     assert np.allclose(table[[f"p_{c}" for c in CLASSES]].sum(axis=1), 1, atol=1e-4)
     assert all(np.isfinite(v).all() and len(v) == 64 for v in table["embedding"])
+
+
+def test_your_images_are_classified_with_the_demo_model_into_its_user_folder(demo_copy: Path, tmp_path: Path) -> None:
+    images = tmp_path / "mine"
+    unlabelled = pd.read_csv(demo_copy / RESULTS / "data/unlabelled.csv")
+    for path in unlabelled["path"].iloc[:5]:
+        source = demo_copy / path
+        (images / "core_a").mkdir(parents=True, exist_ok=True)
+        (images / "core_a" / source.name).write_bytes(source.read_bytes())
+    (images / "core_b").mkdir()
+    (images / "core_b" / "broken.png").write_bytes(b"not an image")
+    model = (demo_copy / RESULTS / "models/full.pt").stat().st_mtime_ns
+    before = (demo_copy / RESULTS / "inference/predictions.parquet").read_bytes()
+    settings = f'particles={{"inference": {{"images": "{images}"}}}}'
+    run_snakemake(demo_copy, "--cores", "2", "particles", "--config", settings)
+    user = demo_copy / RESULTS / "user"
+    predictions = pd.read_parquet(user / "predictions.parquet")
+    assert sorted(Path(p).name for p in predictions["path"]) == sorted(Path(p).name for p in unlabelled["path"][:5])
+    assert set(predictions["sample"]) == {"core_a"}
+    assert list(pd.read_csv(user / "rejected_images.csv")["path"]) == [str(images / "core_b" / "broken.png")]
+    # The demo's model classified them, the demo's own inference is untouched.
+    assert (demo_copy / RESULTS / "models/full.pt").stat().st_mtime_ns == model
+    assert (demo_copy / RESULTS / "inference/predictions.parquet").read_bytes() == before
+    demo_predictions = pd.read_parquet(demo_copy / RESULTS / "inference/predictions.parquet").set_index("path")
+    for _, row in predictions.iterrows():
+        same = unlabelled.loc[unlabelled["path"].str.endswith("/" + Path(row["path"]).name), "path"].iloc[0]
+        assert row["prediction"] == demo_predictions.loc[same, "prediction"]
+
+
+def test_paper_archive_plans_beside_the_demo_once_declared(workspace: Path, tmp_path: Path) -> None:
+    both = 'particles={"dataset": ["demo", "paper"]}'
+    dry = run_snakemake(workspace, "-n", "particles", "--config", both, check=False)
+    message = dry.stdout + dry.stderr
+    assert dry.returncode != 0 and "archive 'particles/datasets.zip' is not declared" in message
+    # Declared (here: a stand-in archive of your own, by a file:// URL), the paper dataset plans in the same DAG.
+    archive = tmp_path / "icelearning.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("ICELEARNING/datasets/camp.csv", "imgpaths\n")
+    with (workspace / "resources/remote_files.yaml").open("a") as registry:
+        registry.write(f"particles/datasets.zip:\n  url: file://{archive}\n  sha256: {sha256_of(archive)}\n")
+    dry = run_snakemake(workspace, "-n", "particles", "--config", both)
+    for dataset in ("demo", "paper"):
+        assert f"results/particles/{dataset}/data/labelled.csv" in dry.stdout
+        assert f"results/particles/{dataset}/provenance.yaml" in dry.stdout
+    assert "output: resources/downloads/particles/datasets.zip" in dry.stdout
+    assert "rule particles_download" not in dry.stdout

@@ -1,47 +1,25 @@
-# Aliased: the rule files share one namespace (xrd.smk imports its own shard_names).
+# Aliased: the rule files share one namespace. Planning imports only standard-library modules (no torch, PIL,
+# skimage): the user's images are counted by fingerprintml.particles.shards.
 from fingerprintml.particles.shards import (
     count_listed as par_count_listed,
-    shard_names as par_shard_names,
+    image_files as par_image_files,
+    source_inputs as par_source_inputs,
 )
+from fingerprintml.shards import shard_names as par_shard_names
 
 PAR = config["particles"]
-PAR_RESULTS = "results/particles"
-PAR_DATASET = PAR["dataset"]
-PAR_RAW = f"{PAR_RESULTS}/data/raw"
+PAR_RESULTS = "results/particles/{dataset}"
 PAR_RUNS = ["full", "image_only"] if PAR["training"]["ablation"] else ["full"]
-PAR_SIZE = PAR["model"]["size"][PAR_DATASET]
-PAR_TRAINING = {
-    **{
-        k: v
-        for k, v in PAR["training"].items()
-        if k not in ("epochs", "learning_rate", "ablation")
-    },
-    "epochs": PAR["training"]["epochs"][PAR_DATASET],
-    "learning_rate": PAR["training"]["learning_rate"][PAR_DATASET],
-}
-PAR_PER_SHARD = PAR["inference"]["per_shard"][PAR_DATASET]
-
-
-# Your own folder (`inference.images`) is listed at DAG time; the demo's and the paper's images exist only once
-# generated or extracted, so their shards follow the rows of the listing checkpoint, in the same snakemake run.
-if PAR["inference"]["images"]:
-    from fingerprintml.particles.data import list_images
-
-    PAR_USER_IMAGES = len(list_images(PAR["inference"]["images"]))
-else:
-    PAR_USER_IMAGES = None
-par_gathered = lambda wildcards, output: expand(
-    output,
-    shard=par_shard_names(
-        (
-            par_count_listed(checkpoints.particles_listing.get().output[0])
-            if PAR_USER_IMAGES is None
-            else PAR_USER_IMAGES
-        ),
-        PAR_PER_SHARD,
-    ),
-)
 PAR_FIGURES = ["learning_curves", "confusion_matrix", "umap"]
+# Your own folder (`inference.images`) is classified with each built dataset's model into <dataset>/user/, and
+# listed here, at planning time, so that its shards are known; a dataset's own unlabelled images exist only once
+# generated or extracted, so their shards (<dataset>/inference/) follow the rows of the listing checkpoint.
+PAR_USER_IMAGES = (
+    len(par_image_files(PAR["inference"]["images"]))
+    if PAR["inference"]["images"]
+    else None
+)
+PAR_IMAGES = "user" if PAR_USER_IMAGES is not None else "inference"
 PAR_OUTPUTS = [
     f"{PAR_RESULTS}/test_metrics.csv",
     f"{PAR_RESULTS}/per_class_metrics.csv",
@@ -54,66 +32,74 @@ PAR_OUTPUTS = [
         for n in PAR_FIGURES
         for ext in ("pdf", "png")
     ],
-    f"{PAR_RESULTS}/inference/predictions.parquet",
-    f"{PAR_RESULTS}/inference/class_counts.csv",
-    f"{PAR_RESULTS}/inference/rejected_images.csv",
+    *[
+        f"{PAR_RESULTS}/{PAR_IMAGES}/{name}"
+        for name in (
+            "predictions.parquet",
+            "class_counts.csv",
+            "rejected_images.csv",
+        )
+    ],
 ]
+
+
+# The dataset's source: the demo generator's class table, or its archive (fetched by the download rule).
+par_source = lambda wildcards: {
+    name: downloaded(value) if name == "archive" else value
+    for name, value in par_source_inputs(
+        dataset_block("particles", wildcards), wildcards.dataset, REMOTE_FILES
+    ).items()
+}
+# The shard outputs of a listing: your folder's (counted at planning) or the dataset's (the listing checkpoint).
+par_shards = lambda wildcards, output: expand(
+    output,
+    dataset=wildcards.dataset,
+    images=wildcards.images,
+    shard=par_shard_names(
+        (
+            PAR_USER_IMAGES
+            if wildcards.images == "user"
+            else par_count_listed(
+                checkpoints.particles_listing.get(**wildcards).output[0]
+            )
+        ),
+        per_dataset("particles", "inference.per_shard")(wildcards),
+    ),
+)
 
 
 wildcard_constraints:
     run="full|image_only",
     shard=r"\d+",
+    images="inference|user",
 
 
 rule particles:
     input:
-        PAR_OUTPUTS,
-
-
-rule particles_download:
-    output:
-        "resources/downloads/particles/zenodo-7591282.zip",
-    log:
-        "logs/particles/download.log",
-    conda:
-        "../../envs/download.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=600,
-    params:
-        url=PAR["paper"]["url"],
-        sha256=PAR["paper"]["sha256"],
-        download=config["download"],
-    script:
-        "../scripts/particles/download.py"
+        expand(PAR_OUTPUTS, dataset=datasets("particles")),
 
 
 rule particles_dataset:
     input:
-        **(
-            {"archive": rules.particles_download.output[0]}
-            if PAR_DATASET == "paper"
-            else {"classes": PAR["demo"]["classes"]}
-        ),
+        unpack(par_source),
     output:
         labelled=f"{PAR_RESULTS}/data/labelled.csv",
         unlabelled=f"{PAR_RESULTS}/data/unlabelled.csv",
     log:
-        "logs/particles/dataset.log",
+        "logs/particles/{dataset}/dataset.log",
     benchmark:
-        "benchmarks/particles/dataset.tsv"
+        "benchmarks/particles/{dataset}/dataset.tsv"
     conda:
         "../../envs/particles-data.yaml"
     threads: 2
     resources:
-        mem_mb=2000,
-        runtime=600 if PAR_DATASET == "paper" else 10,
+        runtime=per_dataset("particles", "resources.dataset.runtime"),
     params:
-        dataset=PAR_DATASET,
-        root=PAR_RAW,
+        root=lambda wildcards: f"results/particles/{wildcards.dataset}/data/raw",
         seed=PAR["seed"],
-        demo=PAR["demo"],
+        generator=lambda wildcards: dataset_block("particles", wildcards).get(
+            "generator"
+        ),
     script:
         "../scripts/particles/make_dataset.py"
 
@@ -124,16 +110,15 @@ rule particles_split:
     output:
         f"{PAR_RESULTS}/data/split.csv",
     log:
-        "logs/particles/split.log",
+        "logs/particles/{dataset}/split.log",
     conda:
         "../../envs/particles-data.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
-        val_per_class=PAR["split"]["val_per_class"][PAR_DATASET],
-        test_per_class=PAR["split"]["test_per_class"][PAR_DATASET],
+        val_per_class=per_dataset("particles", "split.val_per_class"),
+        test_per_class=per_dataset("particles", "split.test_per_class"),
         seed=PAR["seed"],
     script:
         "../scripts/particles/split.py"
@@ -147,17 +132,16 @@ rule particles_preprocess:
         arrays=f"{PAR_RESULTS}/data/arrays.npz",
         scaler=f"{PAR_RESULTS}/data/metadata_scaler.json",
     log:
-        "logs/particles/preprocess.log",
+        "logs/particles/{dataset}/preprocess.log",
     benchmark:
-        "benchmarks/particles/preprocess.tsv"
+        "benchmarks/particles/{dataset}/preprocess.tsv"
     conda:
         "../../envs/particles-data.yaml"
-    threads: 1
     resources:
-        mem_mb=4000 if PAR_DATASET == "demo" else 16000,
-        runtime=10 if PAR_DATASET == "demo" else 240,
+        mem_mb=per_dataset("particles", "resources.preprocess.mem_mb"),
+        runtime=per_dataset("particles", "resources.preprocess.runtime"),
     params:
-        size=PAR_SIZE,
+        size=per_dataset("particles", "model.size"),
     script:
         "../scripts/particles/preprocess.py"
 
@@ -170,25 +154,29 @@ rule particles_train:
         model=f"{PAR_RESULTS}/models/{{run}}.pt",
         history=f"{PAR_RESULTS}/training/{{run}}/history.csv",
     log:
-        "logs/particles/train/{run}.log",
+        "logs/particles/{dataset}/train/{run}.log",
     benchmark:
-        "benchmarks/particles/train/{run}.tsv"
+        "benchmarks/particles/{dataset}/train/{run}.tsv"
     conda:
         "../../envs/particles-torch.yaml"
-    threads: 1 if PAR_DATASET == "demo" else 8
+    threads: per_dataset("particles", "resources.train.threads")
     resources:
-        mem_mb=3000 if PAR_DATASET == "demo" else 32000,
-        runtime=30 if PAR_DATASET == "demo" else 1440,
+        mem_mb=per_dataset("particles", "resources.train.mem_mb"),
+        runtime=per_dataset("particles", "resources.train.runtime"),
         gpu=PAR["gpu"],
     params:
-        training=PAR_TRAINING,
-        width=PAR["model"]["width"][PAR_DATASET],
-        size=PAR_SIZE,
+        # The study's training settings with the dataset's budget (epochs, learning rate).
+        training=lambda wildcards: {
+            **{k: v for k, v in PAR["training"].items() if k != "ablation"},
+            **dataset_block("particles", wildcards)["training"],
+        },
+        width=per_dataset("particles", "model.width"),
+        size=per_dataset("particles", "model.size"),
         use_metadata=lambda wildcards: wildcards.run == "full",
         weights=PAR["model"]["weights"],
         device=PAR["device"],
         seed=PAR["seed"],
-        checkpoint_dir=lambda wildcards: f"{PAR_RESULTS}/training/{wildcards.run}",
+        checkpoint_dir=lambda wildcards: f"results/particles/{wildcards.dataset}/training/{wildcards.run}",
     script:
         "../scripts/particles/train.py"
 
@@ -203,10 +191,9 @@ rule particles_evaluate:
         per_class=f"{PAR_RESULTS}/evaluation/{{run}}/per_class.csv",
         confusion=f"{PAR_RESULTS}/evaluation/{{run}}/confusion.csv",
     log:
-        "logs/particles/evaluate/{run}.log",
+        "logs/particles/{dataset}/evaluate/{run}.log",
     conda:
         "../../envs/particles-torch.yaml"
-    threads: 1
     resources:
         mem_mb=3000,
         runtime=30,
@@ -219,33 +206,37 @@ rule particles_evaluate:
 
 rule particles_summary:
     input:
-        predictions=expand(rules.particles_evaluate.output.predictions, run=PAR_RUNS),
-        per_class=expand(rules.particles_evaluate.output.per_class, run=PAR_RUNS),
-        histories=expand(rules.particles_train.output.history, run=PAR_RUNS),
+        predictions=expand(
+            rules.particles_evaluate.output.predictions,
+            run=PAR_RUNS,
+            allow_missing=True,
+        ),
+        per_class=expand(
+            rules.particles_evaluate.output.per_class, run=PAR_RUNS, allow_missing=True
+        ),
+        histories=expand(
+            rules.particles_train.output.history, run=PAR_RUNS, allow_missing=True
+        ),
     output:
-        summary=report(
-            f"{PAR_RESULTS}/test_metrics.csv",
-            caption="../report/particles/test_metrics.rst",
-            category="particles",
-            subcategory="tables",
+        summary=study_report(
+            f"{PAR_RESULTS}/test_metrics.csv", "particles", "test_metrics", "tables"
         ),
-        per_class=report(
+        per_class=study_report(
             f"{PAR_RESULTS}/per_class_metrics.csv",
-            caption="../report/particles/per_class_metrics.rst",
-            category="particles",
-            subcategory="tables",
+            "particles",
+            "per_class_metrics",
+            "tables",
         ),
-        history=report(
+        history=study_report(
             f"{PAR_RESULTS}/training_history.csv",
-            caption="../report/particles/training_history.rst",
-            category="particles",
-            subcategory="tables",
+            "particles",
+            "training_history",
+            "tables",
         ),
     log:
-        "logs/particles/summary.log",
+        "logs/particles/{dataset}/summary.log",
     conda:
-        "../../envs/particles-data.yaml"
-    threads: 1
+        "../../envs/particles-torch.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
@@ -255,102 +246,104 @@ rule particles_summary:
         "../scripts/particles/summarise.py"
 
 
-rule particles_learning_curves:
+rule particles_figure_learning_curves:
     input:
         history=rules.particles_summary.output.history,
     output:
         pdf=f"{PAR_RESULTS}/figures/learning_curves.pdf",
-        png=report(
+        png=study_report(
             f"{PAR_RESULTS}/figures/learning_curves.png",
-            caption="../report/particles/learning_curves.rst",
-            category="particles",
-            subcategory="figures",
+            "particles",
+            "learning_curves",
+            "figures",
         ),
     log:
-        "logs/particles/figures/learning_curves.log",
+        "logs/particles/{dataset}/figures/learning_curves.log",
     conda:
         "../../envs/particles-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     script:
-        "../scripts/particles/plot_learning_curves.py"
+        "../scripts/particles/figure_learning_curves.py"
 
 
-rule particles_confusion:
+rule particles_figure_confusion_matrix:
     input:
         confusion=f"{PAR_RESULTS}/evaluation/full/confusion.csv",
     output:
-        table=report(
+        table=study_report(
             f"{PAR_RESULTS}/confusion_matrix.csv",
-            caption="../report/particles/confusion_table.rst",
-            category="particles",
-            subcategory="tables",
+            "particles",
+            "confusion_table",
+            "tables",
         ),
         pdf=f"{PAR_RESULTS}/figures/confusion_matrix.pdf",
-        png=report(
+        png=study_report(
             f"{PAR_RESULTS}/figures/confusion_matrix.png",
-            caption="../report/particles/confusion_matrix.rst",
-            category="particles",
-            subcategory="figures",
+            "particles",
+            "confusion_matrix",
+            "figures",
         ),
     log:
-        "logs/particles/figures/confusion_matrix.log",
+        "logs/particles/{dataset}/figures/confusion_matrix.log",
     conda:
         "../../envs/particles-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     script:
-        "../scripts/particles/plot_confusion.py"
+        "../scripts/particles/figure_confusion_matrix.py"
 
 
-rule particles_umap:
+rule particles_figure_umap:
     input:
         predictions=f"{PAR_RESULTS}/evaluation/full/test_predictions.csv",
         embeddings=f"{PAR_RESULTS}/evaluation/full/test_embeddings.npy",
     output:
         table=f"{PAR_RESULTS}/umap_test.csv",
         pdf=f"{PAR_RESULTS}/figures/umap.pdf",
-        png=report(
-            f"{PAR_RESULTS}/figures/umap.png",
-            caption="../report/particles/umap.rst",
-            category="particles",
-            subcategory="figures",
+        png=study_report(
+            f"{PAR_RESULTS}/figures/umap.png", "particles", "umap", "figures"
         ),
     log:
-        "logs/particles/figures/umap.log",
+        "logs/particles/{dataset}/figures/umap.log",
     conda:
         "../../envs/particles-figures.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=10,
     params:
         umap=PAR["umap"],
         seed=PAR["seed"],
     script:
-        "../scripts/particles/plot_umap.py"
+        "../scripts/particles/figure_umap.py"
 
 
 checkpoint particles_listing:
     input:
-        unlabelled=rules.particles_dataset.output.unlabelled,
+        unpack(
+            lambda wildcards: (
+                {}
+                if wildcards.images == "user"
+                else {"unlabelled": rules.particles_dataset.output.unlabelled}
+            )
+        ),
     output:
-        f"{PAR_RESULTS}/inference/listing.csv",
+        f"{PAR_RESULTS}/{{images}}/listing.csv",
     log:
-        "logs/particles/inference/listing.log",
+        "logs/particles/{dataset}/{images}/listing.log",
     conda:
         "../../envs/particles-data.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
     params:
-        images=PAR["inference"]["images"],
-        expected=PAR_USER_IMAGES,
+        folder=lambda wildcards: (
+            PAR["inference"]["images"] if wildcards.images == "user" else None
+        ),
+        expected=lambda wildcards: (
+            PAR_USER_IMAGES if wildcards.images == "user" else None
+        ),
     script:
         "../scripts/particles/listing.py"
 
@@ -360,22 +353,23 @@ rule particles_infer_shard:
         listing=rules.particles_listing.output[0],
         model=f"{PAR_RESULTS}/models/full.pt",
     output:
-        predictions=f"{PAR_RESULTS}/inference/shards/{{shard}}.parquet",
-        rejected=f"{PAR_RESULTS}/inference/shards/{{shard}}_rejected.csv",
+        predictions=f"{PAR_RESULTS}/{{images}}/shards/{{shard}}.parquet",
+        rejected=f"{PAR_RESULTS}/{{images}}/shards/{{shard}}_rejected.csv",
     log:
-        "logs/particles/inference/{shard}.log",
+        "logs/particles/{dataset}/{images}/{shard}.log",
     benchmark:
-        "benchmarks/particles/inference/{shard}.tsv"
+        "benchmarks/particles/{dataset}/{images}/{shard}.tsv"
     conda:
         "../../envs/particles-torch.yaml"
     threads: PAR["inference"]["workers"] + 1
     resources:
         mem_mb=4000,
-        runtime=30 if PAR_DATASET == "demo" else 240,
+        runtime=per_dataset("particles", "resources.infer_shard.runtime"),
         gpu=PAR["gpu"],
     params:
-        per_shard=PAR_PER_SHARD,
-        inference=PAR["inference"],
+        per_shard=per_dataset("particles", "inference.per_shard"),
+        # Without `images`: a shard's predictions do not depend on which folder is listed.
+        inference={k: v for k, v in PAR["inference"].items() if k != "images"},
         device=PAR["device"],
     script:
         "../scripts/particles/infer_shard.py"
@@ -383,31 +377,30 @@ rule particles_infer_shard:
 
 rule particles_gather:
     input:
-        predictions=lambda wildcards: par_gathered(
+        predictions=lambda wildcards: par_shards(
             wildcards, rules.particles_infer_shard.output.predictions
         ),
-        rejected=lambda wildcards: par_gathered(
+        rejected=lambda wildcards: par_shards(
             wildcards, rules.particles_infer_shard.output.rejected
         ),
     output:
-        predictions=f"{PAR_RESULTS}/inference/predictions.parquet",
-        counts=report(
-            f"{PAR_RESULTS}/inference/class_counts.csv",
-            caption="../report/particles/class_counts.rst",
-            category="particles",
-            subcategory="inference",
+        predictions=f"{PAR_RESULTS}/{{images}}/predictions.parquet",
+        counts=study_report(
+            f"{PAR_RESULTS}/{{images}}/class_counts.csv",
+            "particles",
+            "class_counts",
+            "inference",
         ),
-        rejected=report(
-            f"{PAR_RESULTS}/inference/rejected_images.csv",
-            caption="../report/particles/rejected_images.rst",
-            category="particles",
-            subcategory="inference",
+        rejected=study_report(
+            f"{PAR_RESULTS}/{{images}}/rejected_images.csv",
+            "particles",
+            "rejected_images",
+            "inference",
         ),
     log:
-        "logs/particles/inference/gather.log",
+        "logs/particles/{dataset}/{images}/gather.log",
     conda:
         "../../envs/particles-torch.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +12,18 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from fingerprintml.particles.schema import CLASSES, IMAGE_SUFFIXES, METADATA_COLUMNS, session_of
+from fingerprintml.io import write_arrays
+from fingerprintml.particles.schema import CLASSES, METADATA_COLUMNS, session_of
 from fingerprintml.particles.shape import flowcam_metadata
+from fingerprintml.particles.shards import image_files
 from fingerprintml.seeds import rng_for
 
 # Grey-level normalisation of the network input: mean and spread of the seven real FlowCam examples.
 IMAGE_MEAN = 110.0
 IMAGE_STD = 40.0
+# The parts of the split that are turned into arrays (``unused`` images are neither trained on nor tested).
+PARTS = ("train", "val", "test")
+ARRAY_FIELDS = ("images", "metadata", "labels", "paths")
 
 
 class ImageReadError(ValueError):
@@ -155,9 +161,73 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def list_images(root: str | os.PathLike[str]) -> pd.DataFrame:
     """Every image file under ``root`` (sorted), with its sample: the folder it sits in."""
-    root = Path(root)
-    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    paths = image_files(root)
     return pd.DataFrame({"path": [str(p) for p in paths], "sample": [p.parent.name for p in paths]})
+
+
+def inference_listing(
+    *, folder: str | None = None, unlabelled: pd.DataFrame | None = None, expected: int | None = None
+) -> pd.DataFrame:
+    """The images to classify (``path``, ``sample``): your own ``folder``, else the dataset's ``unlabelled`` table.
+
+    An empty listing is an error; so is a ``folder`` whose image count differs from ``expected`` (the count the
+    workflow planned its shards with: the folder changed since).
+    """
+    images = list_images(folder) if folder else unlabelled
+    source = folder or "the dataset's unlabelled images"
+    if images is None or images.empty:
+        raise ValueError(f"no unlabelled images in {source}: nothing to classify")
+    if expected is not None and len(images) != expected:
+        raise ValueError(
+            f"{len(images)} images found in {source}, {expected} when the workflow was planned: "
+            "run snakemake again so the shards follow the images"
+        )
+    return images[["path", "sample"]].reset_index(drop=True)
+
+
+@dataclass
+class Arrays:
+    """One part of the preprocessed data: uint8 images (N x S x S), scaled metadata, class indices, image paths."""
+
+    images: np.ndarray
+    metadata: np.ndarray
+    labels: np.ndarray
+    paths: np.ndarray | None = None
+
+
+def prepare_arrays(labelled: pd.DataFrame, split: pd.DataFrame, size: int) -> tuple[dict[str, Arrays], MetadataScaler]:
+    """The train, validation and test arrays of the split (images decoded at ``size`` px) and the metadata scaler
+    fitted on the training part; ``split`` must list the images of ``labelled`` in the same order."""
+    if list(split["path"]) != list(labelled["path"]):
+        raise ValueError("the split does not list the images of the labelled table (in its order)")
+    table = labelled.assign(split=split["split"].to_numpy())
+    scaler = MetadataScaler.fit(table.loc[table["split"] == "train", METADATA_COLUMNS].to_numpy(float))
+    arrays = {}
+    for part in PARTS:
+        rows = table[table["split"] == part]
+        arrays[part] = Arrays(
+            images=decode_images(list(rows["path"]), size),
+            metadata=scaler.transform(rows[METADATA_COLUMNS].to_numpy(float)),
+            labels=rows["class"].map(CLASSES.index).to_numpy(np.int64),
+            paths=rows["path"].to_numpy(str),
+        )
+    return arrays, scaler
+
+
+def save_arrays(path: str | os.PathLike[str], arrays: dict[str, Arrays]) -> None:
+    """Write the parts' arrays to one ``.npz`` (``<part>_images``, ``_metadata``, ``_labels``, ``_paths``)."""
+    write_arrays(
+        path, **{f"{part}_{field}": getattr(data, field) for part, data in arrays.items() for field in ARRAY_FIELDS}
+    )
+
+
+def load_arrays(path: str | os.PathLike[str], parts: tuple[str, ...] = PARTS) -> dict[str, Arrays]:
+    """The parts written by :func:`save_arrays`; a missing part or field is an error naming it."""
+    with np.load(path) as data:
+        missing = [f"{p}_{f}" for p in parts for f in ARRAY_FIELDS if f"{p}_{f}" not in data.files]
+        if missing:
+            raise ValueError(f"{path}: missing arrays {missing}")
+        return {part: Arrays(**{field: data[f"{part}_{field}"] for field in ARRAY_FIELDS}) for part in parts}
 
 
 class UnlabelledImages(Dataset):

@@ -8,15 +8,13 @@ import pandas as pd
 from fingerprintml.plotting import OKABE_ITO, figure
 
 
-def learning_curves(histories: dict[str, pd.DataFrame]):
-    """Loss and accuracy per epoch (training and validation) of each run."""
+def learning_curves(history: pd.DataFrame):
+    """Loss and accuracy per epoch (training and validation) of each run (the ``run`` column of ``history``)."""
     fig, (loss_ax, accuracy_ax) = figure("double", aspect=0.32, ncols=2)
-    for colour, (run, history) in zip(OKABE_ITO, histories.items(), strict=False):
+    for colour, (run, rows) in zip(OKABE_ITO, history.groupby("run", sort=False), strict=False):
         for column, style in (("train", "--"), ("val", "-")):
-            loss_ax.plot(history["epoch"], history[f"{column}_loss"], style, color=colour, label=f"{run} {column}")
-            accuracy_ax.plot(
-                history["epoch"], history[f"{column}_accuracy"], style, color=colour, label=f"{run} {column}"
-            )
+            loss_ax.plot(rows["epoch"], rows[f"{column}_loss"], style, color=colour, label=f"{run} {column}")
+            accuracy_ax.plot(rows["epoch"], rows[f"{column}_accuracy"], style, color=colour, label=f"{run} {column}")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy")
     accuracy_ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
     accuracy_ax.legend(loc="lower right")
@@ -49,13 +47,25 @@ def confusion_figure(confusion: pd.DataFrame):
     return fig
 
 
-def umap_figure(coordinates: np.ndarray, labels: list[str], classes: list[str]):
-    """2-D UMAP of the test-set image embeddings, one colour per true class."""
+def umap_projection(
+    predictions: pd.DataFrame, embeddings: np.ndarray, *, n_neighbors: int, min_dist: float, seed: int
+) -> pd.DataFrame:
+    """The test images (path, class, prediction) with the 2-D UMAP (``umap_1``, ``umap_2``) of their embeddings."""
+    import umap  # only here: its import (numba) is slow, and the other figures do not need it
+
+    if len(predictions) != len(embeddings):
+        raise ValueError(f"{len(predictions)} test predictions but {len(embeddings)} embeddings")
+    reducer = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, n_jobs=1)
+    coordinates = reducer.fit_transform(embeddings)
+    return predictions[["path", "class", "prediction"]].assign(umap_1=coordinates[:, 0], umap_2=coordinates[:, 1])
+
+
+def umap_figure(projection: pd.DataFrame, classes: list[str]):
+    """2-D UMAP of the test-set image embeddings (a :func:`umap_projection` table), one colour per true class."""
     fig, ax = figure("single", aspect=0.85)
-    labels = np.asarray(labels)
     for colour, name in zip(OKABE_ITO, classes, strict=False):
-        points = coordinates[labels == name]
-        ax.scatter(points[:, 0], points[:, 1], s=4, color=colour, label=name, linewidths=0)
+        points = projection[projection["class"] == name]
+        ax.scatter(points["umap_1"], points["umap_2"], s=4, color=colour, label=name, linewidths=0)
     ax.set(xlabel="UMAP 1", ylabel="UMAP 2", xticks=[], yticks=[])
     ax.legend(markerscale=2, loc="best", ncols=2)
     return fig

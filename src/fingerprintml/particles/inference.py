@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,18 +14,40 @@ import pyarrow.parquet as pq
 import torch
 from torch.utils.data import DataLoader
 
-from fingerprintml.io import atomic_path
+from fingerprintml.io import atomic_path, read_table
 from fingerprintml.logs import progress
 from fingerprintml.particles.data import MetadataScaler, UnlabelledImages
+from fingerprintml.particles.shards import shard_rows
 from fingerprintml.particles.train import load_model
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How a shard is classified: images per shard, batch size, loader workers, and whether embeddings are kept."""
+
+    per_shard: int
+    batch_size: int
+    workers: int
+    embeddings: bool
+
+    @classmethod
+    def from_config(cls, inference: Mapping, *, per_shard: int, device: torch.device) -> InferenceSettings:
+        """From ``particles.inference`` (the batch size of ``device``'s type) and the dataset's ``per_shard``."""
+        return cls(
+            per_shard=int(per_shard),
+            batch_size=int(inference["batch_size"]["cuda" if device.type == "cuda" else "cpu"]),
+            workers=int(inference["workers"]),
+            embeddings=bool(inference["embeddings"]),
+        )
 
 
 def classify_images(
     model_path: str | os.PathLike[str],
     images: pd.DataFrame,
     device: torch.device,
+    *,
     batch_size: int,
     workers: int,
     embeddings: bool,
@@ -75,18 +99,44 @@ def classify_images(
     return table, pd.DataFrame(rejected, columns=["path", "reason"])
 
 
+def classify_shard(
+    listing: pd.DataFrame,
+    shard: str,
+    model_path: str | os.PathLike[str],
+    device: torch.device,
+    settings: InferenceSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`classify_images` of the rows of ``listing`` in ``shard``."""
+    table, rejected = classify_images(
+        model_path,
+        shard_rows(listing, shard, settings.per_shard),
+        device,
+        batch_size=settings.batch_size,
+        workers=settings.workers,
+        embeddings=settings.embeddings,
+    )
+    log.info("shard %s: %d images classified, %d skipped", shard, len(table), len(rejected))
+    return table, rejected
+
+
 def write_parquet(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a table as Parquet atomically (embeddings as a list column)."""
     with atomic_path(path) as tmp:
         pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
 
 
-def gather(shards: list[str | os.PathLike[str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The predictions of all shards (without embeddings) and the per-class counts per sample."""
+def gather(
+    shards: list[str | os.PathLike[str]], rejected: list[str | os.PathLike[str]] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The predictions of all shards (without embeddings), the per-class counts per sample, and the images the
+    shards rejected (their ``rejected`` tables together)."""
     tables = [pq.read_table(path, columns=None).to_pandas() for path in shards]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["path", "sample", "prediction"])
     table = table.drop(columns=["embedding"], errors="ignore")
     classes = [column.removeprefix("p_") for column in table.columns if column.startswith("p_")]
     counts = pd.crosstab(table["sample"], table["prediction"]).reindex(columns=classes, fill_value=0).reset_index()
     counts.columns.name = None
-    return table, counts
+    skipped = [read_table(path) for path in rejected]
+    skipped = pd.concat(skipped, ignore_index=True) if skipped else pd.DataFrame(columns=["path", "reason"])
+    log.info("%d images classified, %d skipped; counts per sample:\n%s", len(table), len(skipped), counts.to_string())
+    return table, counts, skipped

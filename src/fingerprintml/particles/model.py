@@ -9,6 +9,8 @@ through 128 -> 64 -> 32 (batch norm, ReLU, dropout 0.5), both concatenated (96) 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
@@ -64,6 +66,7 @@ class ParticleNet(nn.Module):
 
     def __init__(self, n_metadata: int, n_classes: int, width: int = 64, use_metadata: bool = True) -> None:
         super().__init__()
+        self.width = width
         self.use_metadata = use_metadata
         self.image = ResNet18(width)
         self.image_head = nn.Sequential(nn.BatchNorm1d(EMBEDDING), nn.ReLU(), nn.Dropout(0.2))
@@ -95,15 +98,6 @@ class ParticleNet(nn.Module):
         return self.classifier(features), embedding
 
 
-def build_model(settings: dict, n_metadata: int, n_classes: int) -> ParticleNet:
-    """The network of a model settings dict (``width``, ``use_metadata``)."""
+def build_model(settings: Mapping, n_metadata: int, n_classes: int) -> ParticleNet:
+    """The network of a settings mapping (``width``, ``use_metadata``; a saved model's or training's)."""
     return ParticleNet(n_metadata, n_classes, int(settings["width"]), bool(settings.get("use_metadata", True)))
-
-
-def select_device(requested: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("config asks for device 'cuda' but torch sees no CUDA device")
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)

@@ -8,9 +8,12 @@ uninterrupted run (on the same device and thread count).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,26 +21,68 @@ import pandas as pd
 import torch
 from torch import nn
 
+from fingerprintml.download import sha256_of
 from fingerprintml.io import atomic_path
-from fingerprintml.particles.data import MetadataScaler, augment, class_weights, to_tensor
+from fingerprintml.particles.data import Arrays, MetadataScaler, augment, class_weights, load_arrays, to_tensor
 from fingerprintml.particles.model import ParticleNet, build_model
+from fingerprintml.particles.schema import CLASSES
+from fingerprintml.torch_runtime import seed_torch
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Arrays:
-    """One split of the preprocessed data: uint8 images (N x S x S), scaled metadata, class indices."""
-
-    images: np.ndarray
-    metadata: np.ndarray
-    labels: np.ndarray
+# Columns of the training history, one row per epoch (the saved model is the epoch of best val_accuracy).
+HISTORY_COLUMNS = ["epoch", "learning_rate", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
 
 
-def _schedule(optimizer: torch.optim.Optimizer, settings: dict) -> torch.optim.lr_scheduler.LRScheduler:
-    if settings["schedule"] == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=int(settings["epochs"]))
-    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=int(settings["step_size"]), gamma=settings["gamma"])
+@dataclass(frozen=True)
+class TrainSettings:
+    """What a training run depends on besides its data: network shape, budget, optimiser, schedule, batch size, the
+    seed of its random streams and the optional weights file it starts from."""
+
+    width: int
+    use_metadata: bool
+    epochs: int
+    learning_rate: float
+    weight_decay: float
+    schedule: str
+    step_size: int
+    gamma: float
+    batch_size: int
+    seed: int = 0
+    initial_weights: str | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        training: Mapping,
+        *,
+        width: int,
+        use_metadata: bool,
+        device: torch.device,
+        seed: int,
+        initial_weights: str | None = None,
+    ) -> TrainSettings:
+        """The settings of ``particles.training`` merged with the dataset block's ``training`` (epochs,
+        learning_rate); the batch size of ``device``'s type (``batch_size.cuda`` on CUDA, else ``.cpu``)."""
+        return cls(
+            seed=int(seed),
+            initial_weights=initial_weights,
+            width=int(width),
+            use_metadata=bool(use_metadata),
+            epochs=int(training["epochs"]),
+            learning_rate=float(training["learning_rate"]),
+            weight_decay=float(training["weight_decay"]),
+            schedule=str(training["schedule"]),
+            step_size=int(training["step_size"]),
+            gamma=float(training["gamma"]),
+            batch_size=int(training["batch_size"]["cuda" if device.type == "cuda" else "cpu"]),
+        )
+
+
+def _schedule(optimizer: torch.optim.Optimizer, settings: TrainSettings) -> torch.optim.lr_scheduler.LRScheduler:
+    if settings.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs)
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.step_size, gamma=settings.gamma)
 
 
 def predict(model: ParticleNet, arrays: Arrays, device: torch.device, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,37 +106,34 @@ def predict(model: ParticleNet, arrays: Arrays, device: torch.device, batch_size
 def train_model(
     train: Arrays,
     val: Arrays,
-    settings: dict,
+    settings: TrainSettings,
+    *,
     n_classes: int,
     checkpoint: str | os.PathLike[str],
     device: torch.device,
-    seed: int,
-    initial_weights: str | None = None,
     stop_after_epoch: int | None = None,
 ) -> tuple[ParticleNet, pd.DataFrame]:
-    """Train (or resume from ``checkpoint``) for ``settings['epochs']`` epochs; return the best-validation model.
+    """Train (or resume from ``checkpoint``) for ``settings.epochs`` epochs; return the best-validation model and
+    the history (:data:`HISTORY_COLUMNS`).
 
     ``stop_after_epoch`` ends the call after that epoch's checkpoint, as a crash would (used by the tests).
     """
-    torch.manual_seed(seed)
-    model = build_model(settings, train.metadata.shape[1], n_classes).to(device)
-    if initial_weights:
+    generator = seed_torch(settings.seed, "particles-train")
+    model = build_model(asdict(settings), train.metadata.shape[1], n_classes).to(device)
+    if initial_weights := settings.initial_weights:
         state = torch.load(initial_weights, map_location=device, weights_only=True)
         state = state.get("model", state)
         missing, unexpected = model.load_state_dict(state, strict=False)
         log.info(
             "initial weights %s: %d tensors missing, %d unexpected", initial_weights, len(missing), len(unexpected)
         )
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"]
-    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     scheduler = _schedule(optimizer, settings)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
-    generator = torch.Generator().manual_seed(seed)
     weights = torch.tensor(class_weights(train.labels, n_classes), dtype=torch.float32, device=device)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
-    batch_size = int(settings["batch_size"]["cuda" if device.type == "cuda" else "cpu"])
+    batch_size = settings.batch_size
     history: list[dict] = []
     best = {"accuracy": -1.0, "state": None}
     first_epoch = 1
@@ -107,7 +149,7 @@ def train_model(
         history, best, first_epoch = saved["history"], saved["best"], saved["epoch"] + 1
         log.info("resumed from %s after epoch %d", checkpoint, saved["epoch"])
     labels = torch.from_numpy(train.labels).long()
-    for epoch in range(first_epoch, int(settings["epochs"]) + 1):
+    for epoch in range(first_epoch, settings.epochs + 1):
         model.train()
         order = torch.randperm(len(labels), generator=generator)
         total_loss, correct = 0.0, 0
@@ -173,21 +215,54 @@ def train_model(
     if best["state"] is not None:
         model.load_state_dict(best["state"])
         log.info("best validation accuracy %.4f at epoch %d", best["accuracy"], best["epoch"])
-    return model, pd.DataFrame(history)
+    return model, pd.DataFrame(history, columns=HISTORY_COLUMNS)
+
+
+def checkpoint_path(folder: str | os.PathLike[str], settings: TrainSettings, arrays: str | os.PathLike[str]) -> Path:
+    """The run's checkpoint file in ``folder``, named by a hash of its settings (seed and initial weights included)
+    and of its data.
+
+    The checkpoint outlives a crashed job (it is no rule output, which Snakemake would delete before a rerun); its
+    name keys it to what the run depends on, so a changed config or data starts afresh.
+    """
+    fingerprint = json.dumps([asdict(settings), sha256_of(arrays)], sort_keys=True)
+    return Path(folder) / f"checkpoint-{hashlib.sha256(fingerprint.encode()).hexdigest()[:12]}.pt"
+
+
+def train_from_arrays(
+    arrays: str | os.PathLike[str],
+    settings: TrainSettings,
+    checkpoint_dir: str | os.PathLike[str],
+    device: torch.device,
+) -> tuple[ParticleNet, pd.DataFrame]:
+    """Train a classifier of the :data:`CLASSES` on the train and validation parts of the preprocessed ``arrays``
+    (see :func:`train_model`), resuming from the run's checkpoint in ``checkpoint_dir`` when there is one."""
+    data = load_arrays(arrays, ("train", "val"))
+    checkpoint = checkpoint_path(checkpoint_dir, settings, arrays)
+    log.info(
+        "device %s, %d training / %d validation images, checkpoint %s",
+        device,
+        len(data["train"].labels),
+        len(data["val"].labels),
+        checkpoint,
+    )
+    return train_model(
+        data["train"],
+        data["val"],
+        settings,
+        n_classes=len(CLASSES),
+        checkpoint=checkpoint,
+        device=device,
+    )
 
 
 def save_model(
-    model: ParticleNet,
-    path: str | os.PathLike[str],
-    settings: dict,
-    classes: list[str],
-    scaler: MetadataScaler,
-    size: int,
+    model: ParticleNet, path: str | os.PathLike[str], classes: list[str], scaler: MetadataScaler, size: int
 ) -> None:
-    """The trained weights with what inference needs: settings, input size, label map and metadata scaler."""
+    """The trained weights with what inference needs: network shape, input size, label map and metadata scaler."""
     bundle = {
         "model": {k: v.cpu() for k, v in model.state_dict().items()},
-        "settings": {"width": int(settings["width"]), "use_metadata": bool(settings.get("use_metadata", True))},
+        "settings": {"width": int(model.width), "use_metadata": bool(model.use_metadata)},
         "size": int(size),
         "classes": list(classes),
         "scaler": scaler.state(),

@@ -2,19 +2,16 @@ import torch
 
 from fingerprintml.io import read_table, write_table
 from fingerprintml.logs import log_to
-from fingerprintml.particles.inference import classify_images, write_parquet
-from fingerprintml.particles.model import select_device
-from fingerprintml.particles.shards import shard_rows
+from fingerprintml.particles.inference import InferenceSettings, classify_shard, write_parquet
+from fingerprintml.torch_runtime import select_device
 
-with log_to(snakemake.log[0]) as log:
+with log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     p = snakemake.params
-    device = select_device(p.device)
-    images = shard_rows(read_table(snakemake.input.listing), snakemake.wildcards.shard, p.per_shard)
-    batch_size = p.inference["batch_size"]["cuda" if device.type == "cuda" else "cpu"]
-    table, rejected = classify_images(
-        snakemake.input.model, images, device, batch_size, p.inference["workers"], p.inference["embeddings"]
+    device = select_device(p.device, "particles.device")
+    settings = InferenceSettings.from_config(p.inference, per_shard=p.per_shard, device=device)
+    table, rejected = classify_shard(
+        read_table(snakemake.input.listing), snakemake.wildcards.shard, snakemake.input.model, device, settings
     )
-    log.info("shard %s: %d images classified, %d skipped", snakemake.wildcards.shard, len(table), len(rejected))
     write_parquet(table, snakemake.output.predictions)
     write_table(rejected, snakemake.output.rejected)

@@ -4,6 +4,4 @@ from fingerprintml.particles.figures import learning_curves
 from fingerprintml.plotting import save_figure
 
 with log_to(snakemake.log[0]):
-    history = read_table(snakemake.input.history)
-    fig = learning_curves({run: rows for run, rows in history.groupby("run", sort=False)})
-    save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+    save_figure(learning_curves(read_table(snakemake.input.history)), snakemake.output.pdf, snakemake.output.png)
