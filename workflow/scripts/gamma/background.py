@@ -1,16 +1,18 @@
-from fingerprintml.gamma.library import read_lines, source_lines
+from fingerprintml.gamma.library import read_lines
+from fingerprintml.gamma.pipeline import background_reference
 from fingerprintml.gamma.preprocess import Binned
-from fingerprintml.gamma.sigma import line_windows, reference
 from fingerprintml.io import read_table
 from fingerprintml.logs import log_to
 
-with log_to(snakemake.log[0]) as log:
+with log_to(snakemake.log[0]):
     p = snakemake.params
-    binned = Binned.load(snakemake.input.binned)
-    is_background = read_table(snakemake.input.labels)["has_source"].to_numpy() == 0
-    windows = line_windows(
-        source_lines(read_lines(snakemake.input.lines), p.nuclides), p.resolution, p.cap_kev, p.window_fwhm
+    i = snakemake.input
+    ref = background_reference(
+        Binned.load(i.binned),
+        read_table(i.labels),
+        read_lines(i.lines),
+        nuclides=p.nuclides,
+        resolution=p.resolution,
+        window_fwhm=p.window_fwhm,
     )
-    ref = reference(binned.counts[is_background], binned.live_time[is_background], windows)
-    log.info("reference background from %d spectra: %.2f counts/s", is_background.sum(), ref.mean_rate.sum())
     ref.save(snakemake.output[0])

@@ -1,13 +1,11 @@
 import numpy as np
 
-from fingerprintml.gamma.features import compute
+from fingerprintml.gamma.pipeline import features
 from fingerprintml.gamma.sigma import Reference
+from fingerprintml.io import write_array
 from fingerprintml.logs import log_to
 
-with log_to(snakemake.log[0]) as log:
-    rates = np.load(snakemake.input.rates)
-    if snakemake.params.subtract_background:
-        rates = rates - Reference.load(snakemake.input.background).mean_rate[None, :]
-    features = compute(rates, snakemake.params.settings)
-    log.info("%s features: %s", snakemake.params.settings["method"], features.shape)
-    np.save(snakemake.output[0], features)
+with log_to(snakemake.log[0]):
+    p = snakemake.params
+    background = Reference.load(snakemake.input.background).mean_rate if p.subtract_background else None
+    write_array(snakemake.output[0], features(np.load(snakemake.input.rates), p.settings, background))
