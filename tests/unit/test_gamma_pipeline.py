@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +21,7 @@ from fingerprintml.gamma.pipeline import (
     rejects_by_split,
     train_binary,
     train_multilabel,
+    write_models,
 )
 from fingerprintml.gamma.preprocess import Binned, PreprocessSettings
 from fingerprintml.gamma.sigma import reference
@@ -183,3 +185,11 @@ def test_array_files_are_written_whole(tmp_path: Path) -> None:
     again = type(ref).load(tmp_path / "reference.npz")
     assert float(again.total_extra_sd) == pytest.approx(ref.total_extra_sd)
     assert np.array_equal(again.mean_rate, ref.mean_rate)
+
+
+def test_models_are_written_in_order_and_must_match_their_files(tmp_path: Path) -> None:
+    paths = [str(tmp_path / "a.joblib"), str(tmp_path / "b.joblib")]
+    write_models({"a": {"n": 1}, "b": {"n": 2}}, paths)
+    assert [joblib.load(p)["n"] for p in paths] == [1, 2]
+    with pytest.raises(ValueError, match="1 models for 2 files"):
+        write_models({"a": 1}, paths)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 
@@ -27,6 +28,7 @@ from fingerprintml.gamma.metrics import (
 from fingerprintml.gamma.models import binary_model, multilabel_model
 from fingerprintml.gamma.preprocess import Binned, PreprocessSettings, smooth
 from fingerprintml.gamma.sigma import Reference, line_windows, reference, total_score, window_score
+from fingerprintml.io import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,15 @@ def train_binary(
     for method, part in scores.groupby("method", sort=False):
         log.info("%s: test accuracy %.4f", method, (part["predicted"] == part["has_source"]).mean())
     return models, scores
+
+
+def write_models(models: Mapping[str, Any], paths: list[str]) -> None:
+    """Write the fitted ``models`` (in their order) to ``paths`` with joblib, each atomically."""
+    if len(models) != len(paths):
+        raise ValueError(f"{len(models)} models for {len(paths)} files")
+    for model, path in zip(models.values(), paths, strict=True):
+        with atomic_path(path) as tmp:
+            joblib.dump(model, tmp)
 
 
 def train_multilabel(

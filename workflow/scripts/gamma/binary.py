@@ -1,25 +1,20 @@
-import joblib
 import numpy as np
 
-from fingerprintml.gamma.pipeline import TrainingSettings, train_binary
+from fingerprintml.gamma.pipeline import TrainingSettings, train_binary, write_models
 from fingerprintml.gamma.preprocess import Binned
 from fingerprintml.gamma.sigma import Reference
-from fingerprintml.io import atomic_path, read_table, write_table
+from fingerprintml.io import read_table, write_table
 from fingerprintml.logs import log_to
 
 with log_to(snakemake.log[0]):
-    p = snakemake.params
     i = snakemake.input
-    settings = TrainingSettings(**p.settings, threads=snakemake.threads)
     models, scores = train_binary(
         np.load(i.train_features),
         read_table(i.train_labels)["has_source"].to_numpy(),
         np.load(i.test_features),
         read_table(i.test_labels),
-        settings,
+        TrainingSettings(**snakemake.params.settings, threads=snakemake.threads),
         test=(Binned.load(i.test_binned), Reference.load(i.background)),
     )
-    for method, path in zip(settings.methods, snakemake.output.models, strict=True):
-        with atomic_path(path) as tmp:
-            joblib.dump(models[method], tmp)
+    write_models(models, snakemake.output.models)
     write_table(scores, snakemake.output.scores)
