@@ -40,6 +40,13 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+def has_double_column_size(path: Path, aspect: float) -> bool:
+    """A 300 dpi PNG of a 7.2 in wide figure of height ``aspect`` x width (the tight bounding box adds or trims
+    up to 0.2 in)."""
+    width, height = png_size(path)
+    return abs(width - 2160) <= 60 and abs(height - aspect * 2160) <= 60
+
+
 def test_gamma_outputs_cover_every_test_spectrum(results: Path) -> None:
     """Every simulated test spectrum is scored by every method and classified once; the simulator writes no file
     that needs rejecting; the figures have the journal's double-column width and one spectrum figure per label
@@ -60,14 +67,14 @@ def test_gamma_outputs_cover_every_test_spectrum(results: Path) -> None:
     assert (comparison["true_activity_bq"] > 0).all()
     present = comparison.apply(lambda row: row["nuclide"] in row["file"], axis=1)
     assert present.all()  # lines are compared only for nuclides the file truly holds (its name says which)
-    assert png_size(results / "figures" / "confusion_matrices.png") == (2160, 1080)
-    assert png_size(results / "figures" / "roc.png") == (2160, 648)
+    assert has_double_column_size(results / "figures" / "confusion_matrices.png", 0.5)
+    assert has_double_column_size(results / "figures" / "roc.png", 0.3)
     for name in ["confusion_matrices", "roc"]:
         assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
     spectra = sorted((results / "figures" / "spectra").glob("*.png"))
     contents = [p.stem.split("_", 2)[2] for p in spectra]  # test_00018_Cs-137 -> Cs-137
     assert len(spectra) == 12 and len(set(contents)) == 12 and "background" in contents
-    assert all(png_size(p)[0] == 2160 and p.with_suffix(".pdf").is_file() for p in spectra)
+    assert all(has_double_column_size(p, 0.42) and p.with_suffix(".pdf").is_file() for p in spectra)
 
 
 def test_gamma_demo_targets(results: Path, demo: Path) -> None:
@@ -155,6 +162,11 @@ def test_gamma_query_folder_is_classified_with_rejects(demo_copy: Path, tmp_path
     assert (query / "broken.sps").is_file() and (query / "short.sps").is_file()
 
 
+def planned_jobs(dry_run: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of each job of a dry run's output."""
+    return re.findall(r"^rule (\w+):\n(?:    (?!wildcards:).*\n)*    wildcards: (.*)$", dry_run, re.MULTILINE)
+
+
 def declare_archive(workspace: Path, key: str, archive: Path) -> None:
     """Declare ``archive`` under ``key`` in the workspace's registry, as a user would: a file:// URL and its sha256."""
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
@@ -184,12 +196,20 @@ def test_gamma_paper_archive_is_fetched_extracted_and_built_beside_the_demo(demo
     both = f"gamma={json.dumps({'dataset': ['demo', 'paper']})}"
     jobs = run_snakemake(demo, "-n", "gamma", "--config", both).stdout
     assert "rule download:" in jobs and "rule gamma_extract:" in jobs
-    assert "wildcards: dataset=demo" not in jobs  # the demo is complete: only paper jobs
+    # The demo is complete: only paper jobs, but for the shared provenance rule, whose inputs (the env files) are
+    # absolute paths that changed when this workspace was copied.
+    demo_rules = {rule for rule, wildcards in planned_jobs(jobs) if "dataset=demo" in wildcards}
+    assert demo_rules <= {"provenance"}
+    assert {rule for rule, wildcards in planned_jobs(jobs) if "dataset=paper" in wildcards} >= {
+        "gamma_extract",
+        "gamma_binary",
+        "gamma_figure_spectra",
+    }
     labels = "results/gamma/paper/preprocessed/test_labels.csv"
     run_snakemake(demo, "-c2", labels, "--config", both)
     assert (demo / "resources/downloads/gamma/xgd_spectra.zip").read_bytes() == archive.read_bytes()
     extracted = demo / "results" / "gamma" / "paper" / "spectra"
-    assert sorted(p.name for p in extracted.iterdir()) == ["bkgs", "srcs", "test"]
+    assert sorted(p.name for p in extracted.iterdir() if not p.name.startswith(".")) == ["bkgs", "srcs", "test"]
     paper = pd.read_csv(demo / labels)
     expected = pd.read_csv(demo / "results/gamma/demo/preprocessed/test_labels.csv")
     pd.testing.assert_frame_equal(paper, expected)
