@@ -18,7 +18,7 @@ import yaml
 from fingerprintml.gamma.classify import read_split
 from fingerprintml.gamma.features import average, linfit
 from fingerprintml.gamma.library import read_lines
-from fingerprintml.gamma.preprocess import smooth
+from fingerprintml.gamma.preprocess import PreprocessSettings, smooth
 from fingerprintml.gamma.simulate import build_model, expected_counts
 from fingerprintml.gamma.spectrum import Spectrum, write_sps
 
@@ -28,18 +28,20 @@ TARGET_S = 60.0
 
 def main(n_spectra: int) -> None:
     config = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
-    model = build_model(read_lines(REPO / config["lines"]), config["nuclides"], config["detector"], config["demo"])
-    background = {**config["demo"]["background"]["activity_bq"], "continuum": 1.0}
+    simulator = config["datasets"]["demo"]["simulator"]
+    model = build_model(read_lines(REPO / config["lines"]), config["nuclides"], config["detector"], simulator)
+    background = {**simulator["background"]["activity_bq"], "continuum": 1.0}
     mean = expected_counts(model, {"Cs-137": 5e4, "Co-60": 5e4}, 20.0, 300, background)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for i in range(n_spectra):
             write_sps(Spectrum(rng.poisson(mean), 300, 306, 20.0, model.calibration), folder / f"s{i:05d}_Cs137.sps")
+        settings = PreprocessSettings(cap_kev=1500, default_calibration=model.calibration)
         start = time.perf_counter()
-        binned, _, rejects = read_split(folder, "query", config["nuclides"], 1500, "skip", model.calibration, 10.0)
+        binned, _, rejects = read_split(folder, "query", config["nuclides"], settings)
         read_s = time.perf_counter() - start
-        rates = smooth(binned.rates, {"window": 11, "polyorder": 2})
+        rates = smooth(binned.rates, 11, 2)
         features = [average(rates, 25), average(rates, 5), linfit(rates, 5)]
         total_s = time.perf_counter() - start
     assert len(rejects) == 0 and all(len(f) == n_spectra for f in features)

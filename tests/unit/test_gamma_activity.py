@@ -19,16 +19,17 @@ from fingerprintml.gamma.simulate import build_model, expected_counts
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
+SIMULATOR = CONFIG["datasets"]["demo"]["simulator"]
 NUCLIDES = CONFIG["nuclides"]
-CALIBRATION = tuple(CONFIG["demo"]["calibration"])
-BACKGROUND = {**CONFIG["demo"]["background"]["activity_bq"], "continuum": 1.0}
+CALIBRATION = tuple(SIMULATOR["calibration"])
+BACKGROUND = {**SIMULATOR["background"]["activity_bq"], "continuum": 1.0}
 
 
 @pytest.fixture(scope="module")
 def setup():
     lines = read_lines(REPO / CONFIG["lines"])
-    model = build_model(lines, NUCLIDES, CONFIG["detector"], CONFIG["demo"])
-    to_kev = rebin_matrix(CONFIG["demo"]["channels"], CALIBRATION, 1500)
+    model = build_model(lines, NUCLIDES, CONFIG["detector"], SIMULATOR)
+    to_kev = rebin_matrix(SIMULATOR["channels"], CALIBRATION, 1500)
     fitter = LineFitter(source_lines(lines, NUCLIDES), CONFIG["detector"], 1500, CALIBRATION, 2.5, 1)
     background_rate = to_kev.T @ expected_counts(model, {}, 10.0, 1.0, BACKGROUND)
     return model, to_kev, fitter, background_rate

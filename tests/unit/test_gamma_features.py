@@ -51,8 +51,8 @@ def test_rebin_shares_channels_by_overlap_and_keeps_counts() -> None:
 
 def test_smoothing_keeps_a_straight_line_and_is_optional() -> None:
     line = np.tile(np.linspace(0, 5, 100), (2, 1))
-    assert smooth(line, {"window": 7, "polyorder": 2}) == pytest.approx(line)
-    assert smooth(line, {"window": None, "polyorder": 2}) is line
+    assert smooth(line, 7, 2) == pytest.approx(line)
+    assert smooth(line, None) is line
 
 
 def test_labels_from_file_names() -> None:

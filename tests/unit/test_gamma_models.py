@@ -1,17 +1,18 @@
-"""Calibrated multilabel models, standard metric definitions and the paper-data layer (fetch, layout, errors)."""
+"""Calibrated multilabel models, standard metric definitions and archived datasets (layout, errors)."""
 
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pytest
+import yaml
 
-from fingerprintml.download import DownloadError
 from fingerprintml.gamma.metrics import multilabel_metrics
 from fingerprintml.gamma.models import binary_model, multilabel_model
-from fingerprintml.gamma.paper import fetch_paper_spectra
+from fingerprintml.gamma.paper import extract_spectra, layout_member
+from fingerprintml.gamma.plan import undeclared_archive
 from fingerprintml.gamma.spectrum import XGD_CALIBRATION, Spectrum, write_sps
 
 
@@ -56,33 +57,61 @@ def test_exact_match_counts_false_positives_and_precision_is_not_recall() -> Non
     assert (b["precision"], b["recall"], b["fp"], b["fn"]) == (0.5, 1.0, 1, 0)
 
 
-def xgd_archive(tmp_path: Path) -> Path:
-    """A zip in the XGD layout (top folder, srcs/ bkgs/ test/ of .sps)."""
+def xgd_archive(tmp_path: Path, folders=("srcs", "bkgs", "test"), top: str = "XGD_spectra/") -> Path:
+    """A zip in the XGD layout (``top`` folder, srcs/ bkgs/ test/ of .sps), with a readme and macOS litter."""
     archive = tmp_path / "xgd.zip"
     counts = np.arange(16)
     with zipfile.ZipFile(archive, "w") as zf:
-        for folder in ("srcs", "bkgs", "test"):
+        for folder in folders:
             path = tmp_path / f"{folder}.sps"
             write_sps(Spectrum(counts, 10, 10, 5.0, XGD_CALIBRATION), path)
-            zf.write(path, f"XGD_spectra/{folder}/Cs137_{folder}.sps")
+            zf.write(path, f"{top}{folder}/Cs137_{folder}.sps")
+        zf.writestr(f"{top}README.txt", "spectra")
+        zf.writestr(f"__MACOSX/{top}srcs/._Cs137_srcs.sps", "resource fork")
     return archive
 
 
-def test_paper_package_is_fetched_and_laid_out(tmp_path: Path) -> None:
-    archive = xgd_archive(tmp_path)
-    data = fetch_paper_spectra(str(archive), None, tmp_path / "dl/xgd", tmp_path / "data/paper")
-    assert sorted(p.relative_to(data).as_posix() for p in data.rglob("*.sps")) == [
+@pytest.mark.parametrize("top", ["XGD_spectra/", ""])
+def test_archive_is_laid_out_under_the_dataset_folder(tmp_path: Path, top: str) -> None:
+    data = tmp_path / "data"
+    counts = extract_spectra(xgd_archive(tmp_path, top=top), data)
+    assert counts == {"srcs": 1, "bkgs": 1, "test": 1}
+    assert sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file()) == [
         "bkgs/Cs137_bkgs.sps",
         "srcs/Cs137_srcs.sps",
         "test/Cs137_test.sps",
     ]
-    assert archive.is_file()
 
 
-def test_paper_errors_name_the_url_and_what_to_set(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"gamma\.paper\.url is not set"):
-        fetch_paper_spectra(None, None, tmp_path / "a", tmp_path / "d")
-    missing = str(tmp_path / "nowhere" / "xgd.zip")
-    with pytest.raises(DownloadError, match=r"gamma\.paper\.url") as error:
-        fetch_paper_spectra(missing, None, tmp_path / "a", tmp_path / "d", retries=1)
-    assert missing in str(error.value)
+def test_archive_layout_errors_name_the_archive_and_the_layout(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"xgd\.zip: no files in bkgs/.*srcs/ \(training sources\)"):
+        extract_spectra(xgd_archive(tmp_path, folders=("srcs", "test")), tmp_path / "a")
+    two = tmp_path / "two"
+    two.mkdir()
+    archive = xgd_archive(two)
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("other/test/x.sps", "x")
+    with pytest.raises(ValueError, match=r"several top folders \(XGD_spectra, other\)"):
+        extract_spectra(archive, tmp_path / "b")
+    not_archive = tmp_path / "plain.zip"
+    not_archive.write_text("not an archive")
+    with pytest.raises(ValueError, match="neither a zip nor a tar"):
+        extract_spectra(not_archive, tmp_path / "c")
+
+
+def test_layout_members_keep_at_most_one_top_folder() -> None:
+    assert layout_member(PurePosixPath("srcs/a.sps")) == PurePosixPath("srcs/a.sps")
+    assert layout_member(PurePosixPath("XGD/test/sub/a.sps")) == PurePosixPath("test/sub/a.sps")
+    assert layout_member(PurePosixPath("a/b/srcs/a.sps")) is None
+    assert layout_member(PurePosixPath("XGD/readme.txt")) is None
+    assert layout_member(PurePosixPath("srcs")) is None
+    assert layout_member(PurePosixPath("__MACOSX/srcs/._a.sps")) is None
+    assert layout_member(PurePosixPath("XGD/srcs/._a.sps")) is None
+
+
+def test_an_undeclared_archive_says_how_to_declare_it() -> None:
+    message = undeclared_archive("gamma/xgd_spectra.zip", "paper")
+    assert "'paper'" in message and "resources/remote_files.yaml" in message
+    entry = yaml.safe_load(message.split(":\n", 1)[1].split("\n(")[0])
+    assert set(entry["gamma/xgd_spectra.zip"]) == {"url", "sha256"}
+    assert entry["gamma/xgd_spectra.zip"]["url"].startswith("file://")

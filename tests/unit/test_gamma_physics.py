@@ -19,8 +19,9 @@ from fingerprintml.gamma.spectrum import Spectrum
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
+SIMULATOR = CONFIG["datasets"]["demo"]["simulator"]
 NUCLIDES = CONFIG["nuclides"]
-BACKGROUND = {**CONFIG["demo"]["background"]["activity_bq"], "continuum": 1.0}
+BACKGROUND = {**SIMULATOR["background"]["activity_bq"], "continuum": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def lines() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def model(lines: pd.DataFrame):
-    return build_model(lines, NUCLIDES, CONFIG["detector"], CONFIG["demo"])
+    return build_model(lines, NUCLIDES, CONFIG["detector"], SIMULATOR)
 
 
 def binned(model, activities: dict[str, float], distance: float, live: float, n: int, seed: int):
@@ -65,11 +66,11 @@ def test_peak_counts_follow_inverse_square_and_live_time(model) -> None:
 
 
 def test_plan_is_balanced_over_combinations_distances_and_times() -> None:
-    table = plan(NUCLIDES, CONFIG["demo"], "train")
+    table = plan(NUCLIDES, SIMULATOR, "train")
     sources = table[table["nuclides"] != ""]
     assert sources.groupby("nuclides").size().nunique() == 1
     assert sources.groupby(["distance_cm", "live_time_s"]).size().nunique() == 1
-    assert (table["nuclides"] == "").sum() == CONFIG["demo"]["background_spectra"]["train"]
+    assert (table["nuclides"] == "").sum() == SIMULATOR["background_spectra"]["train"]
 
 
 def test_sigma_method_flags_sources_and_not_background(model, lines: pd.DataFrame) -> None:

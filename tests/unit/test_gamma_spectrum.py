@@ -16,7 +16,7 @@ from fingerprintml.gamma.detector import efficiency
 from fingerprintml.gamma.features import average
 from fingerprintml.gamma.library import read_lines
 from fingerprintml.gamma.models import multilabel_model
-from fingerprintml.gamma.preprocess import rebin
+from fingerprintml.gamma.preprocess import PreprocessSettings, rebin
 from fingerprintml.gamma.simulate import build_model, expected_counts
 from fingerprintml.gamma.spectrum import (
     XGD_CALIBRATION,
@@ -30,6 +30,7 @@ from fingerprintml.gamma.spectrum import (
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
+SIMULATOR = CONFIG["datasets"]["demo"]["simulator"]
 
 
 def spectrum(n: int = 64, seed: int = 1) -> Spectrum:
@@ -105,7 +106,8 @@ def test_read_split_reports_rejects_and_labels(tmp_path: Path) -> None:
     folder.mkdir()
     files = corrupt(folder)
     files["good"].rename(folder / "Cs137_near.sps")
-    binned, labels, rejects = read_split(folder, "query", ["Co-60", "Cs-137"], 80, "default", XGD_CALIBRATION, 10.0)
+    settings = PreprocessSettings(cap_kev=80, calibration_policy="default", default_calibration=XGD_CALIBRATION)
+    binned, labels, rejects = read_split(folder, "query", ["Co-60", "Cs-137"], settings)
     assert sorted(binned.files) == ["Cs137_near.sps", "zero_calibration.sps"]
     assert labels.set_index("file").loc["Cs137_near.sps", ["Co-60", "Cs-137"]].tolist() == [0, 1]
     assert rejects.set_index("file")["action"].to_dict() == {
@@ -151,7 +153,7 @@ def test_csi_spectrum_in_spe_format_is_read_by_becquerel_and_cs137_identified(tm
         "resolution": {"a": 3.0, "b": 1.2, "c": 0.04},
         "efficiency": {**CONFIG["detector"]["efficiency"], "peak": 0.03, "knee_kev": 300.0},
     }
-    demo = {**CONFIG["demo"], "channels": 1024, "calibration": [1.6, -2.0]}
+    demo = {**SIMULATOR, "channels": 1024, "calibration": [1.6, -2.0]}
     nuclides = CONFIG["nuclides"]
     lines = read_lines(REPO / CONFIG["lines"])
     model = build_model(lines, nuclides, detector, demo)

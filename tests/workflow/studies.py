@@ -13,7 +13,7 @@ import pandas as pd
 # same_outputs with the demo run's; the first one of each study depends on its seed.
 REPRODUCED = {
     "isotopes": ["results/isotopes/data/train.csv", "results/isotopes/search/flat-xgboost.csv"],
-    "gamma": ["results/gamma/truth.csv", "results/gamma/binary/test_scores.csv"],
+    "gamma": ["results/gamma/demo/truth.csv", "results/gamma/demo/binary/test_scores.csv"],
     "particles": [
         "results/particles/demo/data/labelled.csv",
         "results/particles/demo/data/split.csv",

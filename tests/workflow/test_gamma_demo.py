@@ -1,8 +1,11 @@
-"""The gamma demo end to end: outputs, targets, report, caching by rule, and the user's own spectra."""
+"""The gamma demo end to end: outputs, targets, report, caching by rule, the user's own spectra, and an archived
+dataset (the paper's XGD package) declared in the registry beside the demo."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import struct
 import zipfile
@@ -17,6 +20,7 @@ from tests.conftest import run_snakemake
 pytestmark = pytest.mark.workflow
 
 NUCLIDES = ["Na-22", "Co-60", "Cs-137", "Eu-152", "Am-241"]
+PAPER = 'gamma={"dataset": "paper"}'
 
 
 @pytest.fixture(scope="module")
@@ -26,28 +30,51 @@ def demo(demo_workspace: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def results(demo: Path) -> Path:
-    return demo / "results" / "gamma"
+    return demo / "results" / "gamma" / "demo"
 
 
-def test_gamma_outputs_exist(results: Path) -> None:
-    for name in [
-        "binary_metrics.csv",
-        "binary_confusion.csv",
-        "multilabel_metrics.csv",
-        "per_nuclide_metrics.csv",
-        "activity_metrics.csv",
-        "activity_comparison.csv",
-        "test_predictions.csv",
-        "rejects.csv",
-        "provenance.yaml",
-    ]:
-        assert (results / name).is_file(), name
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG image, from its IHDR chunk."""
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG"), path
+    return struct.unpack(">II", data[16:24])
+
+
+def has_double_column_size(path: Path, aspect: float) -> bool:
+    """A 300 dpi PNG of a 7.2 in wide figure of height ``aspect`` x width (the tight bounding box adds or trims
+    up to 0.2 in)."""
+    width, height = png_size(path)
+    return abs(width - 2160) <= 60 and abs(height - aspect * 2160) <= 60
+
+
+def test_gamma_outputs_cover_every_test_spectrum(results: Path) -> None:
+    """Every simulated test spectrum is scored by every method and classified once; the simulator writes no file
+    that needs rejecting; the figures have the journal's double-column width and one spectrum figure per label
+    combination, background included."""
+    test_files = sorted(p.name for p in (results / "simulated" / "test").glob("*.sps"))
+    assert len(test_files) > 100
+    predictions = pd.read_csv(results / "test_predictions.csv", keep_default_na=False)
+    assert sorted(predictions["file"]) == test_files
+    scores = pd.read_csv(results / "binary" / "test_scores.csv")
+    assert list(scores.columns) == ["file", "has_source", "method", "score", "predicted"]
+    for method, part in scores.groupby("method"):
+        assert sorted(part["file"]) == test_files, method
+    binary = pd.read_csv(results / "binary_metrics.csv")
+    assert (binary["n"] == len(test_files)).all()
+    rejects = pd.read_csv(results / "rejects.csv")
+    assert list(rejects.columns) == ["file", "problem", "action", "split"] and rejects.empty
+    comparison = pd.read_csv(results / "activity_comparison.csv")
+    assert (comparison["true_activity_bq"] > 0).all()
+    present = comparison.apply(lambda row: row["nuclide"] in row["file"], axis=1)
+    assert present.all()  # lines are compared only for nuclides the file truly holds (its name says which)
+    assert has_double_column_size(results / "figures" / "confusion_matrices.png", 0.5)
+    assert has_double_column_size(results / "figures" / "roc.png", 0.3)
     for name in ["confusion_matrices", "roc"]:
         assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
-        assert (results / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     spectra = sorted((results / "figures" / "spectra").glob("*.png"))
-    assert len(spectra) == 12 and any("background" in p.name for p in spectra)
-    assert all(p.with_suffix(".pdf").is_file() for p in spectra)
+    contents = [p.stem.split("_", 2)[2] for p in spectra]  # test_00018_Cs-137 -> Cs-137
+    assert len(spectra) == 12 and len(set(contents)) == 12 and "background" in contents
+    assert all(has_double_column_size(p, 0.42) and p.with_suffix(".pdf").is_file() for p in spectra)
 
 
 def test_gamma_demo_targets(results: Path, demo: Path) -> None:
@@ -86,6 +113,8 @@ def test_gamma_predictions_have_the_issue_columns(results: Path) -> None:
 def test_gamma_report_and_provenance(demo: Path, results: Path) -> None:
     provenance = yaml.safe_load((results / "provenance.yaml").read_text())
     assert provenance["config"]["gamma"]["dataset"] == "demo"
+    config = yaml.safe_load((demo / "config.yaml").read_text())["gamma"]
+    assert provenance["config"]["gamma"]["datasets"] == {"demo": config["datasets"]["demo"]}
     assert provenance["packages"]["becquerel"] != "not installed"
     with zipfile.ZipFile(demo / "results" / "report.zip") as report:
         names = report.namelist()
@@ -97,7 +126,7 @@ def test_gamma_feature_change_reruns_features_and_models_not_preprocessing(demo:
     assert "Nothing to be done" in run_snakemake(demo, "-n", "gamma").stdout
     change = {"features": {"multilabel": {"method": "linfit"}}}
     jobs = run_snakemake(demo, "-n", "gamma", "--config", f"gamma={json.dumps(change)}").stdout
-    assert "gamma_features" in jobs and "gamma_multilabel" in jobs
+    assert "gamma_features" in jobs and "gamma_multilabel" in jobs and "gamma_figure_roc" in jobs
     assert "gamma_preprocess" not in jobs and "gamma_simulate" not in jobs and "gamma_binary" not in jobs
 
 
@@ -105,7 +134,7 @@ def test_gamma_query_folder_is_classified_with_rejects(demo_copy: Path, tmp_path
     demo = demo_copy
     query = tmp_path / "my_spectra"
     query.mkdir()
-    test_dir = demo / "results" / "gamma" / "data" / "demo" / "test"
+    test_dir = demo / "results" / "gamma" / "demo" / "simulated" / "test"
     for name in ["test_00018_Cs-137.sps", "test_00230_background.sps"]:
         shutil.copy(test_dir / name, query / name.replace("test_", "mine_"))
     broken = bytearray((test_dir / "test_00018_Cs-137.sps").read_bytes())
@@ -113,13 +142,74 @@ def test_gamma_query_folder_is_classified_with_rejects(demo_copy: Path, tmp_path
     (query / "broken.sps").write_bytes(bytes(broken))
     (query / "short.sps").write_bytes(bytes(broken[:500]))
     config = f"gamma={json.dumps({'query_dir': str(query)})}"
-    run_snakemake(demo, "-c2", "results/gamma/predictions.csv", "results/gamma/rejects.csv", "--config", config)
-    predictions = pd.read_csv(demo / "results/gamma/predictions.csv", keep_default_na=False).set_index("file")
+    jobs = run_snakemake(demo, "-n", "gamma", "--config", config).stdout
+    # The user's spectra are classified by the demo models: nothing of the demo itself is redone.
+    assert "gamma_predict" in jobs and "gamma_preprocess_user" in jobs
+    assert not re.search(r"rule gamma_(preprocess|features|binary|multilabel|classify|metrics):", jobs)
+    run_snakemake(demo, "-c2", "gamma", "--config", config)
+    user = demo / "results" / "gamma" / "demo" / "user"
+    predictions = pd.read_csv(user / "predictions.csv", keep_default_na=False).set_index("file")
     assert sorted(predictions.index) == ["mine_00018_Cs-137.sps", "mine_00230_background.sps"]
     assert predictions.loc["mine_00018_Cs-137.sps", "nuclides"] == "Cs-137"
     assert float(predictions.loc["mine_00018_Cs-137.sps", "activity_bq_Cs-137"]) > 0
     assert predictions.loc["mine_00230_background.sps", "has_source"] == 0
-    rejects = pd.read_csv(demo / "results/gamma/rejects.csv")
-    query_rejects = rejects[rejects["split"] == "query"]
-    assert sorted(Path(f).name for f in query_rejects["file"]) == ["broken.sps", "short.sps"]
+    lines = pd.read_csv(user / "predictions_lines.csv")
+    assert set(lines["file"]) == {"mine_00018_Cs-137.sps"} and set(lines["nuclide"]) == {"Cs-137"}
+    rejects = pd.read_csv(user / "rejects.csv")
+    assert sorted(Path(f).name for f in rejects["file"]) == ["broken.sps", "short.sps"]
+    assert set(rejects["action"]) == {"skipped"}
+    assert pd.read_csv(demo / "results/gamma/demo/rejects.csv").empty
     assert (query / "broken.sps").is_file() and (query / "short.sps").is_file()
+
+
+def planned_jobs(dry_run: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of each job of a dry run's output."""
+    return re.findall(r"^rule (\w+):\n(?:    (?!wildcards:).*\n)*    wildcards: (.*)$", dry_run, re.MULTILINE)
+
+
+def declare_archive(workspace: Path, key: str, archive: Path) -> None:
+    """Declare ``archive`` under ``key`` in the workspace's registry, as a user would: a file:// URL and its sha256."""
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    with open(workspace / "resources" / "remote_files.yaml", "a") as registry:
+        registry.write(f"\n{key}:\n  url: file://{archive}\n  sha256: {digest}\n")
+
+
+def test_gamma_paper_stops_at_planning_until_its_archive_is_declared(workspace: Path) -> None:
+    proc = run_snakemake(workspace, "-n", "gamma", "--config", PAPER, check=False)
+    assert proc.returncode != 0
+    message = proc.stdout + proc.stderr
+    assert "'gamma/xgd_spectra.zip' is not declared in resources/remote_files.yaml" in message
+    assert "url: file://" in message and "sha256" in message
+
+
+def test_gamma_paper_archive_is_fetched_extracted_and_built_beside_the_demo(demo_copy: Path, tmp_path: Path) -> None:
+    """A declared archive (here the demo's spectra, zipped under one top folder) goes through the download rule and
+    the extraction into results/gamma/paper/, and builds in the same DAG as the complete demo without touching it."""
+    demo = demo_copy
+    simulated = demo / "results" / "gamma" / "demo" / "simulated"
+    archive = tmp_path / "xgd_spectra.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted(simulated.rglob("*.sps")):
+            bundle.write(path, f"XGD/{path.relative_to(simulated)}")
+        bundle.writestr("XGD/readme.txt", "not a spectrum")
+    declare_archive(demo, "gamma/xgd_spectra.zip", archive)
+    both = f"gamma={json.dumps({'dataset': ['demo', 'paper']})}"
+    jobs = run_snakemake(demo, "-n", "gamma", "--config", both).stdout
+    assert "rule download:" in jobs and "rule gamma_extract:" in jobs
+    # The demo is complete: only paper jobs, but for the shared provenance rule, whose inputs (the env files) are
+    # absolute paths that changed when this workspace was copied.
+    demo_rules = {rule for rule, wildcards in planned_jobs(jobs) if "dataset=demo" in wildcards}
+    assert demo_rules <= {"provenance"}
+    assert {rule for rule, wildcards in planned_jobs(jobs) if "dataset=paper" in wildcards} >= {
+        "gamma_extract",
+        "gamma_binary",
+        "gamma_figure_spectra",
+    }
+    labels = "results/gamma/paper/preprocessed/test_labels.csv"
+    run_snakemake(demo, "-c2", labels, "--config", both)
+    assert (demo / "resources/downloads/gamma/xgd_spectra.zip").read_bytes() == archive.read_bytes()
+    extracted = demo / "results" / "gamma" / "paper" / "spectra"
+    assert sorted(p.name for p in extracted.iterdir() if not p.name.startswith(".")) == ["bkgs", "srcs", "test"]
+    paper = pd.read_csv(demo / labels)
+    expected = pd.read_csv(demo / "results/gamma/demo/preprocessed/test_labels.csv")
+    pd.testing.assert_frame_equal(paper, expected)

@@ -1,130 +1,102 @@
+from fingerprintml.gamma import plan as gamma_plan
+
 GAM = config["gamma"]
-GAM_RESULTS = "results/gamma"
-GAM_DATA = f"{GAM_RESULTS}/data/{GAM['dataset']}"
-GAM_SPLITS = ["train", "test", *(["query"] if GAM["query_dir"] else [])]
+GAM_RESULTS = "results/gamma/{dataset}"
+GAM_USER = f"{GAM_RESULTS}/user"
 GAM_PRE = GAM["preprocess"]
-GAM_METHODS = {
-    stage: {m: GAM["models"][m] for m in GAM[stage]["methods"]}
-    for stage in ("binary", "multilabel")
-}
-for stage in ("binary", "multilabel"):
-    if GAM["predict"][f"{stage}_method"] not in GAM[stage]["methods"]:
-        raise ValueError(
-            f"config.yaml: gamma.predict.{stage}_method must be one of gamma.{stage}.methods"
-        )
+gamma_plan.check_predict_methods(GAM)
 GAM_MODELS = {
     stage: f"{GAM_RESULTS}/models/{stage}/{GAM['predict'][f'{stage}_method']}.joblib"
-    for stage in ("binary", "multilabel")
+    for stage in gamma_plan.STAGES
 }
-GAM_OUTPUTS = [
-    f"{GAM_RESULTS}/binary_metrics.csv",
-    f"{GAM_RESULTS}/binary_confusion.csv",
-    f"{GAM_RESULTS}/multilabel_metrics.csv",
-    f"{GAM_RESULTS}/per_nuclide_metrics.csv",
-    f"{GAM_RESULTS}/rejects.csv",
-    f"{GAM_RESULTS}/test_predictions.csv",
-    f"{GAM_RESULTS}/provenance.yaml",
-    f"{GAM_RESULTS}/figures/spectra",
-    *[
-        f"{GAM_RESULTS}/figures/{name}.{ext}"
-        for name in ("confusion_matrices", "roc")
-        for ext in ("pdf", "png")
-    ],
-    *(
-        [
-            f"{GAM_RESULTS}/activity_comparison.csv",
-            f"{GAM_RESULTS}/activity_metrics.csv",
-        ]
-        if GAM["dataset"] == "demo"
-        else []
-    ),
-    *([f"{GAM_RESULTS}/predictions.csv"] if GAM["query_dir"] else []),
-]
 
 
 rule gamma:
     input:
-        GAM_OUTPUTS,
+        [gamma_plan.target_paths(GAM, dataset) for dataset in datasets("gamma")],
 
 
 rule gamma_simulate:
     input:
         lines=GAM["lines"],
     output:
-        data=directory(f"{GAM_RESULTS}/data/demo"),
+        data=directory(f"{GAM_RESULTS}/simulated"),
         truth=f"{GAM_RESULTS}/truth.csv",
     log:
-        "logs/gamma/simulate.log",
+        "logs/gamma/{dataset}/simulate.log",
     benchmark:
-        "benchmarks/gamma/simulate.tsv"
+        "benchmarks/gamma/{dataset}/simulate.tsv"
     conda:
         "../../envs/gamma-data.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=20,
     params:
         nuclides=GAM["nuclides"],
         detector=GAM["detector"],
-        demo=GAM["demo"],
+        simulator=per_dataset("gamma", "simulator"),
         seed=GAM["seed"],
     script:
-        "../scripts/gamma_simulate.py"
+        "../scripts/gamma/simulate.py"
 
 
-rule gamma_paper_data:
+rule gamma_extract:
+    input:
+        archive=lambda wildcards: downloaded(
+            gamma_plan.archive_key(GAM, wildcards.dataset, REMOTE_FILES)
+        ),
     output:
-        archive="resources/downloads/gamma/xgd_spectra",
-        data=directory(f"{GAM_RESULTS}/data/paper"),
+        data=directory(f"{GAM_RESULTS}/spectra"),
     log:
-        "logs/gamma/paper_data.log",
+        "logs/gamma/{dataset}/extract.log",
     conda:
         "../../envs/gamma-data.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
-    params:
-        url=GAM["paper"]["url"],
-        sha256=GAM["paper"]["sha256"],
-        mirror=config["download"]["mirror"],
-        retries=config["download"]["retries"],
-        timeout=config["download"]["timeout"],
     script:
-        "../scripts/gamma_paper_data.py"
+        "../scripts/gamma/extract.py"
 
 
 rule gamma_preprocess:
     input:
-        data=lambda wildcards: (
-            GAM["query_dir"] if wildcards.split == "query" else GAM_DATA
-        ),
+        data=lambda wildcards: gamma_plan.spectra_folder(GAM, wildcards.dataset),
     output:
         binned=f"{GAM_RESULTS}/preprocessed/{{split}}.npz",
         rates=f"{GAM_RESULTS}/preprocessed/{{split}}_rates.npy",
         labels=f"{GAM_RESULTS}/preprocessed/{{split}}_labels.csv",
         rejects=f"{GAM_RESULTS}/preprocessed/{{split}}_rejects.csv",
     log:
-        "logs/gamma/preprocess/{split}.log",
+        "logs/gamma/{dataset}/preprocess/{split}.log",
     benchmark:
-        "benchmarks/gamma/preprocess/{split}.tsv"
+        "benchmarks/gamma/{dataset}/preprocess/{split}.tsv"
     wildcard_constraints:
-        split="train|test|query",
+        split="train|test",
     conda:
         "../../envs/gamma-data.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
     params:
+        # The user's spectra (gamma_preprocess_user) have no split wildcard: the split "query" is the folder itself.
+        split=lambda wildcards: wildcards.get("split", "query"),
         nuclides=GAM["nuclides"],
-        cap_kev=GAM_PRE["cap_kev"],
-        calibration_policy=GAM_PRE["calibration_policy"],
-        default_calibration=GAM_PRE["default_calibration"],
-        default_distance_cm=GAM_PRE["default_distance_cm"],
-        smoothing=GAM_PRE["smoothing"],
+        preprocess={k: v for k, v in GAM_PRE.items() if k != "subtract_background"},
     script:
-        "../scripts/gamma_preprocess.py"
+        "../scripts/gamma/preprocess.py"
+
+
+use rule gamma_preprocess as gamma_preprocess_user with:
+    input:
+        data=lambda wildcards: gamma_plan.query_dir(GAM),
+    output:
+        binned=f"{GAM_USER}/preprocessed.npz",
+        rates=f"{GAM_USER}/preprocessed_rates.npy",
+        labels=f"{GAM_USER}/preprocessed_labels.csv",
+        rejects=f"{GAM_USER}/rejects.csv",
+    log:
+        "logs/gamma/{dataset}/user/preprocess.log",
+    benchmark:
+        "benchmarks/gamma/{dataset}/user/preprocess.tsv"
 
 
 rule gamma_background:
@@ -135,46 +107,53 @@ rule gamma_background:
     output:
         f"{GAM_RESULTS}/background.npz",
     log:
-        "logs/gamma/background.log",
+        "logs/gamma/{dataset}/background.log",
     conda:
         "../../envs/gamma-data.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=10,
     params:
         nuclides=GAM["nuclides"],
         resolution=GAM["detector"]["resolution"],
-        cap_kev=GAM_PRE["cap_kev"],
         window_fwhm=GAM["binary"]["sigma"]["window_fwhm"],
     script:
-        "../scripts/gamma_background.py"
+        "../scripts/gamma/background.py"
 
 
 rule gamma_features:
     input:
-        rates=rules.gamma_preprocess.output.rates,
+        rates=f"{GAM_RESULTS}/preprocessed/{{split}}_rates.npy",
         background=rules.gamma_background.output[0],
     output:
         f"{GAM_RESULTS}/features/{{stage}}/{{split}}.npy",
     log:
-        "logs/gamma/features/{stage}-{split}.log",
+        "logs/gamma/{dataset}/features/{stage}-{split}.log",
     benchmark:
-        "benchmarks/gamma/features/{stage}-{split}.tsv"
+        "benchmarks/gamma/{dataset}/features/{stage}-{split}.tsv"
     wildcard_constraints:
         stage="binary|multilabel",
-        split="train|test|query",
+        split="train|test",
     conda:
         "../../envs/gamma-data.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=10,
     params:
         settings=lambda wildcards: GAM["features"][wildcards.stage],
         subtract_background=GAM_PRE["subtract_background"],
     script:
-        "../scripts/gamma_features.py"
+        "../scripts/gamma/features.py"
+
+
+use rule gamma_features as gamma_features_user with:
+    input:
+        rates=rules.gamma_preprocess_user.output.rates,
+        background=rules.gamma_background.output[0],
+    output:
+        f"{GAM_USER}/features/{{stage}}.npy",
+    log:
+        "logs/gamma/{dataset}/user/features/{stage}.log",
+    benchmark:
+        "benchmarks/gamma/{dataset}/user/features/{stage}.tsv"
 
 
 rule gamma_binary:
@@ -189,12 +168,13 @@ rule gamma_binary:
         models=expand(
             f"{GAM_RESULTS}/models/binary/{{method}}.joblib",
             method=GAM["binary"]["methods"],
+            allow_missing=True,
         ),
         scores=f"{GAM_RESULTS}/binary/test_scores.csv",
     log:
-        "logs/gamma/binary.log",
+        "logs/gamma/{dataset}/binary.log",
     benchmark:
-        "benchmarks/gamma/binary.tsv"
+        "benchmarks/gamma/{dataset}/binary.tsv"
     conda:
         "../../envs/gamma-ml.yaml"
     threads: 2
@@ -202,13 +182,9 @@ rule gamma_binary:
         mem_mb=4000,
         runtime=30,
     params:
-        methods=list(GAM_METHODS["binary"]),
-        settings=GAM_METHODS["binary"],
-        scaling=GAM["features"]["binary"]["scaling"],
-        sigma=GAM["binary"]["sigma"],
-        seed=GAM["seed"],
+        settings=gamma_plan.training_settings(GAM, "binary"),
     script:
-        "../scripts/gamma_binary.py"
+        "../scripts/gamma/binary.py"
 
 
 rule gamma_multilabel:
@@ -221,31 +197,26 @@ rule gamma_multilabel:
         models=expand(
             f"{GAM_RESULTS}/models/multilabel/{{method}}.joblib",
             method=GAM["multilabel"]["methods"],
+            allow_missing=True,
         ),
         probabilities=f"{GAM_RESULTS}/multilabel/test_probabilities.csv",
     log:
-        "logs/gamma/multilabel.log",
+        "logs/gamma/{dataset}/multilabel.log",
     benchmark:
-        "benchmarks/gamma/multilabel.tsv"
+        "benchmarks/gamma/{dataset}/multilabel.tsv"
     conda:
         "../../envs/gamma-ml.yaml"
     threads: 2
     resources:
         mem_mb=4000,
-        runtime=60,
     params:
         nuclides=GAM["nuclides"],
-        methods=list(GAM_METHODS["multilabel"]),
-        settings=GAM_METHODS["multilabel"],
-        scaling=GAM["features"]["multilabel"]["scaling"],
-        calibration_fraction=GAM["multilabel"]["calibration_fraction"],
-        threshold=GAM["multilabel"]["threshold"],
-        seed=GAM["seed"],
+        settings=gamma_plan.training_settings(GAM, "multilabel"),
     script:
-        "../scripts/gamma_multilabel.py"
+        "../scripts/gamma/multilabel.py"
 
 
-rule gamma_classify_test:
+rule gamma_classify:
     input:
         binned=f"{GAM_RESULTS}/preprocessed/test.npz",
         binary_features=f"{GAM_RESULTS}/features/binary/test.npy",
@@ -255,54 +226,45 @@ rule gamma_classify_test:
         background=rules.gamma_background.output[0],
         lines=GAM["lines"],
     output:
-        predictions=report(
+        predictions=study_report(
             f"{GAM_RESULTS}/test_predictions.csv",
-            caption="../report/gamma/test_predictions.rst",
-            category="gamma",
-            subcategory="tables",
+            "gamma",
+            "test_predictions",
+            "tables",
         ),
         lines=f"{GAM_RESULTS}/test_lines.csv",
     log:
-        "logs/gamma/classify_test.log",
+        "logs/gamma/{dataset}/classify.log",
     benchmark:
-        "benchmarks/gamma/classify_test.tsv"
+        "benchmarks/gamma/{dataset}/classify.tsv"
     conda:
         "../../envs/gamma-ml.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=20,
     params:
-        nuclides=GAM["nuclides"],
-        threshold=GAM["multilabel"]["threshold"],
-        detector=GAM["detector"],
-        calibration=GAM_PRE["default_calibration"],
-        activity=GAM["activity"],
+        settings=gamma_plan.classify_settings(GAM),
     script:
-        "../scripts/gamma_classify.py"
+        "../scripts/gamma/classify.py"
 
 
-use rule gamma_classify_test as gamma_predict with:
+use rule gamma_classify as gamma_predict with:
     input:
-        binned=f"{GAM_RESULTS}/preprocessed/query.npz",
-        binary_features=f"{GAM_RESULTS}/features/binary/query.npy",
-        multilabel_features=f"{GAM_RESULTS}/features/multilabel/query.npy",
+        binned=rules.gamma_preprocess_user.output.binned,
+        binary_features=f"{GAM_USER}/features/binary.npy",
+        multilabel_features=f"{GAM_USER}/features/multilabel.npy",
         binary_model=GAM_MODELS["binary"],
         multilabel_model=GAM_MODELS["multilabel"],
         background=rules.gamma_background.output[0],
         lines=GAM["lines"],
     output:
-        predictions=report(
-            f"{GAM_RESULTS}/predictions.csv",
-            caption="../report/gamma/predictions.rst",
-            category="gamma",
-            subcategory="tables",
+        predictions=study_report(
+            f"{GAM_USER}/predictions.csv", "gamma", "predictions", "tables"
         ),
-        lines=f"{GAM_RESULTS}/predictions_lines.csv",
+        lines=f"{GAM_USER}/predictions_lines.csv",
     log:
-        "logs/gamma/predict.log",
+        "logs/gamma/{dataset}/user/predict.log",
     benchmark:
-        "benchmarks/gamma/predict.tsv"
+        "benchmarks/gamma/{dataset}/user/predict.tsv"
 
 
 rule gamma_metrics:
@@ -310,68 +272,56 @@ rule gamma_metrics:
         scores=rules.gamma_binary.output.scores,
         probabilities=rules.gamma_multilabel.output.probabilities,
         labels=f"{GAM_RESULTS}/preprocessed/test_labels.csv",
-        rejects=expand(
-            f"{GAM_RESULTS}/preprocessed/{{split}}_rejects.csv", split=GAM_SPLITS
-        ),
+        train_rejects=f"{GAM_RESULTS}/preprocessed/train_rejects.csv",
+        test_rejects=f"{GAM_RESULTS}/preprocessed/test_rejects.csv",
     output:
-        binary=report(
-            f"{GAM_RESULTS}/binary_metrics.csv",
-            caption="../report/gamma/binary_metrics.rst",
-            category="gamma",
-            subcategory="tables",
+        binary=study_report(
+            f"{GAM_RESULTS}/binary_metrics.csv", "gamma", "binary_metrics", "tables"
         ),
         confusion=f"{GAM_RESULTS}/binary_confusion.csv",
-        multilabel=report(
+        multilabel=study_report(
             f"{GAM_RESULTS}/multilabel_metrics.csv",
-            caption="../report/gamma/multilabel_metrics.rst",
-            category="gamma",
-            subcategory="tables",
+            "gamma",
+            "multilabel_metrics",
+            "tables",
         ),
-        per_nuclide=report(
+        per_nuclide=study_report(
             f"{GAM_RESULTS}/per_nuclide_metrics.csv",
-            caption="../report/gamma/per_nuclide_metrics.rst",
-            category="gamma",
-            subcategory="tables",
+            "gamma",
+            "per_nuclide_metrics",
+            "tables",
         ),
-        rejects=report(
-            f"{GAM_RESULTS}/rejects.csv",
-            caption="../report/gamma/rejects.rst",
-            category="gamma",
-            subcategory="tables",
-        ),
+        rejects=study_report(f"{GAM_RESULTS}/rejects.csv", "gamma", "rejects", "tables"),
     log:
-        "logs/gamma/metrics.log",
+        "logs/gamma/{dataset}/metrics.log",
     conda:
         "../../envs/gamma-ml.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
         nuclides=GAM["nuclides"],
         threshold=GAM["multilabel"]["threshold"],
-        splits=GAM_SPLITS,
     script:
-        "../scripts/gamma_metrics.py"
+        "../scripts/gamma/metrics.py"
 
 
 rule gamma_activity_metrics:
     input:
-        lines=rules.gamma_classify_test.output.lines,
+        lines=rules.gamma_classify.output.lines,
         truth=rules.gamma_simulate.output.truth,
     output:
         comparison=f"{GAM_RESULTS}/activity_comparison.csv",
-        summary=report(
+        summary=study_report(
             f"{GAM_RESULTS}/activity_metrics.csv",
-            caption="../report/gamma/activity_metrics.rst",
-            category="gamma",
-            subcategory="tables",
+            "gamma",
+            "activity_metrics",
+            "tables",
         ),
     log:
-        "logs/gamma/activity_metrics.log",
+        "logs/gamma/{dataset}/activity_metrics.log",
     conda:
         "../../envs/gamma-ml.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
@@ -381,49 +331,58 @@ rule gamma_activity_metrics:
         tolerance=GAM["activity"]["tolerance"],
         max_relative_sd=GAM["activity"]["max_relative_sd"],
     script:
-        "../scripts/gamma_activity_metrics.py"
+        "../scripts/gamma/activity_metrics.py"
 
 
-rule gamma_summary_figures:
+rule gamma_figure_confusion_matrices:
     input:
         confusion=rules.gamma_metrics.output.confusion,
         per_nuclide=rules.gamma_metrics.output.per_nuclide,
+    output:
+        pdf=f"{GAM_RESULTS}/figures/confusion_matrices.pdf",
+        png=study_report(
+            f"{GAM_RESULTS}/figures/confusion_matrices.png",
+            "gamma",
+            "confusion_matrices",
+            "figures",
+        ),
+    log:
+        "logs/gamma/{dataset}/figures/confusion_matrices.log",
+    conda:
+        "../../envs/gamma-figures.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        method=GAM["predict"]["multilabel_method"],
+    script:
+        "../scripts/gamma/figure_confusion_matrices.py"
+
+
+rule gamma_figure_roc:
+    input:
         probabilities=rules.gamma_multilabel.output.probabilities,
         labels=f"{GAM_RESULTS}/preprocessed/test_labels.csv",
     output:
-        confusion_pdf=f"{GAM_RESULTS}/figures/confusion_matrices.pdf",
-        confusion_png=report(
-            f"{GAM_RESULTS}/figures/confusion_matrices.png",
-            caption="../report/gamma/confusion_matrices.rst",
-            category="gamma",
-            subcategory="figures",
-        ),
-        roc_pdf=f"{GAM_RESULTS}/figures/roc.pdf",
-        roc_png=report(
-            f"{GAM_RESULTS}/figures/roc.png",
-            caption="../report/gamma/roc.rst",
-            category="gamma",
-            subcategory="figures",
-        ),
+        pdf=f"{GAM_RESULTS}/figures/roc.pdf",
+        png=study_report(f"{GAM_RESULTS}/figures/roc.png", "gamma", "roc", "figures"),
     log:
-        "logs/gamma/figures/summary.log",
+        "logs/gamma/{dataset}/figures/roc.log",
     conda:
         "../../envs/gamma-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
         nuclides=GAM["nuclides"],
-        method=GAM["predict"]["multilabel_method"],
     script:
-        "../scripts/gamma_plot_summary.py"
+        "../scripts/gamma/figure_roc.py"
 
 
-rule gamma_spectrum_figures:
+rule gamma_figure_spectra:
     input:
         binned=f"{GAM_RESULTS}/preprocessed/test.npz",
-        predictions=rules.gamma_classify_test.output.predictions,
+        predictions=rules.gamma_classify.output.predictions,
         labels=f"{GAM_RESULTS}/preprocessed/test_labels.csv",
         lines=GAM["lines"],
     output:
@@ -432,20 +391,18 @@ rule gamma_spectrum_figures:
             patterns=["{name}.png"],
             caption="../report/gamma/spectra.rst",
             category="gamma",
-            subcategory="test spectra",
+            subcategory="{dataset} test spectra",
         ),
     log:
-        "logs/gamma/figures/spectra.log",
+        "logs/gamma/{dataset}/figures/spectra.log",
     benchmark:
-        "benchmarks/gamma/figures/spectra.tsv"
+        "benchmarks/gamma/{dataset}/figures/spectra.tsv"
     conda:
         "../../envs/gamma-figures.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=20,
     params:
         nuclides=GAM["nuclides"],
-        max_spectra=GAM["figures"]["max_spectra"][GAM["dataset"]],
+        max_spectra=per_dataset("gamma", "figures.max_spectra"),
     script:
-        "../scripts/gamma_plot_spectra.py"
+        "../scripts/gamma/figure_spectra.py"

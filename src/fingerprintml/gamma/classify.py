@@ -9,20 +9,14 @@ import numpy as np
 import pandas as pd
 
 from fingerprintml.gamma.activity import LINE_COLUMNS, LineFitter, combine, decay_correct
-from fingerprintml.gamma.preprocess import Binned, label_table, measurement_dates, rebin
+from fingerprintml.gamma.preprocess import Binned, PreprocessSettings, label_table, measurement_dates, rebin
 from fingerprintml.gamma.spectrum import read_spectra, spectrum_files
 
 SPLIT_FOLDERS = {"train": ("srcs", "bkgs"), "test": ("test",)}
 
 
 def read_split(
-    data_dir: str | os.PathLike[str],
-    split: str,
-    nuclides: list[str],
-    cap_kev: int,
-    calibration_policy: str,
-    default_calibration: tuple[float, float],
-    distance_cm: float,
+    data_dir: str | os.PathLike[str], split: str, nuclides: list[str], settings: PreprocessSettings
 ) -> tuple[Binned, pd.DataFrame, pd.DataFrame]:
     """Read the spectra of ``split`` (train: ``srcs/`` and ``bkgs/``; test: ``test/``; query: ``data_dir`` itself)
     and rebin them. Returns the rebinned spectra, their labels (from file names; ``bkgs/`` are background) and
@@ -32,14 +26,19 @@ def read_split(
     for folder in folders:
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: the spectra folder is missing (layout: srcs/, bkgs/, test/)")
-        read, rejected = read_spectra(spectrum_files(folder), calibration_policy, default_calibration, distance_cm)
+        read, rejected = read_spectra(
+            spectrum_files(folder),
+            settings.calibration_policy,
+            settings.default_calibration,
+            settings.default_distance_cm,
+        )
         spectra += read
         rejects.append(rejected)
         dates |= measurement_dates(folder)
         background += [folder.name == "bkgs"] * len(read)
     if not spectra:
         raise ValueError(f"no readable spectra in {', '.join(map(str, folders))}")
-    binned = rebin(spectra, cap_kev, dates)
+    binned = rebin(spectra, settings.cap_kev, dates)
     notes = pd.DataFrame(
         [{"file": s.name, "problem": "; ".join(s.notes)} for s in spectra if s.notes], columns=["file", "problem"]
     )
@@ -54,6 +53,7 @@ def activity_tables(
     fitter: LineFitter,
     background_rate: np.ndarray,
     lines: pd.DataFrame,
+    *,
     reference_date: str,
     default_date: str | None,
 ) -> pd.DataFrame:

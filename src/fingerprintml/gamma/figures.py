@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
-from fingerprintml.plotting import OKABE_ITO, figure
+from fingerprintml.gamma.metrics import probabilities_by_method
+from fingerprintml.logs import progress
+from fingerprintml.plotting import OKABE_ITO, figure, save_figure
 
 
 def spectrum_figure(
@@ -92,3 +97,47 @@ def roc_figure(truth: np.ndarray, probabilities: dict[str, np.ndarray], nuclides
     axes[0, 0].set_ylabel("True positive rate")
     axes[0, -1].legend(loc="lower right", fontsize=5)
     return fig
+
+
+def spectra_to_draw(labels: pd.DataFrame, nuclides: list[str], max_spectra: int | None) -> pd.Series:
+    """The test spectra to draw, ``{file: true content}`` ('' for background): one of every label combination
+    first (background first of all, then in file order of first appearance), then the rest in file order, at most
+    ``max_spectra`` (None: all)."""
+    labels = labels.set_index("file")
+    truth = labels[nuclides].apply(lambda row: "+".join(n for n in nuclides if row[n]), axis=1)
+    first = truth.reset_index().sort_values(0, key=lambda c: c != "", kind="stable").drop_duplicates(0)["file"]
+    order = list(first) + [f for f in truth.index if f not in set(first)]
+    return truth.loc[order[: max_spectra or len(order)]]
+
+
+def write_spectrum_figures(
+    binned,
+    predictions: pd.DataFrame,
+    labels: pd.DataFrame,
+    lines: pd.DataFrame,
+    nuclides: list[str],
+    *,
+    max_spectra: int | None,
+    out_dir: str | os.PathLike[str],
+) -> list[str]:
+    """Write ``<stem>.pdf`` and ``<stem>.png`` of each spectrum of :func:`spectra_to_draw` into ``out_dir`` (the
+    rebinned test spectra, their predictions and labels); return the stems in drawing order."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    predictions = predictions.set_index("file", drop=False)
+    index = {name: k for k, name in enumerate(binned.files)}
+    stems = []
+    for name, truth in progress(spectra_to_draw(labels, nuclides, max_spectra).items(), "spectrum figures"):
+        fig = spectrum_figure(binned.rates[index[name]], predictions.loc[name], lines, nuclides, truth)
+        stem = Path(name).stem
+        save_figure(fig, out / f"{stem}.pdf", out / f"{stem}.png")
+        stems.append(stem)
+    return stems
+
+
+def multilabel_roc_figure(probabilities: pd.DataFrame, labels: pd.DataFrame, nuclides: list[str]):
+    """:func:`roc_figure` of a long probability table (file, method, p_<nuclide>) against the test labels."""
+    labels = labels.set_index("file")
+    return roc_figure(
+        labels[nuclides].to_numpy(), probabilities_by_method(probabilities, labels.index, nuclides), nuclides
+    )

@@ -15,11 +15,35 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+SCORE_COLUMNS = ["file", "has_source", "method", "score", "predicted"]
 
-def binary_metrics(truth: np.ndarray, predictions: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Accuracy, precision, recall and F1 of each method, and its error matrix (true x predicted, long form)."""
+
+def score_table(
+    files: np.ndarray, truth: np.ndarray, method: str, score: np.ndarray, predicted: np.ndarray
+) -> pd.DataFrame:
+    """The test scores of one binary detection method in the long layout of ``SCORE_COLUMNS`` (one row per
+    spectrum and method): the tables of all methods are concatenated, and :func:`binary_metrics` reads them."""
+    return pd.DataFrame(
+        {
+            "file": files,
+            "has_source": np.asarray(truth).astype(int),
+            "method": method,
+            "score": score,
+            "predicted": np.asarray(predicted).astype(int),
+        },
+        columns=SCORE_COLUMNS,
+    )
+
+
+def binary_metrics(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accuracy, precision, recall and F1 of each method of a score table (:func:`score_table` layout), in the
+    table's order of methods, and its error matrix (true x predicted, long form)."""
+    missing = set(SCORE_COLUMNS) - set(scores.columns)
+    if missing:
+        raise ValueError(f"the binary score table lacks the columns {sorted(missing)}")
     rows, matrices = [], []
-    for method, predicted in predictions.items():
+    for method, part in scores.groupby("method", sort=False):
+        truth, predicted = part["has_source"].to_numpy(), part["predicted"].to_numpy()
         precision, recall, f1, _ = precision_recall_fscore_support(truth, predicted, average="binary", zero_division=0)
         rows.append(
             {
@@ -36,6 +60,20 @@ def binary_metrics(truth: np.ndarray, predictions: dict[str, np.ndarray]) -> tup
             {"method": method, "true": t, "predicted": p, "count": int(matrix[t, p])} for t in (0, 1) for p in (0, 1)
         ]
     return pd.DataFrame(rows), pd.DataFrame(matrices)
+
+
+def probability_columns(nuclides: list[str]) -> list[str]:
+    """The columns of the nuclide probabilities in the probability and prediction tables."""
+    return [f"p_{n}" for n in nuclides]
+
+
+def probabilities_by_method(table: pd.DataFrame, files: pd.Index, nuclides: list[str]) -> dict[str, np.ndarray]:
+    """``{method: (n_files, n_nuclides) probabilities}`` from a long probability table (file, method, p_<nuclide>),
+    rows in the order of ``files``, methods in the table's order."""
+    return {
+        method: part.set_index("file").loc[files, probability_columns(nuclides)].to_numpy()
+        for method, part in table.groupby("method", sort=False)
+    }
 
 
 def multilabel_metrics(

@@ -1,72 +1,51 @@
-"""The paper's data: the XGD spectra package, distributed by its author outside any registry. The user sets its
-URL (or a local archive or folder) in ``gamma.paper.url``, optionally its sha256; its layout is ``srcs/``,
-``bkgs/`` and ``test/`` folders of ``.sps`` files, possibly under one top folder."""
+"""Archived spectra datasets, such as the paper's XGD spectra package (distributed by its author outside any
+registry): a zip or tar archive declared in ``resources/remote_files.yaml`` whose ``srcs/``, ``bkgs/`` and
+``test/`` folders of ``.sps`` files sit at its top or under one top folder."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tarfile
-import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from fingerprintml.download import DownloadError, RemoteFile, fetch
+from fingerprintml.archives import extract_archive
+from fingerprintml.gamma.plan import LAYOUT_HINT
 
 LAYOUT = ("srcs", "bkgs", "test")
-HINT = (
-    "set gamma.paper.url to the URL or local path of the XGD spectra package (an archive or a folder holding "
-    "srcs/, bkgs/ and test/ of .sps files), optionally gamma.paper.sha256, or download.mirror to a copy"
-)
+HINT = LAYOUT_HINT
 
 
-def layout_root(folder: Path) -> Path:
-    """The folder holding ``srcs/``, ``bkgs/`` and ``test/``: ``folder`` itself or one level below."""
-    for candidate in [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]:
-        if all((candidate / name).is_dir() for name in LAYOUT):
-            return candidate
-    raise ValueError(f"{folder}: no srcs/, bkgs/ and test/ folders in the XGD package; {HINT}")
+def layout_member(member: PurePosixPath) -> PurePosixPath | None:
+    """Where an archive member goes below the dataset folder: ``srcs/...``, ``bkgs/...`` or ``test/...`` with at
+    most one top folder stripped; anything else (a readme, macOS's ``__MACOSX/`` and ``._`` files) is left out
+    (None)."""
+    parts = member.parts
+    if not parts or parts[0] == "__MACOSX" or parts[-1].startswith("._"):
+        return None
+    for depth in (0, 1):
+        if len(parts) > depth + 1 and parts[depth] in LAYOUT:
+            return PurePosixPath(*parts[depth:])
+    return None
 
 
-def unpack(archive: Path, dest: Path) -> None:
-    """Unpack a zip or tar archive into ``dest`` (members may not leave it)."""
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(dest)
-    elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tf:
-            tf.extractall(dest, filter="data")
-    else:
-        raise ValueError(f"{archive}: neither a zip nor a tar archive; {HINT}")
+def extract_spectra(archive: str | os.PathLike[str], data_dir: str | os.PathLike[str]) -> dict[str, int]:
+    """Extract the ``srcs/``, ``bkgs/`` and ``test/`` folders of ``archive`` into ``data_dir``; return the number of
+    files in each. An archive lacking one of them, or holding them under two different top folders, is an error
+    naming the archive and the expected layout."""
+    tops: set[tuple[str, ...]] = set()
 
+    def member_path(member: PurePosixPath) -> PurePosixPath | None:
+        placed = layout_member(member)
+        if placed is not None:
+            tops.add(member.parts[: len(member.parts) - len(placed.parts)])
+        return placed
 
-def fetch_paper_spectra(
-    url: str | None,
-    sha256: str | None,
-    archive: str | os.PathLike[str],
-    data_dir: str | os.PathLike[str],
-    mirror: str | None = None,
-    retries: int = 3,
-    timeout: float = 60.0,
-) -> Path:
-    """Fetch the package to ``archive`` (a local folder is copied instead) and lay it out under ``data_dir``."""
-    if not url:
-        raise ValueError(f"gamma.paper.url is not set: {HINT}")
     data_dir = Path(data_dir)
-    staging = data_dir.with_name(data_dir.name + ".unpacking")
-    shutil.rmtree(staging, ignore_errors=True)
-    if Path(url).is_dir():
-        shutil.copytree(url, staging)
-        Path(archive).parent.mkdir(parents=True, exist_ok=True)
-        Path(archive).write_text(f"copied from the folder {url}\n")
-    else:
-        try:
-            fetch(RemoteFile("gamma/xgd_spectra", url, sha256), archive, mirror, retries, timeout)
-        except DownloadError as error:
-            raise DownloadError(f"could not fetch the XGD spectra from {url}: {error}; {HINT}") from error
-        unpack(Path(archive), staging)
-    root = layout_root(staging)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for name in LAYOUT:
-        shutil.copytree(root / name, data_dir / name, dirs_exist_ok=True)
-    shutil.rmtree(staging)
-    return data_dir
+    extract_archive(archive, data_dir, member_path)
+    if len(tops) > 1:
+        folders = ", ".join(sorted("/".join(top) or "(top)" for top in tops))
+        raise ValueError(f"{archive}: spectra folders under several top folders ({folders}); {HINT}")
+    counts = {name: sum(1 for p in (data_dir / name).rglob("*") if p.is_file()) for name in LAYOUT}
+    missing = [name for name, n in counts.items() if n == 0]
+    if missing:
+        raise ValueError(f"{archive}: no files in {', '.join(f'{m}/' for m in missing)}; {HINT}")
+    return counts

@@ -4,6 +4,7 @@ smoothing and background subtraction; every step works on all spectra at once (n
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,33 @@ from scipy import sparse
 
 from fingerprintml.gamma.library import labels_from_name
 from fingerprintml.gamma.spectrum import Spectrum
-from fingerprintml.io import read_table
+from fingerprintml.io import read_table, write_arrays
+
+
+@dataclass(frozen=True)
+class PreprocessSettings:
+    """How spectra are read and rebinned (``gamma.preprocess``): 1 keV bins up to ``cap_kev``, what to do with a
+    zero or broken calibration (``skip`` or ``default``: read with ``default_calibration``), the source distance of
+    formats that record none, and the Savitzky-Golay smoothing of the rates (``smoothing_window`` None: none)."""
+
+    cap_kev: int
+    calibration_policy: str = "skip"
+    default_calibration: tuple[float, float] = (1.31787, 0.12514)
+    default_distance_cm: float = 10.0
+    smoothing_window: int | None = None
+    smoothing_polyorder: int = 2
+
+    @classmethod
+    def from_config(cls, preprocess: Mapping[str, Any]) -> PreprocessSettings:
+        """From the ``gamma.preprocess`` section."""
+        return cls(
+            cap_kev=int(preprocess["cap_kev"]),
+            calibration_policy=preprocess["calibration_policy"],
+            default_calibration=tuple(preprocess["default_calibration"]),
+            default_distance_cm=float(preprocess["default_distance_cm"]),
+            smoothing_window=preprocess["smoothing"]["window"],
+            smoothing_polyorder=int(preprocess["smoothing"]["polyorder"]),
+        )
 
 
 @dataclass
@@ -35,8 +62,8 @@ class Binned:
         return self.counts / self.live_time[:, None]
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write to an ``.npz`` file (the path must end in .npz)."""
-        np.savez_compressed(path, **self.__dict__)
+        """Write to an ``.npz`` file atomically (compressed)."""
+        write_arrays(path, compressed=True, **self.__dict__)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Binned:
@@ -83,13 +110,13 @@ def rebin(spectra: list[Spectrum], cap_kev: int, dates: dict[str, str] | None = 
     )
 
 
-def smooth(rates: np.ndarray, smoothing: dict[str, Any]) -> np.ndarray:
-    """Savitzky-Golay smoothing along energy when ``smoothing['window']`` is set (odd, > polyorder)."""
-    if not smoothing.get("window"):
+def smooth(rates: np.ndarray, window: int | None, polyorder: int = 2) -> np.ndarray:
+    """Savitzky-Golay smoothing along energy when ``window`` is set (odd, > polyorder); else ``rates`` as they are."""
+    if not window:
         return rates
     from scipy.signal import savgol_filter  # scipy.signal takes seconds to import; only smoothing needs it
 
-    return savgol_filter(rates, smoothing["window"], smoothing["polyorder"], axis=-1)
+    return savgol_filter(rates, window, polyorder, axis=-1)
 
 
 def measurement_dates(folder: str | os.PathLike[str]) -> dict[str, str]:

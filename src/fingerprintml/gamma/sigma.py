@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fingerprintml.gamma.detector import fwhm_kev
+from fingerprintml.io import write_arrays
 
 
 @dataclass
@@ -23,7 +24,8 @@ class Reference:
     window_extra_sd: np.ndarray
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        np.savez(path, **self.__dict__)
+        """Write to an ``.npz`` file atomically."""
+        write_arrays(path, **self.__dict__)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Reference:

@@ -1,5 +1,6 @@
-"""Physics-based demo spectra: sources of the line library seen by the configured detector over a measured-like
-background, Poisson counting, written as ``.sps`` files in the paper's layout (``srcs/``, ``bkgs/``, ``test/``)."""
+"""Physics-based simulated spectra (the demo dataset): sources of the line library seen by the configured detector
+over a measured-like background, Poisson counting, written as ``.sps`` files in the paper's layout (``srcs/``,
+``bkgs/``, ``test/``)."""
 
 from __future__ import annotations
 
@@ -35,13 +36,13 @@ class SpectrumModel:
 
 
 def build_model(
-    lines: pd.DataFrame, nuclides: list[str], detector: dict[str, Any], demo: dict[str, Any]
+    lines: pd.DataFrame, nuclides: list[str], detector: dict[str, Any], simulator: dict[str, Any]
 ) -> SpectrumModel:
     """Responses of every source and background line for the configured channels and calibration."""
-    background = demo["background"]
+    background = simulator["background"]
     used = source_lines(lines, [*nuclides, *background["activity_bq"]])
-    c0, c1 = demo["calibration"]
-    edges = c0 * np.arange(demo["channels"] + 1) + c1
+    c0, c1 = simulator["calibration"]
+    edges = c0 * np.arange(simulator["channels"] + 1) + c1
     responses = line_responses(used["energy_kev"].to_numpy(), used["kind"].tolist(), edges, detector)
     centres = np.maximum(0.5 * (edges[1:] + edges[:-1]), 0.0)  # channels below 0 keV (negative offset) see nothing
     continuum = background["continuum"]
@@ -80,20 +81,20 @@ def combinations(nuclides: list[str], max_mixture: int) -> list[tuple[str, ...]]
     return [c for k in range(1, max_mixture + 1) for c in itertools.combinations(nuclides, k)]
 
 
-def plan(nuclides: list[str], demo: dict[str, Any], split: str) -> pd.DataFrame:
+def plan(nuclides: list[str], simulator: dict[str, Any], split: str) -> pd.DataFrame:
     """The spectra of ``split``: balanced over nuclide combinations, distances and live times (repeats of the full
     grid), then background-only spectra balanced over live times."""
     rows = []
-    grid = list(itertools.product(demo["distances_cm"], demo["live_times_s"]))
-    for combo in combinations(nuclides, demo["max_mixture"]):
-        for _ in range(demo["repeats"][split]):
+    grid = list(itertools.product(simulator["distances_cm"], simulator["live_times_s"]))
+    for combo in combinations(nuclides, simulator["max_mixture"]):
+        for _ in range(simulator["repeats"][split]):
             rows += [{"nuclides": "+".join(combo), "distance_cm": d, "live_time_s": t} for d, t in grid]
-    n_background = demo["background_spectra"][split]
-    times = demo["live_times_s"]
+    n_background = simulator["background_spectra"][split]
+    times = simulator["live_times_s"]
     rows += [
         {
             "nuclides": "",
-            "distance_cm": demo["distances_cm"][i % len(demo["distances_cm"])],
+            "distance_cm": simulator["distances_cm"][i % len(simulator["distances_cm"])],
             "live_time_s": times[i % len(times)],
         }
         for i in range(n_background)
@@ -104,9 +105,10 @@ def plan(nuclides: list[str], demo: dict[str, Any], split: str) -> pd.DataFrame:
 def simulate_split(
     model: SpectrumModel,
     lines: pd.DataFrame,
-    nuclides: list[str],
-    demo: dict[str, Any],
+    simulator: dict[str, Any],
     split: str,
+    *,
+    nuclides: list[str],
     out_dir: str | os.PathLike[str],
     seed: int,
 ) -> pd.DataFrame:
@@ -118,23 +120,23 @@ def simulate_split(
     """
     rng = rng_for(seed, "gamma-demo", split)
     out_dir = Path(out_dir)
-    reference = date.fromisoformat(str(demo["reference_date"]))
-    low, high = demo["activity_kbq"]["low"] * 1e3, demo["activity_kbq"]["high"] * 1e3
-    variation = demo["background"]["variation"]
+    reference = date.fromisoformat(str(simulator["reference_date"]))
+    low, high = simulator["activity_kbq"]["low"] * 1e3, simulator["activity_kbq"]["high"] * 1e3
+    variation = simulator["background"]["variation"]
     truth = []
-    for index, row in enumerate(plan(nuclides, demo, split).itertuples(index=False)):
+    for index, row in enumerate(plan(nuclides, simulator, split).itertuples(index=False)):
         present = row.nuclides.split("+") if row.nuclides else []
         reference_activity = {n: float(np.exp(rng.uniform(np.log(low), np.log(high)))) for n in present}
-        days = float(rng.uniform(demo["measurement_days"]["low"], demo["measurement_days"]["high"]))
+        days = float(rng.uniform(simulator["measurement_days"]["low"], simulator["measurement_days"]["high"]))
         activity = {n: a * np.exp(-decay_constant_per_day(lines, n) * days) for n, a in reference_activity.items()}
-        scale = {n: a * rng.lognormal(0.0, variation) for n, a in demo["background"]["activity_bq"].items()}
+        scale = {n: a * rng.lognormal(0.0, variation) for n, a in simulator["background"]["activity_bq"].items()}
         scale["continuum"] = rng.lognormal(0.0, variation)
         mean = expected_counts(model, activity, row.distance_cm, row.live_time_s, scale)
         counts = rng.poisson(mean)
         folder = SPLIT_FOLDERS["test" if split == "test" else ("train" if present else "background")]
         prefix = "src" if folder == "srcs" else ("bkg" if folder == "bkgs" else "test")
         name = f"{prefix}_{index:05d}_{row.nuclides or 'background'}.sps"
-        real_time = row.live_time_s * (1 + demo["dead_time_fraction"])
+        real_time = row.live_time_s * (1 + simulator["dead_time_fraction"])
         write_sps(
             Spectrum(counts, row.live_time_s, real_time, row.distance_cm, model.calibration, name),
             out_dir / folder / name,
@@ -156,14 +158,19 @@ def simulate_dataset(
     lines: pd.DataFrame,
     nuclides: list[str],
     detector: dict[str, Any],
-    demo: dict[str, Any],
+    simulator: dict[str, Any],
     out_dir: str | os.PathLike[str],
     seed: int,
 ) -> pd.DataFrame:
-    """Write the demo data set (``srcs/``, ``bkgs/``, ``test/`` and ``measurement_dates.csv`` in each) under
+    """Write the simulated dataset (``srcs/``, ``bkgs/``, ``test/`` and ``measurement_dates.csv`` in each) under
     ``out_dir`` and return the truth table of every spectrum."""
-    model = build_model(lines, nuclides, detector, demo)
-    truth = pd.concat([simulate_split(model, lines, nuclides, demo, s, out_dir, seed) for s in ("train", "test")])
+    model = build_model(lines, nuclides, detector, simulator)
+    truth = pd.concat(
+        [
+            simulate_split(model, lines, simulator, s, nuclides=nuclides, out_dir=out_dir, seed=seed)
+            for s in ("train", "test")
+        ]
+    )
     folders = truth["file"].str.split("/").str[0]
     for folder, part in truth.groupby(folders):
         dates = pd.DataFrame({"file": part["file"].str.split("/").str[1], "measurement_date": part["measurement_date"]})

@@ -6,7 +6,7 @@ from fingerprintml.logs import log_to
 with log_to(snakemake.log[0]) as log:
     p = snakemake.params
     truth = simulate_dataset(
-        read_lines(snakemake.input.lines), p.nuclides, p.detector, p.demo, snakemake.output.data, p.seed
+        read_lines(snakemake.input.lines), p.nuclides, p.detector, p.simulator, snakemake.output.data, p.seed
     )
     log.info("simulated %d spectra:\n%s", len(truth), truth.groupby("split").size().to_string())
     write_table(truth, snakemake.output.truth)

@@ -1,0 +1,114 @@
+"""What the gamma rules plan with: each dataset's outputs, the source of its spectra, its archive's registry key,
+the models' settings. Standard library only: the Snakefile imports it while planning."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from fingerprintml.datasets import dataset_settings
+
+STAGES = ("binary", "multilabel")
+LAYOUT_HINT = (
+    "a gamma dataset archive holds srcs/ (training sources), bkgs/ (background) and test/ folders of .sps files, "
+    "at its top or under one top folder; labels come from nuclide names in the file names (e.g. Cs137_10cm.sps)"
+)
+
+
+def check_predict_methods(gamma: Mapping[str, Any]) -> None:
+    """The models named in ``gamma.predict`` must be among the trained ones."""
+    for stage in STAGES:
+        if gamma["predict"][f"{stage}_method"] not in gamma[stage]["methods"]:
+            raise ValueError(f"config.yaml: gamma.predict.{stage}_method must be one of gamma.{stage}.methods")
+
+
+def is_simulated(gamma: Mapping[str, Any], dataset: str) -> bool:
+    """Whether ``dataset``'s spectra come from the simulator (its truth is then known) rather than an archive."""
+    return "simulator" in dataset_settings(gamma, "gamma", dataset)
+
+
+def target_paths(gamma: Mapping[str, Any], dataset: str) -> list[str]:
+    """What the gamma target builds for ``dataset``: tables, figures, provenance; the activity check where the
+    dataset is simulated; the classification of ``gamma.query_dir`` where that is set."""
+    names = [
+        "binary_metrics.csv",
+        "binary_confusion.csv",
+        "multilabel_metrics.csv",
+        "per_nuclide_metrics.csv",
+        "rejects.csv",
+        "test_predictions.csv",
+        "provenance.yaml",
+        "figures/spectra",
+        *[f"figures/{f}.{ext}" for f in ("confusion_matrices", "roc") for ext in ("pdf", "png")],
+    ]
+    if is_simulated(gamma, dataset):
+        names += ["activity_comparison.csv", "activity_metrics.csv"]
+    if gamma["query_dir"]:
+        names += ["user/predictions.csv", "user/predictions_lines.csv", "user/rejects.csv"]
+    return [f"results/gamma/{dataset}/{name}" for name in names]
+
+
+def spectra_folder(gamma: Mapping[str, Any], dataset: str) -> str:
+    """The folder of ``dataset``'s spectra (``srcs/``, ``bkgs/``, ``test/``): simulated, or extracted from its
+    archive."""
+    kind = "simulated" if is_simulated(gamma, dataset) else "spectra"
+    return f"results/gamma/{dataset}/{kind}"
+
+
+def undeclared_archive(key: str, dataset: str) -> str:
+    """The message for a dataset whose archive ``key`` is not in the registry: how to declare it."""
+    return (
+        f"gamma dataset {dataset!r}: its archive {key!r} is not declared in resources/remote_files.yaml. "
+        f"The XGD spectra package is not public; get it from its author, then add to resources/remote_files.yaml:\n"
+        f"{key}:\n  url: file:///absolute/path/to/the/archive.zip\n  sha256: <the output of sha256sum on it>\n"
+        f"({LAYOUT_HINT})"
+    )
+
+
+def archive_key(gamma: Mapping[str, Any], dataset: str, declared: Collection[str]) -> str:
+    """The registry key of ``dataset``'s archive; one not among the ``declared`` keys is an error saying how to
+    declare it."""
+    block = dataset_settings(gamma, "gamma", dataset)
+    if "archive" not in block:
+        raise ValueError(f"gamma dataset {dataset!r} has no archive (its spectra are simulated)")
+    if block["archive"] not in declared:
+        raise ValueError(undeclared_archive(block["archive"], dataset))
+    return block["archive"]
+
+
+def query_dir(gamma: Mapping[str, Any]) -> str:
+    """The folder of the user's spectra, ``gamma.query_dir``."""
+    if not gamma["query_dir"]:
+        raise ValueError("gamma.query_dir is not set: name the folder of your spectra to classify")
+    return gamma["query_dir"]
+
+
+def training_settings(gamma: Mapping[str, Any], stage: str) -> dict[str, Any]:
+    """The settings of the models of ``stage`` (the fields of ``fingerprintml.gamma.pipeline.TrainingSettings``,
+    threads aside): only the config they use, so that other changes do not retrain them."""
+    methods = gamma[stage]["methods"]
+    settings = {
+        "methods": methods,
+        "models": {m: gamma["models"][m] for m in methods},
+        "scaling": gamma["features"][stage]["scaling"],
+        "seed": gamma["seed"],
+    }
+    if stage == "binary":
+        sigma = gamma["binary"]["sigma"]
+        return {**settings, "k_total": sigma["k_total"], "k_window": sigma["k_window"]}
+    return {**settings, "calibration_fraction": gamma["multilabel"]["calibration_fraction"]}
+
+
+def classify_settings(gamma: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``fingerprintml.gamma.pipeline.ClassifySettings`` from the config."""
+    activity = gamma["activity"]
+    return {
+        "nuclides": gamma["nuclides"],
+        "threshold": gamma["multilabel"]["threshold"],
+        "detector": gamma["detector"],
+        "calibration": gamma["preprocess"]["default_calibration"],
+        "half_width_fwhm": activity["half_width_fwhm"],
+        "background_degree": activity["background_degree"],
+        "reference_date": activity["reference_date"],
+        "measurement_date": activity["measurement_date"],
+    }

@@ -1,0 +1,22 @@
+import joblib
+import numpy as np
+
+from fingerprintml.gamma.library import read_lines
+from fingerprintml.gamma.pipeline import ClassifySettings, classify_spectra
+from fingerprintml.gamma.preprocess import Binned
+from fingerprintml.gamma.sigma import Reference
+from fingerprintml.io import write_table
+from fingerprintml.logs import log_to
+
+with log_to(snakemake.log[0]):
+    i = snakemake.input
+    predictions, lines = classify_spectra(
+        Binned.load(i.binned),
+        (np.load(i.binary_features), np.load(i.multilabel_features)),
+        (joblib.load(i.binary_model), joblib.load(i.multilabel_model)),
+        Reference.load(i.background).mean_rate,
+        read_lines(i.lines),
+        ClassifySettings(**snakemake.params.settings),
+    )
+    write_table(predictions, snakemake.output.predictions)
+    write_table(lines, snakemake.output.lines)
