@@ -1,7 +1,7 @@
 """Download layer: remote files declared once (pinned URL + sha256), fetched atomically and verified.
 
 ``mirror`` (a directory, a ``file://`` URL or an ``http(s)://`` URL) replaces the scheme and host of
-every URL: ``https://HOST/a/b/c`` is fetched from ``<mirror>/a/b/c``.
+every remote URL: ``https://HOST/a/b/c`` is fetched from ``<mirror>/a/b/c``; ``file://`` URLs are local already.
 """
 
 from __future__ import annotations
@@ -62,7 +62,10 @@ def load_registry(path: str | os.PathLike[str]) -> dict[str, RemoteFile]:
 
 
 def resolve_url(url: str, mirror: str | None) -> str:
-    """The URL or local path to fetch ``url`` from, given an optional mirror."""
+    """The URL or local path to fetch ``url`` from, given an optional mirror; a ``file://`` URL (a user's own
+    archive) is read where it is, mirror or not."""
+    if url.startswith("file://"):
+        return url[len("file://") :]
     if not mirror:
         return url
     path = urllib.parse.urlsplit(url).path.lstrip("/")

@@ -83,6 +83,16 @@ def test_resolve_url_without_mirror_is_the_url():
     assert resolve_url(URL, "") == URL
 
 
+def test_a_local_file_url_is_read_where_it_is_with_or_without_a_mirror(tmp_path: Path):
+    archive = tmp_path / "own" / "spectra.zip"
+    archive.parent.mkdir()
+    archive.write_bytes(b"user archive")
+    remote = RemoteFile("gamma/spectra.zip", f"file://{archive}", sha256_of(archive))
+    for mirror in (None, str(tmp_path / "mirror")):
+        dest = fetch(remote, tmp_path / f"dest-{mirror is None}.zip", mirror=mirror, retries=1, backoff=0)
+        assert dest.read_bytes() == b"user archive"
+
+
 def test_resolve_url_directory_and_file_mirrors(tmp_path: Path):
     expected = tmp_path / "owner" / "repo" / COMMIT / "data" / "values.txt"
     assert Path(resolve_url(URL, str(tmp_path))) == expected

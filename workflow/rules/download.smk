@@ -21,7 +21,7 @@ rule download:
 rule provenance:
     input:
         envs=lambda wildcards: sorted(
-            str(p)
+            f"envs/{p.name}"
             for p in Path(workflow.basedir, "envs").glob(f"{wildcards.study}-*.yaml")
         ),
     output:
