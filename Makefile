@@ -23,7 +23,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 test-fast: $(VENV)/.installed
-	$(BIN)/python -m pytest -m "not workflow and not mirror" tests/unit tests/test_envs.py
+	$(BIN)/python -m pytest -m "not workflow and not mirror" tests/unit tests/test_envs.py tests/test_packaging.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

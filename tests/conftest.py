@@ -44,9 +44,11 @@ def run_snakemake(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that reads the shared mirror ``mirror``, so that ``make test-fast`` can leave it out."""
+    """Mark every test that reads the shared mirror ``mirror``, so that ``make test-fast`` can leave it out (a
+    parameter of that name from ``parametrize`` is not the fixture)."""
     for item in items:
-        if "mirror" in getattr(item, "fixturenames", ()):
+        parametrized = getattr(getattr(item, "callspec", None), "params", {})
+        if "mirror" in getattr(item, "fixturenames", ()) and "mirror" not in parametrized:
             item.add_marker(pytest.mark.mirror)
 
 

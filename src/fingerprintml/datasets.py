@@ -16,7 +16,8 @@ USER = "user"
 
 
 def requested_datasets(study_config: Mapping[str, Any], study: str) -> list[str]:
-    """The names in ``<study>.dataset`` (a name or a list), each checked against ``<study>.datasets``.
+    """The names in ``<study>.dataset`` (a name or a list; a repeat counts once), each checked against
+    ``<study>.datasets``.
 
     Parameters
     ----------
@@ -26,14 +27,15 @@ def requested_datasets(study_config: Mapping[str, Any], study: str) -> list[str]
         The study's name, for the messages.
     """
     requested = study_config["dataset"]
-    names = [requested] if isinstance(requested, str) else list(requested)
+    names = list(dict.fromkeys([requested] if isinstance(requested, str) else requested))
     for name in names:
         dataset_settings(study_config, study, name)
     return names
 
 
 def dataset_settings(study_config: Mapping[str, Any], study: str, name: str) -> dict[str, Any]:
-    """The settings block ``<study>.datasets.<name>``; an unknown name is an error listing the known ones.
+    """The settings block ``<study>.datasets.<name>`` (an empty block is ``{}``); an unknown name is an error listing
+    the known ones.
 
     Parameters
     ----------
@@ -50,7 +52,7 @@ def dataset_settings(study_config: Mapping[str, Any], study: str, name: str) -> 
             f"config.yaml: {study}.dataset names {name!r}, which is not a block of {study}.datasets; "
             f"known datasets: {', '.join(sorted(blocks))}"
         )
-    return blocks[name]
+    return blocks[name] or {}
 
 
 def lookup(settings: Mapping[str, Any], dotted: str) -> Any:

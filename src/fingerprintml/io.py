@@ -14,13 +14,21 @@ import numpy as np
 import pandas as pd
 import yaml
 
+# The process's umask, read once (os.umask can only be read by setting it): outputs get the mode a plain open() gives.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The file gets the mode a plain ``open`` would give it (mkstemp's 0600 would hide results from a group).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -36,8 +44,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], float_format: st
         df.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
 
 
-def write_arrays(path: str | os.PathLike[str], compressed: bool = False, **arrays: np.ndarray) -> None:
-    """Write named arrays to an ``.npz`` archive atomically (``compressed``: zip-deflated).
+def write_arrays(path: str | os.PathLike[str], *, compressed: bool = False, **arrays: np.ndarray) -> None:
+    """Write named arrays to an ``.npz`` archive atomically (``compressed``: zip-deflated); at least one array.
 
     Parameters
     ----------
@@ -48,6 +56,8 @@ def write_arrays(path: str | os.PathLike[str], compressed: bool = False, **array
     arrays
         The arrays, by name.
     """
+    if not arrays:
+        raise ValueError(f"{path}: no arrays to write")
     save = np.savez_compressed if compressed else np.savez
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         save(fh, **arrays)

@@ -34,7 +34,9 @@ STYLE = {
     "lines.linewidth": 1.0,
     "lines.markersize": 3,
     "savefig.dpi": 300,
-    "savefig.bbox": "tight",
+    # Saved at the figure's own size (a column width), not cropped to its content: constrained layout fits the labels,
+    # legends and titles inside the figure, so a PDF placed at 100% has the fonts at the sizes set here.
+    "figure.constrained_layout.use": True,
     "pdf.fonttype": 42,
     "image.cmap": "viridis",
     "svg.hashsalt": "fingerprintml",
@@ -43,13 +45,14 @@ plt.rcParams.update(STYLE)
 
 
 def figure(width: str = "single", aspect: float = 0.75, nrows: int = 1, ncols: int = 1, **kwargs):
-    """A figure of a journal column ``width`` ('single' or 'double') and height = width * ``aspect``."""
+    """A figure of a journal column ``width`` ('single' or 'double') and height = width * ``aspect``, laid out by
+    constrained layout (unless ``kwargs`` ask for another); saved at exactly that size by :func:`save_figure`."""
     w = COLUMN_WIDTH[width]
     return plt.subplots(nrows, ncols, figsize=(w, w * aspect), **kwargs)
 
 
 def save_figure(fig, pdf: str | os.PathLike[str], png: str | os.PathLike[str]) -> None:
-    """Save ``fig`` as vector PDF and 300 dpi PNG, atomically, then close it."""
+    """Save ``fig`` as vector PDF and 300 dpi PNG at the figure's size, atomically, then close it."""
     metadata = {"CreationDate": None}
     with atomic_path(pdf) as tmp:
         fig.savefig(tmp, format="pdf", metadata=metadata)

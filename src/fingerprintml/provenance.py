@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
@@ -18,6 +19,8 @@ DISTRIBUTION_NAMES = {
     "xgboost": ["xgboost-cpu", "xgboost"],
 }
 NOT_PYTHON = {"python", "git"}
+# A conda dependency's name: what comes before its version constraint or build string.
+CONDA_NAME = re.compile(r"^\s*([A-Za-z0-9_.\-]+)")
 
 
 def git_commit(directory: str | os.PathLike[str]) -> str:
@@ -39,13 +42,19 @@ def git_commit(directory: str | os.PathLike[str]) -> str:
 
 
 def package_versions(distributions: list[str]) -> dict[str, str]:
-    """Installed versions of ``distributions``; 'not installed' where one is missing."""
+    """Installed versions of ``distributions``; 'not installed' where one is missing, unless it is one of the
+    alternative builds of a package (``DISTRIBUTION_NAMES``) of which another is installed."""
     versions = {}
     for name in distributions:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    for alternatives in DISTRIBUTION_NAMES.values():
+        if any(versions.get(name, "not installed") != "not installed" for name in alternatives):
+            for name in alternatives:
+                if versions.get(name) == "not installed":
+                    del versions[name]
     return versions
 
 
@@ -60,7 +69,7 @@ def env_distributions(env_files: list[str | os.PathLike[str]]) -> list[str]:
     names = set()
     for path in env_files:
         for entry in read_yaml(path)["dependencies"]:
-            name = str(entry).split("=")[0].strip()
+            name = CONDA_NAME.match(str(entry)).group(1)
             if name not in NOT_PYTHON:
                 names.update(DISTRIBUTION_NAMES.get(name, [name]))
     return ["fingerprintml", "snakemake", *sorted(names)]

@@ -35,6 +35,8 @@ def shard_slice(shard: str | int, n_items: int, per_shard: int) -> slice:
     per_shard
         Items per shard.
     """
+    if per_shard < 1:
+        raise ValueError(f"shards need at least one item each, got {per_shard}")
     index = int(shard)
     start = index * per_shard
     if index < 0 or start >= n_items:

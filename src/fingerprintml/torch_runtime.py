@@ -8,7 +8,8 @@ from fingerprintml.seeds import seed_for
 
 
 def select_device(requested: str, key: str) -> torch.device:
-    """The device of a ``device`` setting: ``auto`` (CUDA when torch sees one, else CPU), ``cpu`` or ``cuda``.
+    """The device of a ``device`` setting: ``auto`` (CUDA when torch sees one, else CPU), ``cpu`` or ``cuda``
+    (``cuda:1``: the second GPU).
 
     Parameters
     ----------
@@ -20,9 +21,13 @@ def select_device(requested: str, key: str) -> torch.device:
     """
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"config {key} is 'cuda' but torch sees no CUDA device")
-    return torch.device(requested)
+    try:
+        device = torch.device(requested)
+    except RuntimeError as error:
+        raise ValueError(f"config {key} is {requested!r}: expected auto, cpu, cuda or cuda:<index>") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"config {key} is {requested!r} but torch sees no CUDA device")
+    return device
 
 
 def seed_torch(seed: int, *names: str | int) -> torch.Generator:

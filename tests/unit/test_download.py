@@ -99,9 +99,9 @@ def test_resolve_url_directory_and_file_mirrors(tmp_path: Path):
     assert Path(resolve_url(URL, f"file://{tmp_path}")) == expected
 
 
-@pytest.mark.parametrize("mirror", ["http://127.0.0.1:8765", "http://127.0.0.1:8765/"])
-def test_resolve_url_http_mirror_replaces_scheme_and_host(mirror: str):
-    resolved = resolve_url(URL, mirror)
+@pytest.mark.parametrize("mirror_url", ["http://127.0.0.1:8765", "http://127.0.0.1:8765/"])
+def test_resolve_url_http_mirror_replaces_scheme_and_host(mirror_url: str):
+    resolved = resolve_url(URL, mirror_url)
     parts = urllib.parse.urlsplit(resolved)
     assert (parts.scheme, parts.netloc) == ("http", "127.0.0.1:8765")
     assert parts.path == f"/owner/repo/{COMMIT}/data/values.txt"

@@ -1,4 +1,4 @@
-"""Atomic writes, CSV tables and seeded random streams."""
+"""Atomic writes (tables, arrays), CSV tables and seeded random streams."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fingerprintml.io import atomic_path, read_table, write_table
+from fingerprintml.io import atomic_path, read_table, write_array, write_arrays, write_json, write_table
 from fingerprintml.seeds import rng_for, seed_for
 
 
@@ -81,3 +81,62 @@ def test_rng_for_different_names_or_seeds_give_different_streams():
     for other in (rng_for(42, "isotopes-demo", "external"), rng_for(43, "isotopes-demo", "train"), rng_for(42, "x")):
         assert not np.allclose(base, other.normal(size=20))
     assert seed_for(42, "a", "b") != seed_for(42, "b", "a")
+
+
+class FailsToConvert:
+    """An array-like whose conversion fails, as a step that dies halfway through writing an archive."""
+
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("out of memory")
+
+
+def test_write_arrays_round_trip_plain_and_compressed(tmp_path: Path):
+    arrays = {"features": np.arange(12.0).reshape(3, 4), "labels": np.array(["a", "b", "c"]), "n": np.int64(3)}
+    write_arrays(tmp_path / "plain.npz", **arrays)
+    write_arrays(tmp_path / "small.npz", compressed=True, zeros=np.zeros(100_000))
+    with np.load(tmp_path / "plain.npz") as back:
+        assert sorted(back.files) == ["features", "labels", "n"]
+        for name, array in arrays.items():
+            np.testing.assert_array_equal(back[name], array)
+    assert (tmp_path / "small.npz").stat().st_size < 10_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.npz", "small.npz"]
+
+
+def test_write_arrays_takes_compressed_only_by_name(tmp_path: Path):
+    with pytest.raises(TypeError):
+        write_arrays(tmp_path / "a.npz", np.ones(3))
+    with pytest.raises(ValueError, match="no arrays"):
+        write_arrays(tmp_path / "a.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_arrays_that_fails_halfway_leaves_the_previous_file_and_no_partial_one(tmp_path: Path):
+    target = tmp_path / "features.npz"
+    write_arrays(target, old=np.ones(3))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        write_arrays(target, first=np.zeros(100_000), second=FailsToConvert())
+    assert [p.name for p in tmp_path.iterdir()] == ["features.npz"]
+    with np.load(target) as back:
+        assert back.files == ["old"]
+
+
+def test_write_array_round_trip_and_no_partial_file_on_failure(tmp_path: Path):
+    target = tmp_path / "sub" / "profile.npy"
+    write_array(target, np.linspace(0, 1, 7, dtype=np.float32))
+    back = np.load(target)
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back, np.linspace(0, 1, 7, dtype=np.float32))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        write_array(tmp_path / "other.npy", FailsToConvert())
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["sub", "sub/profile.npy"]
+
+
+def test_atomic_writes_give_the_mode_of_a_plain_open(tmp_path: Path):
+    """Results stay readable by whoever may read the folder (mkstemp alone would make them 0600)."""
+    (tmp_path / "plain.txt").write_text("x")
+    write_json({"a": 1}, tmp_path / "atomic.json")
+    write_array(tmp_path / "atomic.npy", np.ones(2))
+    expected = (tmp_path / "plain.txt").stat().st_mode & 0o777
+    assert expected != 0o600
+    assert (tmp_path / "atomic.json").stat().st_mode & 0o777 == expected
+    assert (tmp_path / "atomic.npy").stat().st_mode & 0o777 == expected

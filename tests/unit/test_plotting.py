@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import struct
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pytest
 
-from fingerprintml.plotting import COLUMN_WIDTH, figure, save_figure
+from fingerprintml.plotting import figure, save_figure
 
 
 def test_save_figure_writes_pdf_and_png(tmp_path: Path):
@@ -22,12 +25,46 @@ def test_save_figure_writes_pdf_and_png(tmp_path: Path):
     assert not plt.fignum_exists(fig.number)
 
 
-def test_figure_has_journal_column_width():
-    fig, _ = figure("double", aspect=0.5)
+def crowded_figure(width: str, aspect: float):
+    """A figure with what pushes past its edges: axis labels, a title, a legend outside the axes."""
+    fig, ax = figure(width, aspect=aspect)
+    ax.plot([0, 1, 2], [0, 1, 4], label="a long legend entry")
+    ax.set_xlabel(r"$\delta^{18}$O (per mil)")
+    ax.set_ylabel("counts per channel")
+    ax.set_title("the title of the panel")
+    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5))
+    return fig
+
+
+def pdf_size_inches(path: Path) -> tuple[float, float]:
+    x0, y0, x1, y1 = map(
+        float, re.search(rb"/MediaBox \[ *([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", path.read_bytes()).groups()
+    )
+    return (x1 - x0) / 72, (y1 - y0) / 72
+
+
+def png_size_pixels(path: Path) -> tuple[int, int]:
+    """Width and height from the PNG's IHDR chunk."""
+    return struct.unpack(">II", path.read_bytes()[16:24])
+
+
+@pytest.mark.parametrize(("width", "aspect"), [("single", 0.75), ("double", 0.4)])
+def test_saved_figure_is_a_journal_column_wide(tmp_path: Path, width: str, aspect: float):
+    """The files have the column's size, whatever sticks out of the axes (a PDF placed at 100% keeps its fonts)."""
+    inches = {"single": 3.5, "double": 7.2}[width]
+    pdf, png = tmp_path / "fig.pdf", tmp_path / "fig.png"
+    save_figure(crowded_figure(width, aspect), pdf, png)
+    assert pdf_size_inches(pdf) == pytest.approx((inches, inches * aspect), abs=0.01)
+    assert png_size_pixels(png) == pytest.approx((inches * 300, inches * aspect * 300), abs=1)
+
+
+def test_labels_title_and_legend_stay_inside_the_figure():
+    fig = crowded_figure("single", 0.75)
+    fig.canvas.draw()
+    x0, y0, x1, y1 = fig.get_tightbbox().extents
     width, height = fig.get_size_inches()
-    assert width == COLUMN_WIDTH["double"]
-    assert height == COLUMN_WIDTH["double"] * 0.5
     plt.close(fig)
+    assert (x0, y0) >= (-0.01, -0.01) and (x1, y1) <= (width + 0.01, height + 0.01)
 
 
 def test_save_figure_is_reproducible(tmp_path: Path):

@@ -1,8 +1,9 @@
-"""Cross-validation splits and the Bayesian hyperparameter search."""
+"""Cross-validation splits and the Bayesian hyperparameter search, on a generated training set (no mirror)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import skopt
 from skopt.space import Integer, Real
@@ -11,10 +12,30 @@ from fingerprintml.isotopes import search
 from fingerprintml.isotopes.data import leaf_names
 from fingerprintml.isotopes.search import bayes_search, best_params, cv_splits, evaluated_value
 
+from .conftest import REPO
+
 SPACE = {
     "n_estimators": {"low": 2, "high": 12},
     "learning_rate": {"low": 0.05, "high": 0.5, "prior": "log-uniform"},
 }
+
+
+@pytest.fixture(scope="module")
+def train_xy():
+    """A training set like NanoTracer's (113 samples, seven leaves, label paths with empty levels below shallow
+    leaves), drawn from the demo's class table: the search's tests need no mirror."""
+    classes = pd.read_csv(REPO / "resources" / "isotopes" / "demo_classes.csv", keep_default_na=False)
+    rng = np.random.default_rng(20240521)
+    features, paths = [], []
+    for cls in classes[classes["set"] == "train"].itertuples():
+        n = int(cls.n)
+        features.append(
+            np.column_stack([rng.normal(cls.d18O_mean, cls.d18O_sd, n), rng.normal(cls.d56Fe_mean, cls.d56Fe_sd, n)])
+        )
+        paths += [[cls.source, cls.species, cls.route]] * n
+    X, Y = np.round(np.vstack(features), 2), np.array(paths, dtype=str)
+    assert X.shape == (113, 2) and len(leaf_names(Y).tolist()) == 113 and len(set(leaf_names(Y))) == 7
+    return X, Y
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,48 @@
+"""Named datasets: which ones a run builds, the block of each, dotted look-ups in a block."""
+
+from __future__ import annotations
+
+import pytest
+
+from fingerprintml.datasets import dataset_settings, lookup, requested_datasets
+
+STUDY = {
+    "dataset": "demo",
+    "datasets": {
+        "demo": {"n": 4, "search": {"n_calls": 8}},
+        "paper": {"n": 400, "search": {"n_calls": 50}, "remote": {"x_train": "isotopes/X_train.txt"}},
+        "empty": None,
+    },
+    "seed": 1,
+}
+
+
+def test_one_name_or_a_list() -> None:
+    assert requested_datasets(STUDY, "isotopes") == ["demo"]
+    assert requested_datasets({**STUDY, "dataset": ["paper", "demo"]}, "isotopes") == ["paper", "demo"]
+
+
+def test_a_name_listed_twice_is_built_once_in_the_order_given() -> None:
+    assert requested_datasets({**STUDY, "dataset": ["paper", "demo", "paper"]}, "isotopes") == ["paper", "demo"]
+
+
+def test_an_unknown_name_is_an_error_naming_the_study_and_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"isotopes\.dataset names 'dara'.*known datasets: demo, empty, paper"):
+        requested_datasets({**STUDY, "dataset": ["demo", "dara"]}, "isotopes")
+
+
+def test_the_block_of_a_dataset_and_an_empty_block() -> None:
+    assert dataset_settings(STUDY, "isotopes", "paper")["n"] == 400
+    assert dataset_settings(STUDY, "isotopes", "empty") == {}
+    with pytest.raises(ValueError, match="'user'"):
+        dataset_settings(STUDY, "isotopes", "user")
+
+
+def test_lookup_follows_dotted_keys_and_names_the_missing_one() -> None:
+    paper = dataset_settings(STUDY, "isotopes", "paper")
+    assert lookup(paper, "search.n_calls") == 50
+    assert lookup(paper, "remote") == {"x_train": "isotopes/X_train.txt"}
+    with pytest.raises(KeyError, match=r"'search\.budget'.*'budget'"):
+        lookup(paper, "search.budget")
+    with pytest.raises(KeyError, match=r"'n\.calls'.*'calls'"):
+        lookup(paper, "n.calls")
