@@ -69,7 +69,7 @@ def main() -> None:
             PAPER.format(mirror=MIRROR, gamma=Path(tmp) / "xgd", particles=Path(tmp) / "icelearning.zip")
         )
         # The COD list decides the xrd shards (a checkpoint): fetch it for real from the mirror.
-        snakemake(workspace, "--cores", "1", "results/xrd/cod/urls.txt")
+        snakemake(workspace, "--cores", "1", "results/xrd/paper/cod/urls.txt")
         # The particles shards follow the rows of the inference listing (a checkpoint): stand-ins for the archive,
         # its extracted tables and the listing of the GRIP images, dated in that order and after the rule scripts,
         # make it count as done.
