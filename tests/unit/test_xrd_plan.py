@@ -10,11 +10,16 @@ import pytest
 import yaml
 
 from fingerprintml.xrd.plan import (
+    built_datasets,
+    conversion_input,
+    conversion_shards,
     count_rows,
     count_urls,
+    demo_shards,
     grid_points,
     job_memory_mb,
     list_cifs,
+    query_dir,
     source_kind,
     training_set_mb,
 )
@@ -74,7 +79,8 @@ def test_training_set_memory_is_phases_copies_points_float32(tmp_path: Path) -> 
     assert count_rows(phases) == 150
     demo = {"start": 10.0, "stop": 90.0, "step": 0.1}
     expected = 4000 + 2 * 150 * 42 * 801 * 4 / 1e6
-    assert job_memory_mb(demo, {"copies": 40, "validation_copies": 2}, phases, 2) == int(expected)
+    block = {"grid": demo, "training": {"copies": 40, "validation_copies": 2}}
+    assert job_memory_mb(block, phases, 2) == int(expected)
 
 
 def test_user_cif_folder_is_listed_sorted_and_bad_folders_are_named(tmp_path: Path) -> None:
@@ -95,3 +101,32 @@ def test_url_count_skips_blank_lines(tmp_path: Path) -> None:
     urls = tmp_path / "urls.txt"
     urls.write_text("http://a/1.cif\n\nhttp://a/2.cif\n")
     assert count_urls(urls) == 2
+
+
+def test_user_dataset_is_built_whenever_the_cif_folder_is_set() -> None:
+    assert built_datasets(["demo"], None) == ["demo"]
+    assert built_datasets(["demo", "paper"], "my_cifs") == ["demo", "paper", "user"]
+    assert built_datasets(["user"], "my_cifs") == ["user"]
+
+
+def test_conversion_shards_and_inputs_follow_the_source(tmp_path: Path) -> None:
+    for name in ["c.cif", "a.cif", "b.cif"]:
+        (tmp_path / name).write_text("x")
+    demo = {"demo_library": {"min_spacing": 0.03, "shards": 3}}
+    paper = {"cod_list": "xrd/COD-selection.txt"}
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(f"http://a/{i}.cif\n" for i in range(401)))
+
+    def unreachable() -> str:
+        raise AssertionError("only a COD dataset reads its URL list")
+
+    assert conversion_shards("demo", demo, 200, cod_urls=unreachable, cif_dir=None) == ["00000", "00001", "00002"]
+    assert conversion_shards("paper", paper, 200, cod_urls=lambda: str(urls), cif_dir=None)[-1] == "00002"
+    assert conversion_shards("user", {}, 2, cod_urls=unreachable, cif_dir=str(tmp_path)) == ["00000", "00001"]
+    kwargs = {"results": "results/xrd/x", "cif_dir": str(tmp_path)}
+    assert conversion_input("demo", demo, "00001", 2, **kwargs) == {"cifs": "results/xrd/x/cifs"}
+    assert conversion_input("paper", paper, "00001", 2, **kwargs) == {"cifs": "results/xrd/x/cod/fetch/00001.csv"}
+    assert conversion_input("user", {}, "00001", 2, **kwargs) == {"cifs": [str(tmp_path / "c.cif")]}
+    assert demo_shards(demo) == 3 and demo_shards(paper) is None
+    with pytest.raises(ValueError, match=r"xrd\.query_dir is not set"):
+        query_dir(None)
