@@ -51,15 +51,14 @@ class IdentifySettings:
 
     @classmethod
     def from_config(cls, identify: Mapping[str, Any]) -> IdentifySettings:
+        counts = {key: int(identify[key]) for key in ("max_phases", "top_k", "candidates")}
         return cls(
             query_wavelength=wavelength_of(identify["query_wavelength"]),
-            max_phases=int(identify["max_phases"]),
-            top_k=int(identify["top_k"]),
-            candidates=int(identify["candidates"]),
             min_explained=float(identify["min_explained"]),
             reference_fwhm=tuple(float(w) for w in identify["reference_fwhm"]),
             max_shift=float(identify["max_shift"]),
             baseline=dict(identify["baseline"]),
+            **counts,
         )
 
 

@@ -44,7 +44,7 @@ def built_datasets(requested: Sequence[str], cif_dir: str | None) -> list[str]:
     """The datasets the study's target builds: those requested (``xrd.dataset``) and ``user`` whenever the user's
     CIF folder ``xrd.cif_dir`` is set."""
     names = list(requested)
-    return names + [USER] if cif_dir and USER not in names else names
+    return [*names, USER] if cif_dir and USER not in names else names
 
 
 def demo_shards(block: Mapping[str, Any]) -> int | None:

@@ -104,17 +104,11 @@ def train_identifier(
                 float(model.head.scale) * torch.from_numpy(cosine), torch.as_tensor(validation[1]).long()
             )
         )
+        val_accuracy = float((cosine.argmax(1) == validation[1]).mean())
+        shared = [epoch, learning_rate, loss_sum / len(labels), correct / len(labels), val_loss, val_accuracy]
         rows.append(
-            {
-                "epoch": epoch,
-                "learning_rate": learning_rate,
-                "train_loss": loss_sum / len(labels),
-                "train_accuracy": correct / len(labels),
-                "val_loss": val_loss,
-                "val_accuracy": float((cosine.argmax(1) == validation[1]).mean()),
-                "adacos_scale": float(model.head.scale),
-                "epoch_s": time.perf_counter() - started,
-            }
+            dict(zip(HISTORY_COLUMNS, shared, strict=True))
+            | {"adacos_scale": float(model.head.scale), "epoch_s": time.perf_counter() - started}
         )
         log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in rows[-1].items()})
     return model, pd.DataFrame(rows, columns=[*HISTORY_COLUMNS, "adacos_scale", "epoch_s"])
