@@ -57,6 +57,7 @@ class RegNet1D(nn.Module):
 
     def __init__(
         self,
+        *,
         stem_width: int,
         stem_kernel: int,
         stem_stride: int,
