@@ -71,7 +71,7 @@ def main() -> None:
             registry.write(f"\ngamma/xgd_spectra.zip:\n  url: file://{Path(tmp) / 'xgd.zip'}\n  sha256: {'0' * 64}\n")
         (workspace / "paper.yaml").write_text(PAPER.format(mirror=MIRROR))
         # The COD list decides the xrd shards (a checkpoint): fetch it for real from the mirror.
-        snakemake(workspace, "--cores", "1", "results/xrd/cod/urls.txt")
+        snakemake(workspace, "--cores", "1", "results/xrd/paper/cod/urls.txt")
         # The particles shards follow the rows of the inference listing (a checkpoint): stand-ins for the archive
         # (declared in the registry with its own sha256, as the real one would be), its extracted tables and the
         # listing of the GRIP images, dated in that order and after the rule scripts, make it count as done.

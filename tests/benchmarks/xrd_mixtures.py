@@ -2,7 +2,7 @@
 through the identify path (arPLS baseline, network-guided NNLS pursuit), scored against the phases they hold.
 
 Run after a demo run: PYTHONPATH=src python tests/benchmarks/xrd_mixtures.py --workdir DIR [--queries 40], DIR
-being the folder the demo ran in (results/xrd/ under it). Prints how often a single phase is named first and
+being the folder the demo ran in (results/xrd/demo/ under it). Prints how often a single phase is named first and
 alone, and how often a two-phase mixture (minor phase at 0.3-0.8 of the major) has both phases named.
 """
 
@@ -32,11 +32,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40, help="single-phase and two-phase queries each")
     args = parser.parse_args()
     config = yaml.safe_load((REPO / "config.yaml").read_text())["xrd"]
-    grid, wavelength = Grid.from_config(config["grid"]["demo"]), wavelength_of(config["wavelength"])
+    grid, wavelength = Grid.from_config(config["datasets"]["demo"]["grid"]), wavelength_of(config["wavelength"])
     settings, identify = config["augmentation"], config["identify"]
     noiseless = copy.deepcopy(settings)
     noiseless["noise"]["enabled"] = noiseless["background"]["enabled"] = False
-    results = args.workdir / "results" / "xrd"
+    results = args.workdir / "results" / "xrd" / "demo"
     caches = load_caches(results / "library" / "reflections.pkl")
     device = torch.device("cpu")
     model, classes = load_identifier(str(results / "models" / "copy.pt"), device)
@@ -54,11 +54,11 @@ def main() -> None:
             query,
             lambda x: predict_logits(model, x, device),
             references,
-            identify["max_phases"],
-            identify["top_k"],
-            identify["candidates"],
-            identify["min_explained"],
-            round(identify["max_shift"] / grid.step),
+            max_phases=identify["max_phases"],
+            top_k=identify["top_k"],
+            candidates=identify["candidates"],
+            min_explained=identify["min_explained"],
+            max_lag=round(identify["max_shift"] / grid.step),
         )
         return [int(top[0]) for top, _, _ in components]
 

@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side; medians are compared")
     args = parser.parse_args()
     config = yaml.safe_load((REPO / "config.yaml").read_text())["xrd"]
-    grid = Grid.from_config(config["grid"][args.grid])
+    grid = Grid.from_config(config["datasets"][args.grid]["grid"])
     wavelength = wavelength_of(config["wavelength"])
     structures = [s for _, s in pymatgen_shipped()]
     calculator = XRDCalculator(wavelength)

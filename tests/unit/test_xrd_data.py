@@ -13,8 +13,9 @@ import pytest
 import yaml
 from pymatgen.core import Lattice
 
+from fingerprintml.shards import shard_names, shard_slice
 from fingerprintml.xrd.augment import add_background_and_noise, augmented_set
-from fingerprintml.xrd.cod import fetch_cifs, read_cif_list, shard_items, shard_names, source_id
+from fingerprintml.xrd.cod import fetch_cifs, read_cif_list, source_id
 from fingerprintml.xrd.identify import identify_mixture, reference_patterns
 from fingerprintml.xrd.library import from_spacegroup, write_cif
 from fingerprintml.xrd.patterns import Grid, PatternReadError, arpls_baseline, read_measured_pattern, resample
@@ -23,6 +24,7 @@ from fingerprintml.xrd.store import convert_cifs
 from fingerprintml.xrd.structures import CifError, read_cif
 
 CU1 = 1.54056
+PURSUIT = {"max_phases": 3, "top_k": 2, "candidates": 4, "min_explained": 0.05, "max_lag": 3}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -61,8 +63,8 @@ def test_cif_list_is_read_deduplicated_and_sharded(tmp_path: Path) -> None:
     urls = [f"http://www.crystallography.net/cod/{1000000 + i}.cif" for i in range(7)]
     listing.write_text("\n".join([*urls, urls[0], ""]) + "\n")
     assert read_cif_list(listing) == urls
-    assert shard_names(8172, 200)[-1] == "040" and len(shard_names(8172, 200)) == 41
-    assert [len(shard_items(urls, s, 3)) for s in shard_names(7, 3)] == [3, 3, 1]
+    assert shard_names(8172, 200)[-1] == "00040" and len(shard_names(8172, 200)) == 41
+    assert [urls[shard_slice(s, 7, 3)] for s in shard_names(7, 3)] == [urls[:3], urls[3:6], urls[6:]]
     assert source_id(urls[0]) == "cod-1000000"
     listing.write_text("http://example.org/not-a-cif.txt\n")
     with pytest.raises(ValueError, match="not a CIF URL"):
@@ -73,14 +75,14 @@ def test_fetch_goes_on_past_missing_and_empty_cifs_and_resumes(cod_server, tmp_p
     mirror, requests = cod_server
     urls = [f"http://www.crystallography.net/cod/{n}.cif" for n in (1000001, 1000002, 1000003, 1000004, 1000099)]
     dest = tmp_path / "cifs"
-    table = fetch_cifs(urls, dest, mirror, retries=2, timeout=5, delay=0.0, backoff=0.01).set_index("source_id")
+    table = fetch_cifs(urls, dest, mirror=mirror, retries=2, timeout=5, delay=0.0, backoff=0.01).set_index("source_id")
     assert table.loc[["cod-1000001", "cod-1000002", "cod-1000003"], "status"].eq("fetched").all()
     assert table.loc["cod-1000004", "reason"] == "empty file"
     assert table.loc["cod-1000099", "status"] == "rejected" and "missing" in table.loc["cod-1000099", "reason"]
     assert sum("1000099" in r for r in requests) == 2  # retried
     assert not (dest / "cod-1000004.cif").exists()
     requests.clear()
-    again = fetch_cifs(urls, dest, mirror, retries=1, timeout=5, delay=0.0, backoff=0.01).set_index("source_id")
+    again = fetch_cifs(urls, dest, mirror=mirror, retries=1, timeout=5, delay=0.0, backoff=0.01).set_index("source_id")
     assert again.loc["cod-1000001", "status"] == "present"
     assert not any("1000001" in r or "1000002" in r for r in requests)  # resumed: kept CIFs are not fetched again
     phases, caches, rejects = convert_cifs(sorted(str(p) for p in dest.glob("*.cif")), CU1, 90)
@@ -182,9 +184,9 @@ def test_two_phase_mixtures_are_resolved_and_single_phases_stay_single() -> None
         return add_background_and_noise(peaks, grid, settings, rng)[0]
 
     for major, minor in [(0, 2), (4, 5), (5, 1)]:
-        components = identify_mixture(measured([major, minor], [1.0, 0.5]), cosine, references, 3, 2, 4, 0.05, 3)
+        components = identify_mixture(measured([major, minor], [1.0, 0.5]), cosine, references, **PURSUIT)
         assert [int(top[0]) for top, _, _ in components] == [major, minor]
         assert components[1][2] / components[0][2] == pytest.approx(0.5, abs=0.2)
     for phase in range(len(library)):
-        single = identify_mixture(measured([phase], [1.0]), cosine, references, 3, 2, 4, 0.05, 3)
+        single = identify_mixture(measured([phase], [1.0]), cosine, references, **PURSUIT)
         assert [int(top[0]) for top, _, _ in single] == [phase]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from fingerprintml.xrd.evaluate import class_prototypes, prototype_scores, top_k_accuracy
-from fingerprintml.xrd.model import AdaCos, Identifier, select_device
+from fingerprintml.xrd.model import AdaCos, Identifier
 from fingerprintml.xrd.splits import held_out_phases, structure_split_classes
 
 ARCH = {"stem_width": 8, "stem_kernel": 9, "stem_stride": 4, "widths": [8, 16], "depths": [1, 2],
@@ -82,14 +82,6 @@ def test_top_k_accuracy_counts_ranks() -> None:
     labels = np.array([0, 0, 0])
     assert top_k_accuracy(scores, labels, 1) == pytest.approx(1 / 3)
     assert top_k_accuracy(scores, labels, 2) == pytest.approx(2 / 3)
-
-
-def test_device_choice() -> None:
-    assert select_device("cpu").type == "cpu"
-    if not torch.cuda.is_available():
-        assert select_device("auto").type == "cpu"
-        with pytest.raises(RuntimeError, match="no CUDA device"):
-            select_device("cuda")
 
 
 def test_structure_split_holds_out_a_seeded_fraction_of_phases() -> None:

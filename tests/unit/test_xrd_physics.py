@@ -244,7 +244,9 @@ def test_augmented_set_does_not_depend_on_the_thread_count(structures) -> None:
     labels = np.repeat(np.arange(3), 20)  # more copies than one batch
     grid = Grid(10, 90, 0.05)
     one, two = (
-        augmented_set(library, labels, grid, CU, settings, np.random.default_rng(4), 0.3, threads=threads)
+        augmented_set(
+            library, labels, grid, CU, settings, np.random.default_rng(4), mixture_fraction=0.3, threads=threads
+        )
         for threads in (1, 2)
     )
     np.testing.assert_array_equal(one, two)

@@ -20,7 +20,11 @@ REPRODUCED = {
         "results/particles/demo/training/full/history.csv",
     ],
     "motifs": ["results/motifs/demo/catalogue.csv", "results/motifs/demo/fits.csv"],
-    "xrd": ["results/xrd/data/copy.npz", "results/xrd/library/phases.csv", "results/xrd/cache/000.csv"],
+    "xrd": [
+        "results/xrd/demo/data/copy.npz",
+        "results/xrd/demo/library/phases.csv",
+        "results/xrd/demo/cache/00000.csv",
+    ],
 }
 
 # Wall-clock columns are the only part of a table allowed to differ between runs.

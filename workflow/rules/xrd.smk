@@ -1,59 +1,29 @@
-from fingerprintml.xrd.cod import count_urls, list_cifs, shard_items, shard_names
-from fingerprintml.xrd.patterns import Grid
+from fingerprintml.xrd import plan as xrd_plan
 
 XRD = config["xrd"]
-XRD_RESULTS = "results/xrd"
-XRD_LIST = "xrd/COD-selection.txt"
-XRD_PRESET = "paper" if XRD["dataset"] == "paper" else "demo"
-XRD_GRID = XRD["grid"][XRD_PRESET]
+XRD_RESULTS = "results/xrd/{dataset}"
+XRD_LOGS = "logs/xrd/{dataset}"
+XRD_BENCHMARKS = "benchmarks/xrd/{dataset}"
+# What the xrd target builds: xrd.dataset, and the dataset `user` whenever xrd.cif_dir is set.
+XRD_DATASETS = xrd_plan.built_datasets(datasets("xrd"), XRD["cif_dir"])
 XRD_SPLITS = ["copy"] + (
     ["structure"] if XRD["evaluation"]["structure_split_fraction"] > 0 else []
 )
-XRD_SIZE = XRD["shard_size"]
-# The augmented training set is held in memory whole (float32 patterns on the grid): about 20 GB for the 8,172
-# COD phases x 105 copies on the paper grid, a few MB for the demo; the jobs that hold it ask for that much.
-XRD_PATTERN_MB = (
-    Grid.from_config(XRD_GRID).size
-    * 4
-    * sum(XRD["training"][XRD_PRESET][k] for k in ("copies", "validation_copies"))
-    / 1e6
-)
-xrd_augment_mem_mb = lambda wildcards, input: int(
-    4000 + 1.25 * XRD_PATTERN_MB * (sum(1 for _ in open(input.phases)) - 1)
-)
-xrd_train_mem_mb = lambda wildcards, input: int(4000 + 2 * input.size_mb)
-
-
-if XRD["cif_dir"]:
-    XRD_SOURCE = "user"
-    # The user's CIFs, listed at DAG time: a new or changed CIF reruns only its shard.
-    XRD_USER_CIFS = list_cifs(XRD["cif_dir"])
-    XRD_SHARDS = shard_names(len(XRD_USER_CIFS), XRD_SIZE)
-elif XRD["dataset"] == "paper":
-    XRD_SOURCE = "cod"
-else:
-    XRD_SOURCE = "demo"
-    XRD_SHARDS = [f"{i:03d}" for i in range(XRD["demo"]["shards"])]
-
-# Shard names: from the COD list once downloaded (a checkpoint), else fixed at DAG time.
-xrd_shards = lambda wildcards: (
-    shard_names(count_urls(checkpoints.xrd_cod_list.get().output[0]), XRD_SIZE)
-    if XRD_SOURCE == "cod"
-    else XRD_SHARDS
-)
-xrd_convert_input = lambda wildcards: (
-    {"fetched": f"{XRD_RESULTS}/cod/fetch/{wildcards.shard}.csv"}
-    if XRD_SOURCE == "cod"
-    else (
-        {"cifs": f"{XRD_RESULTS}/demo/cifs"}
-        if XRD_SOURCE == "demo"
-        else {"cifs": shard_items(XRD_USER_CIFS, wildcards.shard, XRD_SIZE)}
-    )
-)
-
-
 XRD_FIGURES = ["learning_curves", "accuracy_vs_strength", "examples"]
-XRD_QUERIES = XRD["query_dir"] or f"{XRD_RESULTS}/demo/queries"
+# Conversion shards: fixed for a demo library, from the COD list once downloaded (a checkpoint), from the listing of
+# xrd.cif_dir for `user` (a new or changed CIF reruns only its shard).
+xrd_shards = lambda wildcards: xrd_plan.conversion_shards(
+    wildcards.dataset,
+    dataset_block("xrd", wildcards),
+    XRD["shard_size"],
+    cod_urls=lambda: checkpoints.xrd_cod_list.get(**wildcards).output[0],
+    cif_dir=XRD["cif_dir"],
+)
+# Jobs that hold the augmented training set ask for it (float32 patterns of every phase: about 20 GB for the 8,172
+# COD phases x 105 copies on the paper grid, a few MB for the demo), from the settings and the library table.
+xrd_memory_mb = lambda factor: lambda wildcards, input: xrd_plan.job_memory_mb(
+    dataset_block("xrd", wildcards), input.phases, factor
+)
 
 
 wildcard_constraints:
@@ -63,26 +33,35 @@ wildcard_constraints:
 
 rule xrd:
     input:
-        f"{XRD_RESULTS}/metrics.csv",
-        f"{XRD_RESULTS}/identify.csv",
-        f"{XRD_RESULTS}/provenance.yaml",
+        expand(
+            [
+                f"{XRD_RESULTS}/metrics.csv",
+                f"{XRD_RESULTS}/identify.csv",
+                f"{XRD_RESULTS}/provenance.yaml",
+            ],
+            dataset=XRD_DATASETS,
+        ),
         expand(
             f"{XRD_RESULTS}/figures/{{name}}.{{ext}}",
+            dataset=XRD_DATASETS,
             name=XRD_FIGURES,
             ext=["pdf", "png"],
+        ),
+        expand(
+            f"{XRD_RESULTS}/user/identify.csv",
+            dataset=XRD_DATASETS if XRD["query_dir"] else [],
         ),
 
 
 checkpoint xrd_cod_list:
     input:
-        downloaded(XRD_LIST),
+        lambda wildcards: downloaded(per_dataset("xrd", "cod_list")(wildcards)),
     output:
         f"{XRD_RESULTS}/cod/urls.txt",
     log:
-        "logs/xrd/cod_list.log",
+        f"{XRD_LOGS}/cod_list.log",
     conda:
         "../../envs/xrd-data.yaml"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,
@@ -96,16 +75,15 @@ rule xrd_fetch:
     output:
         f"{XRD_RESULTS}/cod/fetch/{{shard}}.csv",
     log:
-        "logs/xrd/fetch/{shard}.log",
+        f"{XRD_LOGS}/fetch/{{shard}}.log",
     conda:
         "../../envs/xrd-data.yaml"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=120,
     params:
-        shard_size=XRD_SIZE,
-        cif_root=f"{XRD_RESULTS}/cod/cifs",
+        shard_size=XRD["shard_size"],
+        cif_root=lambda wildcards: f"results/xrd/{wildcards.dataset}/cod/cifs",
         mirror=config["download"]["mirror"],
         retries=config["download"]["retries"],
         timeout=config["download"]["timeout"],
@@ -117,44 +95,51 @@ rule xrd_fetch:
 
 rule xrd_demo_library:
     output:
-        directory(f"{XRD_RESULTS}/demo/cifs"),
+        directory(f"{XRD_RESULTS}/cifs"),
     log:
-        "logs/xrd/demo_library.log",
+        f"{XRD_LOGS}/demo_library.log",
     conda:
         "../../envs/xrd-data.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
     params:
-        min_spacing=XRD["demo"]["min_spacing"],
+        min_spacing=per_dataset("xrd", "demo_library.min_spacing"),
     script:
         "../scripts/xrd/demo_library.py"
 
 
 rule xrd_convert:
     input:
-        unpack(xrd_convert_input),
+        unpack(
+            lambda wildcards: xrd_plan.conversion_input(
+                wildcards.dataset,
+                dataset_block("xrd", wildcards),
+                wildcards.shard,
+                XRD["shard_size"],
+                results=f"results/xrd/{wildcards.dataset}",
+                cif_dir=XRD["cif_dir"],
+            )
+        ),
     output:
         phases=f"{XRD_RESULTS}/cache/{{shard}}.csv",
         rejects=f"{XRD_RESULTS}/cache/{{shard}}.rejects.csv",
         cache=f"{XRD_RESULTS}/cache/{{shard}}.pkl",
     log:
-        "logs/xrd/convert/{shard}.log",
+        f"{XRD_LOGS}/convert/{{shard}}.log",
     benchmark:
-        "benchmarks/xrd/convert/{shard}.tsv"
+        f"{XRD_BENCHMARKS}/convert/{{shard}}.tsv"
     conda:
         "../../envs/xrd-data.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
     params:
-        source=XRD_SOURCE,
-        shard=lambda wildcards: wildcards.shard,
-        shard_size=XRD_SIZE,
+        source=lambda wildcards: xrd_plan.source_kind(
+            wildcards.dataset, dataset_block("xrd", wildcards)
+        ),
+        demo_shards=lambda wildcards: xrd_plan.demo_shards(
+            dataset_block("xrd", wildcards)
+        ),
         wavelength=XRD["wavelength"],
-        two_theta_max=XRD_GRID["stop"],
+        two_theta_max=per_dataset("xrd", "grid.stop"),
     script:
         "../scripts/xrd/convert.py"
 
@@ -162,35 +147,33 @@ rule xrd_convert:
 rule xrd_library:
     input:
         phases=lambda wildcards: expand(
-            rules.xrd_convert.output.phases, shard=xrd_shards(wildcards)
+            rules.xrd_convert.output.phases,
+            dataset=wildcards.dataset,
+            shard=xrd_shards(wildcards),
         ),
         rejects=lambda wildcards: expand(
-            rules.xrd_convert.output.rejects, shard=xrd_shards(wildcards)
+            rules.xrd_convert.output.rejects,
+            dataset=wildcards.dataset,
+            shard=xrd_shards(wildcards),
         ),
         caches=lambda wildcards: expand(
-            rules.xrd_convert.output.cache, shard=xrd_shards(wildcards)
+            rules.xrd_convert.output.cache,
+            dataset=wildcards.dataset,
+            shard=xrd_shards(wildcards),
         ),
     output:
-        phases=report(
-            f"{XRD_RESULTS}/library/phases.csv",
-            caption="../report/xrd/phases.rst",
-            category="xrd",
-            subcategory="tables",
+        phases=study_report(
+            f"{XRD_RESULTS}/library/phases.csv", "xrd", "phases", "tables"
         ),
-        rejects=report(
-            f"{XRD_RESULTS}/library/rejects.csv",
-            caption="../report/xrd/rejects.rst",
-            category="xrd",
-            subcategory="tables",
+        rejects=study_report(
+            f"{XRD_RESULTS}/library/rejects.csv", "xrd", "rejects", "tables"
         ),
         caches=f"{XRD_RESULTS}/library/reflections.pkl",
     log:
-        "logs/xrd/library.log",
+        f"{XRD_LOGS}/library.log",
     conda:
         "../../envs/xrd-data.yaml"
-    threads: 1
     resources:
-        mem_mb=2000,
         runtime=10,
     script:
         "../scripts/xrd/library.py"
@@ -203,22 +186,21 @@ rule xrd_augment:
     output:
         f"{XRD_RESULTS}/data/{{split}}.npz",
     log:
-        "logs/xrd/augment/{split}.log",
+        f"{XRD_LOGS}/augment/{{split}}.log",
     benchmark:
-        "benchmarks/xrd/augment/{split}.tsv"
+        f"{XRD_BENCHMARKS}/augment/{{split}}.tsv"
     conda:
         "../../envs/xrd-data.yaml"
     threads: 2
     resources:
-        mem_mb=xrd_augment_mem_mb,
-        runtime=60,
+        mem_mb=xrd_memory_mb(1.25),
     params:
         seed=XRD["seed"],
-        grid=XRD_GRID,
+        grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         augmentation=XRD["augmentation"],
-        copies=XRD["training"][XRD_PRESET]["copies"],
-        validation_copies=XRD["training"][XRD_PRESET]["validation_copies"],
+        copies=per_dataset("xrd", "training.copies"),
+        validation_copies=per_dataset("xrd", "training.validation_copies"),
         structure_fraction=XRD["evaluation"]["structure_split_fraction"],
     script:
         "../scripts/xrd/augment.py"
@@ -226,28 +208,29 @@ rule xrd_augment:
 
 rule xrd_train:
     input:
-        rules.xrd_augment.output[0],
+        data=rules.xrd_augment.output[0],
+        phases=rules.xrd_library.output.phases,
     output:
         model=f"{XRD_RESULTS}/models/{{split}}.pt",
         history=f"{XRD_RESULTS}/models/{{split}}.history.csv",
     log:
-        "logs/xrd/train/{split}.log",
+        f"{XRD_LOGS}/train/{{split}}.log",
     benchmark:
-        "benchmarks/xrd/train/{split}.tsv"
+        f"{XRD_BENCHMARKS}/train/{{split}}.tsv"
     conda:
         "../../envs/xrd-ml.yaml"
     threads: 2
     resources:
-        mem_mb=xrd_train_mem_mb,
+        mem_mb=xrd_memory_mb(2),
         runtime=600,
         gpu=XRD["gpu"],
     params:
         seed=XRD["seed"],
         device=XRD["device"],
-        architecture=XRD["model"][XRD_PRESET],
-        training={
+        architecture=per_dataset("xrd", "model"),
+        training=lambda wildcards: {
             k: v
-            for k, v in XRD["training"][XRD_PRESET].items()
+            for k, v in dataset_block("xrd", wildcards)["training"].items()
             if k not in ("copies", "validation_copies")
         },
     script:
@@ -256,36 +239,29 @@ rule xrd_train:
 
 rule xrd_evaluate:
     input:
-        phases=rules.xrd_library.output.phases,
         caches=rules.xrd_library.output.caches,
         model_copy=f"{XRD_RESULTS}/models/copy.pt",
         model_structure=(
             f"{XRD_RESULTS}/models/structure.pt" if "structure" in XRD_SPLITS else []
         ),
     output:
-        metrics=report(
-            f"{XRD_RESULTS}/metrics.csv",
-            caption="../report/xrd/metrics.rst",
-            category="xrd",
-            subcategory="tables",
-        ),
+        metrics=study_report(f"{XRD_RESULTS}/metrics.csv", "xrd", "metrics", "tables"),
         strength=f"{XRD_RESULTS}/accuracy_vs_strength.csv",
         examples=f"{XRD_RESULTS}/examples.npz",
     log:
-        "logs/xrd/evaluate.log",
+        f"{XRD_LOGS}/evaluate.log",
     benchmark:
-        "benchmarks/xrd/evaluate.tsv"
+        f"{XRD_BENCHMARKS}/evaluate.tsv"
     conda:
         "../../envs/xrd-ml.yaml"
     threads: 2
     resources:
         mem_mb=4000,
-        runtime=60,
         gpu=XRD["gpu"],
     params:
         seed=XRD["seed"],
         device=XRD["device"],
-        grid=XRD_GRID,
+        grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         augmentation=XRD["augmentation"],
         evaluation=XRD["evaluation"],
@@ -293,22 +269,21 @@ rule xrd_evaluate:
         "../scripts/xrd/evaluate.py"
 
 
-rule xrd_learning_figure:
+rule xrd_figure_learning_curves:
     input:
-        expand(rules.xrd_train.output.history, split=XRD_SPLITS),
+        expand(rules.xrd_train.output.history, split=XRD_SPLITS, allow_missing=True),
     output:
         pdf=f"{XRD_RESULTS}/figures/learning_curves.pdf",
-        png=report(
+        png=study_report(
             f"{XRD_RESULTS}/figures/learning_curves.png",
-            caption="../report/xrd/learning_curves.rst",
-            category="xrd",
-            subcategory="figures",
+            "xrd",
+            "learning_curves",
+            "figures",
         ),
     log:
-        "logs/xrd/figures/learning_curves.log",
+        f"{XRD_LOGS}/figures/learning_curves.log",
     conda:
         "../../envs/xrd-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
@@ -318,22 +293,21 @@ rule xrd_learning_figure:
         "../scripts/xrd/plot_learning.py"
 
 
-rule xrd_strength_figure:
+rule xrd_figure_accuracy_vs_strength:
     input:
         rules.xrd_evaluate.output.strength,
     output:
         pdf=f"{XRD_RESULTS}/figures/accuracy_vs_strength.pdf",
-        png=report(
+        png=study_report(
             f"{XRD_RESULTS}/figures/accuracy_vs_strength.png",
-            caption="../report/xrd/accuracy_vs_strength.rst",
-            category="xrd",
-            subcategory="figures",
+            "xrd",
+            "accuracy_vs_strength",
+            "figures",
         ),
     log:
-        "logs/xrd/figures/accuracy_vs_strength.log",
+        f"{XRD_LOGS}/figures/accuracy_vs_strength.log",
     conda:
         "../../envs/xrd-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
@@ -341,23 +315,19 @@ rule xrd_strength_figure:
         "../scripts/xrd/plot_strength.py"
 
 
-rule xrd_examples_figure:
+rule xrd_figure_examples:
     input:
         examples=rules.xrd_evaluate.output.examples,
         phases=rules.xrd_library.output.phases,
     output:
         pdf=f"{XRD_RESULTS}/figures/examples.pdf",
-        png=report(
-            f"{XRD_RESULTS}/figures/examples.png",
-            caption="../report/xrd/examples.rst",
-            category="xrd",
-            subcategory="figures",
+        png=study_report(
+            f"{XRD_RESULTS}/figures/examples.png", "xrd", "examples", "figures"
         ),
     log:
-        "logs/xrd/figures/examples.log",
+        f"{XRD_LOGS}/figures/examples.log",
     conda:
         "../../envs/xrd-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
@@ -369,18 +339,17 @@ rule xrd_demo_queries:
     input:
         caches=rules.xrd_library.output.caches,
     output:
-        directory(f"{XRD_RESULTS}/demo/queries"),
+        directory(f"{XRD_RESULTS}/queries"),
     log:
-        "logs/xrd/demo_queries.log",
+        f"{XRD_LOGS}/demo_queries.log",
     conda:
         "../../envs/xrd-data.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
         seed=XRD["seed"],
-        queries=XRD["demo"]["queries"],
+        queries=XRD["identify"]["simulated_queries"],
         wavelength=XRD["wavelength"],
         augmentation=XRD["augmentation"],
     script:
@@ -389,38 +358,41 @@ rule xrd_demo_queries:
 
 rule xrd_identify:
     input:
-        queries=XRD_QUERIES,
+        queries=rules.xrd_demo_queries.output[0],
         phases=rules.xrd_library.output.phases,
         caches=rules.xrd_library.output.caches,
         model=f"{XRD_RESULTS}/models/copy.pt",
     output:
-        table=report(
-            f"{XRD_RESULTS}/identify.csv",
-            caption="../report/xrd/identify.rst",
-            category="xrd",
-            subcategory="tables",
-        ),
+        table=study_report(f"{XRD_RESULTS}/identify.csv", "xrd", "identify", "tables"),
         rejects=f"{XRD_RESULTS}/identify_rejects.csv",
     log:
-        "logs/xrd/identify.log",
+        f"{XRD_LOGS}/identify.log",
     conda:
         "../../envs/xrd-ml.yaml"
     threads: 2
     resources:
-        mem_mb=2000,
         runtime=30,
         gpu=XRD["gpu"],
     params:
         device=XRD["device"],
-        grid=XRD_GRID,
+        grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
-        query_wavelength=XRD["identify"]["query_wavelength"],
-        baseline=XRD["identify"]["baseline"],
-        max_phases=XRD["identify"]["max_phases"],
-        top_k=XRD["identify"]["top_k"],
-        candidates=XRD["identify"]["candidates"],
-        min_explained=XRD["identify"]["min_explained"],
-        reference_fwhm=XRD["identify"]["reference_fwhm"],
-        max_shift=XRD["identify"]["max_shift"],
+        identify=XRD["identify"],
     script:
         "../scripts/xrd/identify.py"
+
+
+# The user's measured patterns (xrd.query_dir), identified with the dataset's model.
+use rule xrd_identify as xrd_identify_user with:
+    input:
+        queries=lambda wildcards: xrd_plan.query_dir(XRD["query_dir"]),
+        phases=rules.xrd_library.output.phases,
+        caches=rules.xrd_library.output.caches,
+        model=f"{XRD_RESULTS}/models/copy.pt",
+    output:
+        table=study_report(
+            f"{XRD_RESULTS}/user/identify.csv", "xrd", "identify", "tables"
+        ),
+        rejects=f"{XRD_RESULTS}/user/identify_rejects.csv",
+    log:
+        f"{XRD_LOGS}/user/identify.log",

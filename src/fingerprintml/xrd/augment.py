@@ -25,6 +25,7 @@ import numpy as np
 import scipy.fft
 import scipy.special
 
+from fingerprintml.seeds import rng_for
 from fingerprintml.xrd import kernels
 from fingerprintml.xrd.patterns import Grid, normalise
 from fingerprintml.xrd.reflections import Reflections, metric_terms, stick_intensities
@@ -239,6 +240,7 @@ def augmented_set(
     wavelength: float,
     settings: dict[str, Any],
     rng: np.random.Generator,
+    *,
     mixture_fraction: float = 0.0,
     threads: int = 1,
 ) -> np.ndarray:
@@ -282,3 +284,27 @@ def clean_pattern(refl: Reflections, grid: Grid, wavelength: float, fwhm: float)
     finite = np.isfinite(two_theta)
     widths = np.full(int(finite.sum()), fwhm)
     return normalise(render_profiles(grid, two_theta[finite], intensity[finite], widths, 0.0)).astype(np.float32)
+
+
+def training_set(
+    library: list[Reflections],
+    grid: Grid,
+    wavelength: float,
+    settings: dict[str, Any],
+    *,
+    copies: int,
+    validation_copies: int,
+    seed: int,
+    split: str,
+    threads: int = 1,
+) -> dict[str, np.ndarray]:
+    """The augmented patterns a model of ``split`` trains on: ``copies`` (train_x, train_y) and
+    ``validation_copies`` (validation_x, validation_y) of each phase of ``library``, labelled by position in it,
+    each set from its own seed stream."""
+    arrays = {}
+    for name, count in [("train", copies), ("validation", validation_copies)]:
+        labels = np.repeat(np.arange(len(library)), count)
+        rng = rng_for(seed, "xrd", split, name)
+        arrays[f"{name}_x"] = augmented_set(library, labels, grid, wavelength, settings, rng, threads=threads)
+        arrays[f"{name}_y"] = labels
+    return arrays

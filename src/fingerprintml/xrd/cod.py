@@ -1,4 +1,4 @@
-"""The COD CIF list of XRDidentifier: sharding, and polite fetching with retries and resume."""
+"""The COD CIF list of XRDidentifier: reading it, and polite fetching with retries and resume."""
 
 from __future__ import annotations
 
@@ -35,19 +35,10 @@ def source_id(url: str) -> str:
     return "cod-" + Path(urllib.parse.urlsplit(url).path).stem
 
 
-def shard_names(n_items: int, shard_size: int) -> list[str]:
-    """Shard wildcards (``000``, ``001``, ...) covering ``n_items`` in shards of ``shard_size``."""
-    return [f"{i:03d}" for i in range((n_items + shard_size - 1) // shard_size)]
-
-
-def shard_items(items: list, shard: str, shard_size: int) -> list:
-    start = int(shard) * shard_size
-    return items[start : start + shard_size]
-
-
 def fetch_cifs(
     urls: list[str],
     dest: str | os.PathLike[str],
+    *,
     mirror: str | None,
     retries: int,
     timeout: float,
@@ -83,19 +74,3 @@ def fetch_cifs(
         rows.append(row)
         time.sleep(delay)
     return pd.DataFrame(rows, columns=FETCH_COLUMNS)
-
-
-def list_cifs(folder: str | os.PathLike[str]) -> list[str]:
-    """The .cif files of a user folder, sorted (shards follow this order); an error names a bad folder."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"config.yaml: xrd.cif_dir {folder} is not a directory")
-    cifs = sorted(str(p) for p in folder.iterdir() if p.suffix.lower() == ".cif")
-    if not cifs:
-        raise ValueError(f"config.yaml: xrd.cif_dir {folder} holds no .cif file")
-    return cifs
-
-
-def count_urls(path: str | os.PathLike[str]) -> int:
-    """Number of URLs in a list written by the COD list step (one per line)."""
-    return sum(1 for line in Path(path).read_text().splitlines() if line.strip())

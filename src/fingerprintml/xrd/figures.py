@@ -9,17 +9,19 @@ from fingerprintml.plotting import figure
 
 
 def learning_curves(histories: dict[str, pd.DataFrame]):
-    """Loss, top-1 (training / validation copies) and the AdaCos scale per epoch, one line per split's model."""
+    """Loss and top-1 accuracy (training / validation copies) and the AdaCos scale per epoch, one colour per split's
+    model (histories with the project's columns: train_loss, val_loss, train_accuracy, val_accuracy)."""
     fig, axes = figure("double", 0.3, ncols=3)
     for split, history in histories.items():
-        axes[0].plot(history["epoch"], history["train_loss"], label=split)
-        axes[1].plot(history["epoch"], history["train_top1"], "--", label=f"{split}: training copies")
-        axes[1].plot(history["epoch"], history["validation_top1"], label=f"{split}: validation copies")
-        axes[2].plot(history["epoch"], history["adacos_scale"], label=split)
-    axes[0].set(xlabel="epoch", ylabel="training loss")
+        (line,) = axes[0].plot(history["epoch"], history["train_loss"], "--", label=f"{split}: training copies")
+        axes[0].plot(history["epoch"], history["val_loss"], color=line.get_color(), label=f"{split}: validation copies")
+        axes[1].plot(history["epoch"], history["train_accuracy"], "--", color=line.get_color())
+        axes[1].plot(history["epoch"], history["val_accuracy"], color=line.get_color())
+        axes[2].plot(history["epoch"], history["adacos_scale"], color=line.get_color(), label=split)
+    axes[0].set(xlabel="epoch", ylabel="loss")
+    axes[0].legend()
     axes[1].set(xlabel="epoch", ylabel="top-1 accuracy", ylim=(0, 1.02))
     axes[2].set(xlabel="epoch", ylabel="AdaCos scale s")
-    axes[1].legend()
     fig.tight_layout()
     return fig
 

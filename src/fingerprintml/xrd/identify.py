@@ -2,18 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from scipy.optimize import nnls
 
 from fingerprintml.xrd.augment import clean_pattern
-from fingerprintml.xrd.patterns import Grid, arpls_baseline, convert_wavelength, normalise, resample
-from fingerprintml.xrd.reflections import Reflections
+from fingerprintml.xrd.model import Identifier
+from fingerprintml.xrd.patterns import (
+    PATTERN_SUFFIXES,
+    Grid,
+    PatternReadError,
+    arpls_baseline,
+    convert_wavelength,
+    normalise,
+    read_measured_pattern,
+    resample,
+)
+from fingerprintml.xrd.reflections import Reflections, wavelength_of
+from fingerprintml.xrd.train import predict_logits
+
+log = logging.getLogger(__name__)
 
 BASELINE_STEP = 0.1  # two-theta step (deg) the configured baseline smoothness refers to
 IDENTIFY_COLUMNS = ["query", "component", "rank", "phase_id", "formula", "spacegroup", "score", "weight"]
+REJECT_COLUMNS = ["query", "reason"]
+
+
+@dataclass(frozen=True)
+class IdentifySettings:
+    """How measured patterns are identified (``xrd.identify``)."""
+
+    query_wavelength: float
+    max_phases: int
+    top_k: int
+    candidates: int
+    min_explained: float
+    reference_fwhm: tuple[float, ...]
+    max_shift: float
+    baseline: Mapping[str, Any]
+
+    @classmethod
+    def from_config(cls, identify: Mapping[str, Any]) -> IdentifySettings:
+        counts = {key: int(identify[key]) for key in ("max_phases", "top_k", "candidates")}
+        return cls(
+            query_wavelength=wavelength_of(identify["query_wavelength"]),
+            min_explained=float(identify["min_explained"]),
+            reference_fwhm=tuple(float(w) for w in identify["reference_fwhm"]),
+            max_shift=float(identify["max_shift"]),
+            baseline=dict(identify["baseline"]),
+            **counts,
+        )
 
 
 def prepare_query(
@@ -22,7 +68,7 @@ def prepare_query(
     grid: Grid,
     measured_wavelength: float,
     model_wavelength: float,
-    baseline: dict,
+    baseline: Mapping[str, Any],
 ) -> np.ndarray:
     """Measured pattern -> model input: two-theta converted to the model's wavelength, resampled onto the grid,
     baseline (arPLS) removed, scaled to a maximum of 1."""
@@ -43,6 +89,7 @@ def identify_mixture(
     pattern: np.ndarray,
     score_fn: Callable[[np.ndarray], np.ndarray],
     references: np.ndarray,
+    *,
     max_phases: int,
     top_k: int,
     candidates: int,
@@ -115,3 +162,47 @@ def identify_rows(query: str, components, phases: pd.DataFrame) -> list[dict]:
                 }
             )
     return rows
+
+
+def identify_folder(
+    folder: str | os.PathLike[str],
+    library: list[Reflections],
+    phases: pd.DataFrame,
+    model: Identifier,
+    classes: np.ndarray,
+    device: torch.device,
+    *,
+    grid: Grid,
+    wavelength: float,
+    settings: IdentifySettings,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Identify every pattern file (.xy/.xye/.csv) of ``folder``, in name order, with the model whose classes are
+    the library indices ``classes``. Returns the identifications (:data:`IDENTIFY_COLUMNS`: per query, component
+    and rank) and the files that could not be read, by name with the reason; an unreadable file never stops the
+    others."""
+    references = reference_patterns([library[c] for c in classes], grid, wavelength, list(settings.reference_fwhm))
+    class_phases = phases.iloc[classes].reset_index(drop=True)
+    max_lag = round(settings.max_shift / grid.step)
+    files = sorted(f for f in Path(folder).iterdir() if f.suffix.lower() in PATTERN_SUFFIXES)
+    rows, rejects = [], []
+    for path in files:
+        try:
+            two_theta, intensity = read_measured_pattern(path)
+        except PatternReadError as error:
+            log.warning("rejected %s", error)
+            rejects.append({"query": path.name, "reason": str(error)})
+            continue
+        pattern = prepare_query(two_theta, intensity, grid, settings.query_wavelength, wavelength, settings.baseline)
+        components = identify_mixture(
+            pattern,
+            lambda x: predict_logits(model, x, device),
+            references,
+            max_phases=settings.max_phases,
+            top_k=settings.top_k,
+            candidates=settings.candidates,
+            min_explained=settings.min_explained,
+            max_lag=max_lag,
+        )
+        rows += identify_rows(path.name, components, class_phases)
+    log.info("%d patterns identified, %d rejected", len(files) - len(rejects), len(rejects))
+    return pd.DataFrame(rows, columns=IDENTIFY_COLUMNS), pd.DataFrame(rejects, columns=REJECT_COLUMNS)

@@ -57,6 +57,7 @@ class RegNet1D(nn.Module):
 
     def __init__(
         self,
+        *,
         stem_width: int,
         stem_kernel: int,
         stem_stride: int,
@@ -121,12 +122,3 @@ class Identifier(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.backbone(x), labels)
-
-
-def select_device(choice: str) -> torch.device:
-    """``auto`` (CUDA when available), ``cpu`` or ``cuda`` (an error if none is visible)."""
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("xrd.device is 'cuda' but torch sees no CUDA device")
-    if choice == "auto":
-        choice = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(choice)

@@ -11,6 +11,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
+from fingerprintml.xrd.plan import grid_points
+
 PATTERN_SUFFIXES = (".xy", ".xye", ".csv")
 
 
@@ -24,7 +26,7 @@ class Grid:
 
     @property
     def size(self) -> int:
-        return round((self.stop - self.start) / self.step) + 1
+        return grid_points(self.start, self.stop, self.step)
 
     @property
     def two_theta(self) -> np.ndarray:

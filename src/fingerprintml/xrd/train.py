@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,10 +14,15 @@ import pandas as pd
 import torch
 from torch.nn import functional
 
-from fingerprintml.seeds import rng_for, seed_for
+from fingerprintml.io import atomic_path
+from fingerprintml.seeds import rng_for
+from fingerprintml.torch_runtime import seed_torch
 from fingerprintml.xrd.model import Identifier
 
 log = logging.getLogger(__name__)
+
+# The columns every training history of the project shares (particles' and xrd's), in this order.
+HISTORY_COLUMNS = ["epoch", "learning_rate", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
 
 
 def _in_batches(
@@ -51,6 +57,7 @@ def train_identifier(
     patterns: np.ndarray,
     labels: np.ndarray,
     validation: tuple[np.ndarray, np.ndarray],
+    *,
     n_classes: int,
     architecture: dict[str, Any],
     training: dict[str, Any],
@@ -58,9 +65,12 @@ def train_identifier(
     device: torch.device,
 ) -> tuple[Identifier, pd.DataFrame]:
     """Train on the augmented pool (``patterns``, ``labels``) for ``training['epochs']`` passes, validating on
-    copies from another seed stream after each. Returns the model and its per-epoch history (loss, top-1 on the
-    training and validation copies, AdaCos scale)."""
-    torch.manual_seed(seed_for(seed, "xrd", "init"))
+    copies from another seed stream after each.
+
+    Returns the model and its per-epoch history, with the columns of every training history of the project
+    (:data:`HISTORY_COLUMNS`: epoch, learning rate at the epoch's start, loss and top-1 accuracy on the training
+    and validation copies) plus the AdaCos scale and the epoch's seconds."""
+    seed_torch(seed, "xrd", "init")
     model = Identifier(n_classes, **architecture).to(device)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=training["learning_rate"], weight_decay=training["weight_decay"]
@@ -72,6 +82,7 @@ def train_identifier(
     rows = []
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
+        learning_rate = optimiser.param_groups[0]["lr"]
         order = order_rng.permutation(len(labels))
         model.train()
         loss_sum, correct = 0.0, 0
@@ -87,22 +98,31 @@ def train_identifier(
             schedule.step()
             loss_sum += loss.item() * len(y)
             correct += int((logits.argmax(1) == y).sum())
-        val_top1 = float((predict_logits(model, validation[0], device).argmax(1) == validation[1]).mean())
+        cosine = predict_logits(model, validation[0], device)
+        val_loss = float(
+            functional.cross_entropy(
+                float(model.head.scale) * torch.from_numpy(cosine), torch.as_tensor(validation[1]).long()
+            )
+        )
+        val_accuracy = float((cosine.argmax(1) == validation[1]).mean())
+        shared = [epoch, learning_rate, loss_sum / len(labels), correct / len(labels), val_loss, val_accuracy]
         rows.append(
-            {
-                "epoch": epoch,
-                "train_loss": loss_sum / len(labels),
-                "train_top1": correct / len(labels),
-                "validation_top1": val_top1,
-                "adacos_scale": float(model.head.scale),
-                "epoch_s": time.perf_counter() - started,
-            }
+            dict(zip(HISTORY_COLUMNS, shared, strict=True))
+            | {"adacos_scale": float(model.head.scale), "epoch_s": time.perf_counter() - started}
         )
         log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in rows[-1].items()})
-    return model, pd.DataFrame(rows)
+    return model, pd.DataFrame(rows, columns=[*HISTORY_COLUMNS, "adacos_scale", "epoch_s"])
 
 
-def load_identifier(path: str, device: torch.device) -> tuple[Identifier, np.ndarray]:
+def save_identifier(
+    model: Identifier, architecture: dict[str, Any], classes: np.ndarray, path: str | os.PathLike[str]
+) -> None:
+    """Write the trained model (weights, architecture, the library indices of its classes) atomically."""
+    with atomic_path(path) as tmp:
+        torch.save({"state": model.cpu().state_dict(), "architecture": architecture, "classes": classes}, tmp)
+
+
+def load_identifier(path: str | os.PathLike[str], device: torch.device) -> tuple[Identifier, np.ndarray]:
     """The trained model (eval mode, on ``device``) and the library indices of its classes."""
     saved = torch.load(path, map_location="cpu", weights_only=False)
     model = Identifier(len(saved["classes"]), **saved["architecture"])

@@ -1,11 +1,6 @@
-from pathlib import Path
-
-from fingerprintml.logs import log_to, progress
-from fingerprintml.xrd.library import build_library, write_cif
+from fingerprintml.logs import log_to
+from fingerprintml.xrd.demo import write_demo_library
 
 with log_to(snakemake.log[0]) as log:
-    out = Path(snakemake.output[0])
-    phases = build_library(snakemake.params.min_spacing)
-    for source_id, structure in progress(phases, desc="demo CIFs"):
-        write_cif(structure, out / f"{source_id}.cif")
-    log.info("%d demo phases written as CIF to %s", len(phases), out)
+    written = write_demo_library(snakemake.output[0], snakemake.params.min_spacing)
+    log.info("%d demo phases written as CIF to %s", len(written), snakemake.output[0])

@@ -1,0 +1,166 @@
+"""What the Snakefile needs to plan the xrd study: each dataset's source, its CIFs and shards, job memory.
+
+Standard library only: the rule file imports this module, so planning never loads scipy, torch or pymatgen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fingerprintml.datasets import USER
+from fingerprintml.shards import shard_names, shard_slice
+
+# A dataset's CIFs come from the library the project builds (``demo_library``), from a list of COD URLs declared
+# in resources/remote_files.yaml (``cod_list``), or, for the dataset ``user``, from the folder ``xrd.cif_dir``.
+SOURCES = ("demo_library", "cod_list")
+# Every job that holds the training set asks for this much on top of it (python, torch, the caches).
+BASE_MEMORY_MB = 4000
+
+
+def source_kind(name: str, block: Mapping[str, Any]) -> str:
+    """``user``, ``demo_library`` or ``cod_list``: where the CIFs of the dataset ``name`` come from.
+
+    Parameters
+    ----------
+    name
+        The dataset's name (``user`` is the user's ``xrd.cif_dir``).
+    block
+        Its settings block (``xrd.datasets.<name>``).
+    """
+    given = [key for key in SOURCES if key in block]
+    if name == USER:
+        if given:
+            raise ValueError(f"config.yaml: xrd.datasets.user takes its CIFs from xrd.cif_dir, not from {given[0]}")
+        return USER
+    if len(given) != 1:
+        raise ValueError(f"config.yaml: xrd.datasets.{name} needs exactly one of {', '.join(SOURCES)}")
+    return given[0]
+
+
+def built_datasets(requested: Sequence[str], cif_dir: str | None) -> list[str]:
+    """The datasets the study's target builds: those requested (``xrd.dataset``) and ``user`` whenever the user's
+    CIF folder ``xrd.cif_dir`` is set."""
+    names = list(requested)
+    return [*names, USER] if cif_dir and USER not in names else names
+
+
+def demo_shards(block: Mapping[str, Any]) -> int | None:
+    """Conversion shards of a dataset's demo library (None for other sources)."""
+    return block.get("demo_library", {}).get("shards")
+
+
+def conversion_shards(
+    name: str, block: Mapping[str, Any], shard_size: int, *, cod_urls: Callable[[], str], cif_dir: str | None
+) -> list[str]:
+    """The conversion shards of a dataset: a fixed number for a demo library, from the COD URL list (the path
+    ``cod_urls()`` returns, called only for a COD dataset: a checkpoint's output) or from the listing of the user's
+    ``cif_dir``, ``shard_size`` CIFs each.
+
+    Parameters
+    ----------
+    name, block
+        The dataset and its settings block.
+    shard_size
+        CIFs per shard of a COD list or of the user's folder.
+    cod_urls
+        Returns the path of the dataset's list of COD URLs.
+    cif_dir
+        The user's CIF folder (``xrd.cif_dir``).
+    """
+    source = source_kind(name, block)
+    if source == "demo_library":
+        return shard_names(demo_shards(block), 1)
+    if source == "cod_list":
+        return shard_names(count_urls(cod_urls()), shard_size)
+    return shard_names(len(list_cifs(cif_dir)), shard_size)
+
+
+def conversion_input(
+    name: str, block: Mapping[str, Any], shard: str, shard_size: int, *, results: str, cif_dir: str | None
+) -> dict[str, str | list[str]]:
+    """The ``cifs`` input of a conversion shard: the demo library's folder, the shard's fetch table of a COD
+    dataset, or the shard's CIFs of the user's folder (so a changed CIF reruns only its shard).
+
+    Parameters
+    ----------
+    name, block
+        The dataset and its settings block.
+    shard
+        The shard's name.
+    shard_size
+        CIFs per shard of a COD list or of the user's folder.
+    results
+        The dataset's results folder.
+    cif_dir
+        The user's CIF folder (``xrd.cif_dir``).
+    """
+    source = source_kind(name, block)
+    if source == "demo_library":
+        return {"cifs": f"{results}/cifs"}
+    if source == "cod_list":
+        return {"cifs": f"{results}/cod/fetch/{shard}.csv"}
+    cifs = list_cifs(cif_dir)
+    return {"cifs": cifs[shard_slice(shard, len(cifs), shard_size)]}
+
+
+def query_dir(value: str | None) -> str:
+    """The user's pattern folder ``xrd.query_dir``; an error if it is not set."""
+    if not value:
+        raise ValueError("config.yaml: xrd.query_dir is not set")
+    return value
+
+
+def grid_points(start: float, stop: float, step: float) -> int:
+    """Points of the two-theta grid from ``start`` to ``stop`` (inclusive) in steps of ``step`` degrees."""
+    return round((stop - start) / step) + 1
+
+
+def training_set_mb(grid: Mapping[str, float], training: Mapping[str, Any], n_phases: int) -> float:
+    """Megabytes of a dataset's augmented patterns held in memory at once (float32 training and validation copies).
+
+    Parameters
+    ----------
+    grid
+        The dataset's grid block (start, stop, step).
+    training
+        Its training block (copies and validation_copies per phase).
+    n_phases
+        Phases in the library.
+    """
+    points = grid_points(grid["start"], grid["stop"], grid["step"])
+    copies = training["copies"] + training["validation_copies"]
+    return n_phases * copies * points * 4 / 1e6
+
+
+def job_memory_mb(block: Mapping[str, Any], phases: str | os.PathLike[str], factor: float) -> int:
+    """``mem_mb`` of a job that holds the augmented training set of the dataset with settings ``block`` ``factor``
+    times, for the library table ``phases``: from the settings, not from input sizes (which Snakemake reads through a
+    coroutine it never awaits while it makes a report)."""
+    return int(BASE_MEMORY_MB + factor * training_set_mb(block["grid"], block["training"], count_rows(phases)))
+
+
+def count_rows(table: str | os.PathLike[str]) -> int:
+    """Rows of a CSV table with a header line (phases of a library table)."""
+    with open(table) as fh:
+        return max(0, sum(1 for line in fh if line.strip()) - 1)
+
+
+def list_cifs(folder: str | os.PathLike[str]) -> list[str]:
+    """The .cif files of a user folder, sorted (shards follow this order); an error names a bad folder."""
+    if folder is None:
+        raise ValueError("config.yaml: the dataset 'user' is the CIF folder xrd.cif_dir, which is not set")
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"config.yaml: xrd.cif_dir {folder} is not a directory")
+    cifs = sorted(str(p) for p in folder.iterdir() if p.suffix.lower() == ".cif")
+    if not cifs:
+        raise ValueError(f"config.yaml: xrd.cif_dir {folder} holds no .cif file")
+    return cifs
+
+
+def count_urls(path: str | os.PathLike[str]) -> int:
+    """Number of URLs in a list written by the COD list step (one per line)."""
+    return sum(1 for line in Path(path).read_text().splitlines() if line.strip())
