@@ -80,20 +80,6 @@ def test_figures_and_report(demo_workspace: Path, results: Path) -> None:
     assert any(n.endswith("identify.csv") for n in names)
 
 
-def test_report_run_prints_no_warning_about_resources(demo_workspace: Path, tmp_path: Path) -> None:
-    """Job memory comes from the settings and the library table, not from input sizes, whose coroutine Snakemake
-    never awaits while it makes a report. Snakemake's own default ``disk`` (twice the input size) does the same: it
-    is set to a constant here, as a profile would."""
-    proc = run_snakemake(
-        demo_workspace,
-        *["--cores", "1", "xrd", "--report", str(tmp_path / "xrd.zip")],
-        *["--default-resources", "mem_mb=2000", "runtime=60", "disk_mb=1000"],
-    )
-    assert "was never awaited" not in proc.stdout + proc.stderr
-    assert "RuntimeWarning" not in proc.stdout + proc.stderr
-    assert (tmp_path / "xrd.zip").stat().st_size > 0
-
-
 def _edit_config(workspace: Path, **xrd) -> None:
     path = workspace / "config.yaml"
     config = yaml.safe_load(path.read_text())
