@@ -22,7 +22,6 @@ def learning_curves(histories: dict[str, pd.DataFrame]):
     axes[0].legend()
     axes[1].set(xlabel="epoch", ylabel="top-1 accuracy", ylim=(0, 1.02))
     axes[2].set(xlabel="epoch", ylabel="AdaCos scale s")
-    fig.tight_layout()
     return fig
 
 
@@ -55,5 +54,4 @@ def example_patterns(examples: dict[str, np.ndarray], phases: pd.DataFrame):
         ax.text(1.01, 0.5, "\n".join(candidates), transform=ax.transAxes, fontsize=5, va="center")
         ax.set_yticks([])
     axes[-1, 0].set_xlabel("2θ (deg)")
-    fig.tight_layout()
     return fig
