@@ -17,15 +17,8 @@ USER = "user"
 
 def requested_datasets(study_config: Mapping[str, Any], study: str) -> list[str]:
     """The names in ``<study>.dataset`` (a name or a list; a repeat counts once), each checked against
-    ``<study>.datasets``.
-
-    Parameters
-    ----------
-    study_config
-        The study's config section.
-    study
-        The study's name, for the messages.
-    """
+    ``<study>.datasets`` as :func:`dataset_settings` does (``study_config`` is the study's config section, ``study``
+    its name for the messages)."""
     requested = study_config["dataset"]
     names = list(dict.fromkeys([requested] if isinstance(requested, str) else requested))
     for name in names:
