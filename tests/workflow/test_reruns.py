@@ -71,5 +71,5 @@ def test_figure_setting_reruns_only_figures_and_the_config_record(rerun_workspac
     override.write_text("isotopes:\n  figures:\n    grid_points: 60\n")
     jobs = planned_jobs(rerun_workspace, "--configfile", str(override))
     # provenance.yaml records the study's config, so it follows any config change.
-    assert set(jobs) - set(DEMO_TARGETS) == {"isotopes_decision_regions", "provenance"}
+    assert set(jobs) - set(DEMO_TARGETS) == {"isotopes_figure_decision_regions", "provenance"}
     assert jobs["provenance"] == 1

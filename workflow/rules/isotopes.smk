@@ -39,28 +39,24 @@ ISO_SPACES = {
 }
 
 
-def iso_sources(wildcards):
-    """The dataset's source files: its remote files (fetched by the download rule) or its class table."""
-    block = dataset_block("isotopes", wildcards)
-    if "remote" in block:
-        return {key: downloaded(name) for key, name in block["remote"].items()}
-    return {"classes": block["classes"]}
-
-
-def iso_threads(cv_key):
-    """Threads of a job scored by the dataset's ``cv_key``: leave-one-out folds are shared out over two
-    threads; a handful of k-fold fits is cheaper run in-process, two jobs side by side.
-    """
-    return lambda wildcards: (
-        2 if lookup(dataset_block("isotopes", wildcards), cv_key) == "loo" else 1
+# Each dataset's source files: its remote files (fetched by the download rule) or its class table.
+ISO_SOURCES = {
+    name: (
+        {key: downloaded(remote) for key, remote in block["remote"].items()}
+        if "remote" in block
+        else {"classes": block["classes"]}
     )
-
-
-def iso_runs(path):
-    """``path`` (with ``{model}``, ``{learner}``) for every configured run of the job's dataset."""
-    return lambda wildcards: expand(
-        path, zip, **ISO_RUN_WILDCARDS, dataset=[wildcards.dataset] * len(ISO_RUNS)
-    )
+    for name, block in ISO["datasets"].items()
+}
+# Threads of a job scored by the dataset's setting cv_key: leave-one-out folds are shared out over two threads; a
+# handful of k-fold fits is cheaper run in-process, two jobs side by side.
+ISO_THREADS = lambda cv_key: lambda wildcards: (
+    2 if lookup(dataset_block("isotopes", wildcards), cv_key) == "loo" else 1
+)
+# An input function: path (with {model}, {learner}) for every configured run, of the job's dataset.
+ISO_PER_RUN = lambda path: lambda wildcards: expand(
+    path, zip, **ISO_RUN_WILDCARDS, dataset=[wildcards.dataset] * len(ISO_RUNS)
+)
 
 
 ISO_FIGURES = [
@@ -92,7 +88,7 @@ rule isotopes:
 
 rule isotopes_dataset:
     input:
-        unpack(iso_sources),
+        unpack(lambda wildcards: ISO_SOURCES[wildcards.dataset]),
     output:
         train=f"{ISO_RESULTS}/data/train.csv",
         external=f"{ISO_RESULTS}/data/external.csv",
@@ -121,7 +117,7 @@ rule isotopes_search:
         f"{ISO_BENCHMARKS}/search/{{model}}-{{learner}}.tsv"
     conda:
         "../../envs/isotopes-ml.yaml"
-    threads: iso_threads("cv")
+    threads: ISO_THREADS("cv")
     resources:
         runtime=120,
     params:
@@ -149,7 +145,7 @@ rule isotopes_evaluate:
         f"{ISO_BENCHMARKS}/evaluate/{{model}}-{{learner}}.tsv"
     conda:
         "../../envs/isotopes-ml.yaml"
-    threads: iso_threads("cv")
+    threads: ISO_THREADS("cv")
     resources:
         runtime=30,
     params:
@@ -169,7 +165,7 @@ rule isotopes_nested:
         f"{ISO_BENCHMARKS}/nested/{{model}}-{{learner}}.tsv"
     conda:
         "../../envs/isotopes-ml.yaml"
-    threads: iso_threads("nested.inner_cv")
+    threads: ISO_THREADS("nested.inner_cv")
     resources:
         runtime=240,
     params:
@@ -186,10 +182,10 @@ rule isotopes_nested:
 rule isotopes_summary:
     input:
         train=rules.isotopes_dataset.output.train,
-        loo=iso_runs(rules.isotopes_evaluate.output.loo),
-        external=iso_runs(rules.isotopes_evaluate.output.external),
-        nested=iso_runs(rules.isotopes_nested.output[0]),
-        points=iso_runs(rules.isotopes_search.output.points),
+        loo=ISO_PER_RUN(rules.isotopes_evaluate.output.loo),
+        external=ISO_PER_RUN(rules.isotopes_evaluate.output.external),
+        nested=ISO_PER_RUN(rules.isotopes_nested.output[0]),
+        points=ISO_PER_RUN(rules.isotopes_search.output.points),
     output:
         table=study_report(
             f"{ISO_RESULTS}/model_comparison.csv",
@@ -250,7 +246,7 @@ rule isotopes_figure_comparison:
 
 rule isotopes_figure_convergence:
     input:
-        points=iso_runs(rules.isotopes_search.output.points),
+        points=ISO_PER_RUN(rules.isotopes_search.output.points),
     output:
         pdf=f"{ISO_RESULTS}/figures/convergence.pdf",
         png=study_report(
@@ -298,7 +294,7 @@ rule isotopes_figure_decision_regions:
     input:
         train=rules.isotopes_dataset.output.train,
         external=rules.isotopes_dataset.output.external,
-        models=iso_runs(rules.isotopes_evaluate.output.model),
+        models=ISO_PER_RUN(rules.isotopes_evaluate.output.model),
     output:
         pdf=expand(
             f"{ISO_RESULTS}/figures/decision_regions/{{run}}.pdf",
@@ -332,7 +328,7 @@ rule isotopes_predict:
     input:
         samples=ISO["predict"]["input"] or [],
         table=rules.isotopes_summary.output.table,
-        models=iso_runs(rules.isotopes_evaluate.output.model),
+        models=ISO_PER_RUN(rules.isotopes_evaluate.output.model),
     output:
         predictions=study_report(
             f"{ISO_RESULTS}/user/predictions.csv", "isotopes", "predictions", "tables"
