@@ -27,7 +27,8 @@ def rerun_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFacto
 
 def planned_jobs(workspace: Path, *args: str) -> Counter[str]:
     """Rule -> number of jobs a dry run of the demo targets plans."""
-    proc = run_snakemake(workspace, "-n", "--quiet", "rules", *DEMO_TARGETS, *args)
+    # The targets before --quiet, which would read them as its own choices.
+    proc = run_snakemake(workspace, "-n", *DEMO_TARGETS, *args, "--quiet", "rules")
     table = re.search(r"Job stats:\n(.*?)\n\n", proc.stdout + "\n\n", re.DOTALL)
     if table is None:
         assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout
