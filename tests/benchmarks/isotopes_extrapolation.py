@@ -7,7 +7,7 @@ fraction measures extrapolation. If it does not rise with the leave-one-out scor
 data can aim for it.
 
 Run after the paper run (``snakemake -c2 isotopes --config isotopes='{"dataset": "paper"}' ...``):
-PYTHONPATH=src .venv/bin/python tests/benchmarks/isotopes_extrapolation.py [results/isotopes]
+PYTHONPATH=src .venv/bin/python tests/benchmarks/isotopes_extrapolation.py [results/isotopes/paper]
 """
 
 from __future__ import annotations
@@ -59,4 +59,4 @@ def main(results: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "results" / "isotopes")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "results" / "isotopes" / "paper")

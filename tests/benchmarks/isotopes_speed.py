@@ -35,7 +35,9 @@ def scikit_learner(learner: str, params: dict, seed: int):
 
 def timed_loo(X: np.ndarray, Y: np.ndarray, model: str) -> tuple[float, float]:
     start = time.perf_counter()
-    predicted = cross_val_paths(model, "extra_trees", PARAMS, SEED, X, Y, cv_splits(Y, "loo", SEED))
+    predicted = cross_val_paths(
+        X, Y, cv_splits(Y, "loo", SEED), model=model, learner="extra_trees", params=PARAMS, seed=SEED
+    )
     return time.perf_counter() - start, hierarchical_f1(Y, predicted)
 
 

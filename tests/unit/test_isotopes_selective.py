@@ -17,6 +17,7 @@ from fingerprintml.isotopes.models import (
     predict_paths,
 )
 from fingerprintml.isotopes.search import (
+    SearchSettings,
     bayes_search,
     best_params,
     best_score,
@@ -100,10 +101,8 @@ def test_node_predictions_compose_to_the_models_cross_validated_paths(train_xy, 
     """The search's shortcut (each node cross-validated alone) gives the whole model's out-of-fold paths."""
     X, Y = train_xy
     splits = cv_splits(Y, cv, 3)
-    children = {
-        node: node_cross_val_predictions(c["learner"], c["params"], 0, X, Y, node, splits) for node, c in MIXED.items()
-    }
-    whole = cross_val_paths("selective", "per_node", MIXED, 0, X, Y, splits)
+    children = {node: node_cross_val_predictions(X, Y, splits, node, choice, seed=0) for node, choice in MIXED.items()}
+    whole = cross_val_paths(X, Y, splits, model="selective", learner="per_node", params=MIXED, seed=0)
     assert (compose_paths(children, len(Y), len(LEVELS)) == whole).all()
 
 
@@ -111,7 +110,8 @@ def test_node_predictions_compose_to_the_models_cross_validated_paths(train_xy, 
 def search(train_xy):
     X, Y = train_xy
     splits = cv_splits(Y, 3, 0)
-    points = bayes_search("selective", "per_node", SPACES, X, Y, splits, n_calls=3, n_initial_points=2, seed=1)
+    settings = SearchSettings(space=SPACES, n_calls=3, n_initial_points=2, seed=1)
+    points = bayes_search(X, Y, splits, settings, model="selective", learner="per_node")
     return points, splits
 
 
@@ -141,7 +141,7 @@ def test_selective_choices_reproduce_the_search_score(search, train_xy):
         for name, value in choice["params"].items():
             assert type(value) is (int if isinstance(space[name]["low"], int) else float)
             assert value == best[name]
-    paths = cross_val_paths("selective", "per_node", choices, 1, X, Y, splits)
+    paths = cross_val_paths(X, Y, splits, model="selective", learner="per_node", params=choices, seed=1)
     assert hierarchical_f1(Y, paths) == pytest.approx(best_score(points), abs=1e-12)
 
 

@@ -10,7 +10,7 @@ from skopt.space import Integer, Real
 
 from fingerprintml.isotopes import search
 from fingerprintml.isotopes.data import leaf_names
-from fingerprintml.isotopes.search import bayes_search, best_params, cv_splits, evaluated_value
+from fingerprintml.isotopes.search import SearchSettings, bayes_search, best_params, cv_splits, evaluated_value
 
 from .conftest import REPO
 
@@ -18,6 +18,7 @@ SPACE = {
     "n_estimators": {"low": 2, "high": 12},
     "learning_rate": {"low": 0.05, "high": 0.5, "prior": "log-uniform"},
 }
+SETTINGS = SearchSettings(space=SPACE, n_calls=4, n_initial_points=2, seed=5)
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +84,7 @@ def test_kfold_is_seeded(train_xy):
 def search_runs(subset):
     X, Y = subset
     splits = cv_splits(Y, 3, 0)
-    return [
-        bayes_search("lcppn", "xgboost", SPACE, X, Y, splits, n_calls=4, n_initial_points=2, seed=5) for _ in range(2)
-    ]
+    return [bayes_search(X, Y, splits, SETTINGS, model="lcppn", learner="xgboost") for _ in range(2)]
 
 
 def test_bayes_search_rows_and_running_best(search_runs):
@@ -138,6 +137,6 @@ def test_search_path_ignores_last_bit_differences_of_the_proposals(subset, searc
 
     monkeypatch.setattr(search, "gp_minimize", one_ulp_off)
     X, Y = subset
-    shifted = bayes_search("lcppn", "xgboost", SPACE, X, Y, cv_splits(Y, 3, 0), n_calls=4, n_initial_points=2, seed=5)
+    shifted = bayes_search(X, Y, cv_splits(Y, 3, 0), SETTINGS, model="lcppn", learner="xgboost")
     cols = ["n_estimators", "learning_rate", "hF1"]
     assert shifted[cols].to_dict("records") == search_runs[0][cols].to_dict("records")

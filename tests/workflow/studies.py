@@ -12,7 +12,7 @@ import pandas as pd
 # study -> outputs (relative to the workspace) rebuilt through SLURM and by a second local run, compared by
 # same_outputs with the demo run's; the first one of each study depends on its seed.
 REPRODUCED = {
-    "isotopes": ["results/isotopes/data/train.csv", "results/isotopes/search/flat-xgboost.csv"],
+    "isotopes": ["results/isotopes/demo/data/train.csv", "results/isotopes/demo/search/flat-xgboost.csv"],
     "gamma": ["results/gamma/demo/truth.csv", "results/gamma/demo/binary/test_scores.csv"],
     "particles": [
         "results/particles/demo/data/labelled.csv",

@@ -51,3 +51,29 @@ def test_prediction_model_that_is_not_a_configured_run_is_rejected(workspace: Pa
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "isotopes.predict.model" in output and "lcpn-catboost" in output and "lcpn-xgboost" in output
+
+
+def test_a_new_isotopes_dataset_is_one_config_block(workspace: Path, tmp_path: Path) -> None:
+    """A dataset added as one block under isotopes.datasets is planned beside the demo, into its own folder, with
+    its own settings."""
+    extra = tmp_path / "small.yaml"
+    extra.write_text(
+        "isotopes:\n  dataset: [demo, small]\n  datasets:\n    small:\n"
+        "      classes: resources/isotopes/demo_classes.csv\n      cv: loo\n"
+        "      search: {n_calls: 4}\n      nested: {outer_folds: 2, inner_cv: 3, n_calls: 3}\n"
+    )
+    proc = run_snakemake(workspace, "-n", "isotopes", "--configfile", str(extra))
+    for dataset in ("demo", "small"):
+        assert f"results/isotopes/{dataset}/model_comparison.csv" in proc.stdout
+        assert f"results/isotopes/{dataset}/provenance.yaml" in proc.stdout
+    # Leave-one-out jobs of the new dataset run on two threads, the demo's 5-fold ones on one.
+    search = proc.stdout.split("rule isotopes_search:")[1:]
+    threads = {("small" if "dataset=small" in job else "demo"): "threads: 2" in job for job in search}
+    assert threads == {"small": True, "demo": False}
+
+
+def test_user_is_not_an_isotopes_dataset_name(workspace: Path) -> None:
+    _edit_config(workspace, lambda c: c["isotopes"]["datasets"].update(user=c["isotopes"]["datasets"]["demo"]))
+    proc = run_snakemake(workspace, "-n", "isotopes", check=False)
+    assert proc.returncode != 0
+    assert "user" in proc.stdout + proc.stderr

@@ -1,5 +1,7 @@
 ISO = config["isotopes"]
-ISO_RESULTS = "results/isotopes"
+ISO_RESULTS = "results/isotopes/{dataset}"
+ISO_LOGS = "logs/isotopes/{dataset}"
+ISO_BENCHMARKS = "benchmarks/isotopes/{dataset}"
 # The selective model chooses its learner per node among the configured learners: one run, "per_node".
 ISO_RUN_PAIRS = [
     (model, learner)
@@ -21,24 +23,6 @@ if ISO["predict"]["model"] not in [None, *ISO_RUNS]:
         f"config.yaml: isotopes.predict.model {ISO['predict']['model']!r} is not a configured run; "
         f"choose from {ISO_RUNS} or null (the best by CV hF1)"
     )
-ISO_SETTINGS = {
-    "cv": ISO["cv"][ISO["dataset"]],
-    "n_calls": ISO["search"]["n_calls"][ISO["dataset"]],
-    "outer_folds": ISO["nested"]["outer_folds"][ISO["dataset"]],
-    "nested_n_calls": ISO["nested"]["n_calls"][ISO["dataset"]],
-    "inner_cv": ISO["nested"]["inner_cv"][ISO["dataset"]],
-}
-# Leave-one-out folds are shared out over a job's threads; a handful of k-fold fits is cheaper run
-# in-process, two jobs side by side.
-ISO_THREADS = 2 if ISO_SETTINGS["cv"] == "loo" else 1
-ISO_NESTED_THREADS = 2 if ISO_SETTINGS["inner_cv"] == "loo" else 1
-ISO_RAW = {
-    "x_train": "isotopes/X_train.txt",
-    "y_train": "isotopes/y_train_hiclass.csv",
-    "x_test": "isotopes/X_test.txt",
-    "y_test": "isotopes/y_test.csv",
-    "x_test_troll": "isotopes/X_test_Troll.txt",
-}
 
 
 wildcard_constraints:
@@ -55,11 +39,26 @@ ISO_SPACES = {
 }
 
 
-ISO_DATASET_INPUT = (
-    {key: downloaded(name) for key, name in ISO_RAW.items()}
-    if ISO["dataset"] == "paper"
-    else {"classes": ISO["demo"]["classes"]}
+# Each dataset's source files: its remote files (fetched by the download rule) or its class table.
+ISO_SOURCES = {
+    name: (
+        {key: downloaded(remote) for key, remote in block["remote"].items()}
+        if "remote" in block
+        else {"classes": block["classes"]}
+    )
+    for name, block in ISO["datasets"].items()
+}
+# Threads of a job scored by the dataset's setting cv_key: leave-one-out folds are shared out over two threads; a
+# handful of k-fold fits is cheaper run in-process, two jobs side by side.
+ISO_THREADS = lambda cv_key: lambda wildcards: (
+    2 if lookup(dataset_block("isotopes", wildcards), cv_key) == "loo" else 1
 )
+# An input function: path (with {model}, {learner}) for every configured run, of the job's dataset.
+ISO_PER_RUN = lambda path: lambda wildcards: expand(
+    path, zip, **ISO_RUN_WILDCARDS, dataset=[wildcards.dataset] * len(ISO_RUNS)
+)
+
+
 ISO_FIGURES = [
     "model_comparison",
     "convergence",
@@ -78,31 +77,29 @@ ISO_OUTPUTS = [
         for name in ISO_FIGURES
         for ext in ("pdf", "png")
     ],
-    *([f"{ISO_RESULTS}/predictions.csv"] if ISO["predict"]["input"] else []),
+    *([f"{ISO_RESULTS}/user/predictions.csv"] if ISO["predict"]["input"] else []),
 ]
 
 
 rule isotopes:
     input:
-        ISO_OUTPUTS,
+        expand(ISO_OUTPUTS, dataset=datasets("isotopes")),
 
 
 rule isotopes_dataset:
     input:
-        **ISO_DATASET_INPUT,
+        unpack(lambda wildcards: ISO_SOURCES[wildcards.dataset]),
     output:
         train=f"{ISO_RESULTS}/data/train.csv",
         external=f"{ISO_RESULTS}/data/external.csv",
     log:
-        "logs/isotopes/dataset.log",
+        f"{ISO_LOGS}/dataset.log",
     conda:
         "../../envs/isotopes-data.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
-        dataset=ISO["dataset"],
         seed=ISO["seed"],
     script:
         "../scripts/isotopes/make_dataset.py"
@@ -115,20 +112,19 @@ rule isotopes_search:
         points=f"{ISO_RESULTS}/search/{{model}}-{{learner}}.csv",
         best=f"{ISO_RESULTS}/search/{{model}}-{{learner}}.json",
     log:
-        "logs/isotopes/search/{model}-{learner}.log",
+        f"{ISO_LOGS}/search/{{model}}-{{learner}}.log",
     benchmark:
-        "benchmarks/isotopes/search/{model}-{learner}.tsv"
+        f"{ISO_BENCHMARKS}/search/{{model}}-{{learner}}.tsv"
     conda:
         "../../envs/isotopes-ml.yaml"
-    threads: ISO_THREADS
+    threads: ISO_THREADS("cv")
     resources:
-        mem_mb=2000,
         runtime=120,
     params:
         space=lambda wildcards: ISO_SPACES[wildcards.learner],
-        n_calls=ISO_SETTINGS["n_calls"],
+        n_calls=per_dataset("isotopes", "search.n_calls"),
         n_initial_points=ISO["search"]["n_initial_points"],
-        cv=ISO_SETTINGS["cv"],
+        cv=per_dataset("isotopes", "cv"),
         seed=ISO["seed"],
     script:
         "../scripts/isotopes/search.py"
@@ -144,14 +140,13 @@ rule isotopes_evaluate:
         external=f"{ISO_RESULTS}/external/{{model}}-{{learner}}.csv",
         model=f"{ISO_RESULTS}/models/{{model}}-{{learner}}.joblib",
     log:
-        "logs/isotopes/evaluate/{model}-{learner}.log",
+        f"{ISO_LOGS}/evaluate/{{model}}-{{learner}}.log",
     benchmark:
-        "benchmarks/isotopes/evaluate/{model}-{learner}.tsv"
+        f"{ISO_BENCHMARKS}/evaluate/{{model}}-{{learner}}.tsv"
     conda:
         "../../envs/isotopes-ml.yaml"
-    threads: ISO_THREADS
+    threads: ISO_THREADS("cv")
     resources:
-        mem_mb=2000,
         runtime=30,
     params:
         seed=ISO["seed"],
@@ -165,21 +160,20 @@ rule isotopes_nested:
     output:
         f"{ISO_RESULTS}/nested/{{model}}-{{learner}}.csv",
     log:
-        "logs/isotopes/nested/{model}-{learner}.log",
+        f"{ISO_LOGS}/nested/{{model}}-{{learner}}.log",
     benchmark:
-        "benchmarks/isotopes/nested/{model}-{learner}.tsv"
+        f"{ISO_BENCHMARKS}/nested/{{model}}-{{learner}}.tsv"
     conda:
         "../../envs/isotopes-ml.yaml"
-    threads: ISO_NESTED_THREADS
+    threads: ISO_THREADS("nested.inner_cv")
     resources:
-        mem_mb=2000,
         runtime=240,
     params:
         space=lambda wildcards: ISO_SPACES[wildcards.learner],
-        outer_folds=ISO_SETTINGS["outer_folds"],
-        n_calls=ISO_SETTINGS["nested_n_calls"],
+        outer_folds=per_dataset("isotopes", "nested.outer_folds"),
+        n_calls=per_dataset("isotopes", "nested.n_calls"),
         n_initial_points=ISO["search"]["n_initial_points"],
-        inner_cv=ISO_SETTINGS["inner_cv"],
+        inner_cv=per_dataset("isotopes", "nested.inner_cv"),
         seed=ISO["seed"],
     script:
         "../scripts/isotopes/nested.py"
@@ -188,43 +182,37 @@ rule isotopes_nested:
 rule isotopes_summary:
     input:
         train=rules.isotopes_dataset.output.train,
-        loo=expand(rules.isotopes_evaluate.output.loo, zip, **ISO_RUN_WILDCARDS),
-        external=expand(
-            rules.isotopes_evaluate.output.external, zip, **ISO_RUN_WILDCARDS
-        ),
-        nested=expand(rules.isotopes_nested.output[0], zip, **ISO_RUN_WILDCARDS),
-        points=expand(rules.isotopes_search.output.points, zip, **ISO_RUN_WILDCARDS),
+        loo=ISO_PER_RUN(rules.isotopes_evaluate.output.loo),
+        external=ISO_PER_RUN(rules.isotopes_evaluate.output.external),
+        nested=ISO_PER_RUN(rules.isotopes_nested.output[0]),
+        points=ISO_PER_RUN(rules.isotopes_search.output.points),
     output:
-        table=report(
+        table=study_report(
             f"{ISO_RESULTS}/model_comparison.csv",
-            caption="../report/isotopes/model_comparison_table.rst",
-            category="isotopes",
-            subcategory="tables",
+            "isotopes",
+            "model_comparison_table",
+            "tables",
         ),
         latex=f"{ISO_RESULTS}/model_comparison.tex",
-        levels=report(
+        levels=study_report(
             f"{ISO_RESULTS}/per_level_accuracy.csv",
-            caption="../report/isotopes/per_level_accuracy.rst",
-            category="isotopes",
-            subcategory="tables",
+            "isotopes",
+            "per_level_accuracy",
+            "tables",
         ),
-        confusion=report(
+        confusion=study_report(
             f"{ISO_RESULTS}/confusion_matrices.csv",
-            caption="../report/isotopes/confusion_matrices.rst",
-            category="isotopes",
-            subcategory="tables",
+            "isotopes",
+            "confusion_matrices",
+            "tables",
         ),
-        search_log=report(
-            f"{ISO_RESULTS}/search_log.csv",
-            caption="../report/isotopes/search_log.rst",
-            category="isotopes",
-            subcategory="tables",
+        search_log=study_report(
+            f"{ISO_RESULTS}/search_log.csv", "isotopes", "search_log", "tables"
         ),
     log:
-        "logs/isotopes/summary.log",
+        f"{ISO_LOGS}/summary.log",
     conda:
         "../../envs/isotopes-ml.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
@@ -234,22 +222,21 @@ rule isotopes_summary:
         "../scripts/isotopes/summarise.py"
 
 
-rule isotopes_comparison_figure:
+rule isotopes_figure_comparison:
     input:
         table=rules.isotopes_summary.output.table,
     output:
         pdf=f"{ISO_RESULTS}/figures/model_comparison.pdf",
-        png=report(
+        png=study_report(
             f"{ISO_RESULTS}/figures/model_comparison.png",
-            caption="../report/isotopes/model_comparison.rst",
-            category="isotopes",
-            subcategory="figures",
+            "isotopes",
+            "model_comparison",
+            "figures",
         ),
     log:
-        "logs/isotopes/figures/model_comparison.log",
+        f"{ISO_LOGS}/figures/model_comparison.log",
     conda:
         "../../envs/isotopes-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
@@ -257,22 +244,21 @@ rule isotopes_comparison_figure:
         "../scripts/isotopes/plot_comparison.py"
 
 
-rule isotopes_convergence_figure:
+rule isotopes_figure_convergence:
     input:
-        points=expand(rules.isotopes_search.output.points, zip, **ISO_RUN_WILDCARDS),
+        points=ISO_PER_RUN(rules.isotopes_search.output.points),
     output:
         pdf=f"{ISO_RESULTS}/figures/convergence.pdf",
-        png=report(
+        png=study_report(
             f"{ISO_RESULTS}/figures/convergence.png",
-            caption="../report/isotopes/convergence.rst",
-            category="isotopes",
-            subcategory="figures",
+            "isotopes",
+            "convergence",
+            "figures",
         ),
     log:
-        "logs/isotopes/figures/convergence.log",
+        f"{ISO_LOGS}/figures/convergence.log",
     conda:
         "../../envs/isotopes-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
@@ -282,22 +268,21 @@ rule isotopes_convergence_figure:
         "../scripts/isotopes/plot_convergence.py"
 
 
-rule isotopes_confusion_figure:
+rule isotopes_figure_confusion:
     input:
         confusion=rules.isotopes_summary.output.confusion,
     output:
         pdf=f"{ISO_RESULTS}/figures/confusion_matrices.pdf",
-        png=report(
+        png=study_report(
             f"{ISO_RESULTS}/figures/confusion_matrices.png",
-            caption="../report/isotopes/confusion_figure.rst",
-            category="isotopes",
-            subcategory="figures",
+            "isotopes",
+            "confusion_figure",
+            "figures",
         ),
     log:
-        "logs/isotopes/figures/confusion_matrices.log",
+        f"{ISO_LOGS}/figures/confusion_matrices.log",
     conda:
         "../../envs/isotopes-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
@@ -305,26 +290,31 @@ rule isotopes_confusion_figure:
         "../scripts/isotopes/plot_confusion.py"
 
 
-rule isotopes_decision_regions:
+rule isotopes_figure_decision_regions:
     input:
         train=rules.isotopes_dataset.output.train,
         external=rules.isotopes_dataset.output.external,
-        models=expand(rules.isotopes_evaluate.output.model, zip, **ISO_RUN_WILDCARDS),
+        models=ISO_PER_RUN(rules.isotopes_evaluate.output.model),
     output:
-        pdf=expand(f"{ISO_RESULTS}/figures/decision_regions/{{run}}.pdf", run=ISO_RUNS),
-        png=report(
+        pdf=expand(
+            f"{ISO_RESULTS}/figures/decision_regions/{{run}}.pdf",
+            run=ISO_RUNS,
+            allow_missing=True,
+        ),
+        png=study_report(
             expand(
-                f"{ISO_RESULTS}/figures/decision_regions/{{run}}.png", run=ISO_RUNS
+                f"{ISO_RESULTS}/figures/decision_regions/{{run}}.png",
+                run=ISO_RUNS,
+                allow_missing=True,
             ),
-            caption="../report/isotopes/decision_regions.rst",
-            category="isotopes",
-            subcategory="decision regions",
+            "isotopes",
+            "decision_regions",
+            "decision regions",
         ),
     log:
-        "logs/isotopes/figures/decision_regions.log",
+        f"{ISO_LOGS}/figures/decision_regions.log",
     conda:
         "../../envs/isotopes-figures.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
@@ -338,20 +328,16 @@ rule isotopes_predict:
     input:
         samples=ISO["predict"]["input"] or [],
         table=rules.isotopes_summary.output.table,
-        models=expand(rules.isotopes_evaluate.output.model, zip, **ISO_RUN_WILDCARDS),
+        models=ISO_PER_RUN(rules.isotopes_evaluate.output.model),
     output:
-        predictions=report(
-            f"{ISO_RESULTS}/predictions.csv",
-            caption="../report/isotopes/predictions.rst",
-            category="isotopes",
-            subcategory="tables",
+        predictions=study_report(
+            f"{ISO_RESULTS}/user/predictions.csv", "isotopes", "predictions", "tables"
         ),
-        rejected=f"{ISO_RESULTS}/predictions_rejected.csv",
+        rejected=f"{ISO_RESULTS}/user/rejected.csv",
     log:
-        "logs/isotopes/predict.log",
+        f"{ISO_LOGS}/user/predict.log",
     conda:
         "../../envs/isotopes-ml.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,

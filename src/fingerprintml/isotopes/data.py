@@ -10,6 +10,7 @@ lower levels are empty strings for natural and incidental particles. The externa
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,22 @@ def read_paper_dataset(
     test = _table(test_x, test_y, "ext")
     test["subset"] = ["Troll" if i < len(troll) else "other" for i in range(len(test))]
     return _table(train_x, train_y, "train"), test
+
+
+PAPER_FILES = ("x_train", "y_train", "x_test", "y_test", "x_test_troll")
+
+
+def dataset_tables(sources: Mapping[str, str], seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training and external tables of a dataset from its source files: the NanoTracer files when ``sources``
+    names them (keys :data:`PAPER_FILES`), else the demo drawn with ``seed`` from the class table ``classes``."""
+    if "classes" in sources:
+        from fingerprintml.isotopes.demo import demo_dataset, read_class_table  # demo imports this module
+
+        return demo_dataset(read_class_table(sources["classes"]), seed)
+    missing = [key for key in PAPER_FILES if key not in sources]
+    if missing:
+        raise ValueError(f"an isotopes dataset names either a class table or all of {PAPER_FILES}; missing {missing}")
+    return read_paper_dataset(*(sources[key] for key in PAPER_FILES))
 
 
 def label_paths(df: pd.DataFrame) -> np.ndarray:

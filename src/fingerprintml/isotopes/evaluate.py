@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fingerprintml.isotopes.data import LEVELS, label_paths
+from fingerprintml.isotopes.data import FEATURES, LEVELS, label_paths
 from fingerprintml.isotopes.metrics import hierarchical_scores, level_accuracy, level_confusion
+from fingerprintml.isotopes.models import fit_model, node_probabilities, predict_paths
+from fingerprintml.isotopes.search import cross_val_paths, cv_splits, search_log
 
 PRED = [f"pred_{level}" for level in LEVELS]
 
@@ -93,3 +97,84 @@ def best_run(table: pd.DataFrame) -> str:
 def confusion_of(loo: pd.DataFrame) -> pd.DataFrame:
     """Per-level confusion counts of out-of-fold predictions."""
     return level_confusion(label_paths(loo), predicted_paths(loo))
+
+
+def evaluate_run(
+    train: pd.DataFrame, external: pd.DataFrame, best: dict[str, Any], *, seed: int, n_jobs: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The best point of a search (``best``: model, learner, cv, params) evaluated.
+
+    Returns the out-of-fold predictions of ``train`` by the search's own cross-validation (the folds over
+    ``n_jobs`` processes), the predictions and node probabilities of ``external`` by the model refitted on all of
+    ``train``, and that fitted model with its model, learner and params (what the prediction rule loads).
+    """
+    model, learner, params = best["model"], best["learner"], best["params"]
+    X, Y = train[FEATURES].to_numpy(dtype=float), label_paths(train)
+    splits = cv_splits(Y, best["cv"], seed)
+    predicted = cross_val_paths(X, Y, splits, model=model, learner=learner, params=params, seed=seed, n_jobs=n_jobs)
+    estimator = fit_model(model, learner, params, seed, X, Y)
+    X_ext = external[FEATURES].to_numpy(dtype=float)
+    external_table = prediction_table(external, predict_paths(estimator, X_ext), node_probabilities(estimator, X_ext))
+    fitted = {"model": model, "learner": learner, "params": params, "estimator": estimator}
+    return prediction_table(train, predicted), external_table, fitted
+
+
+# The LaTeX table's headline columns and their headers.
+HEADLINE = {
+    "model": "model",
+    "learner": "learner",
+    "hF1": "hF1 (CV)",
+    "hF1_no_root": "hF1 no root",
+    "nested_hF1": "hF1 nested",
+    "external_natural": "ext. Natural",
+    "external_natural_troll": "ext. Natural (Troll)",
+}
+HEADLINE_CAPTION = (
+    "Hierarchical F1 of the isotope source classifiers (original protocol, without the root, nested CV) "
+    "and the fraction of external natural samples placed under Natural."
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The tables of a dataset's model comparison."""
+
+    table: pd.DataFrame
+    """Every run and the majority-leaf baseline, best CV hF1 first (:func:`comparison_table`)."""
+    headline: pd.DataFrame
+    """The columns of :data:`HEADLINE` under their LaTeX headers."""
+    levels: pd.DataFrame
+    """Per-level accuracy of each run."""
+    confusion: pd.DataFrame
+    """Per-level confusion counts of the best run's out-of-fold predictions, with its name in ``run``."""
+    search_log: pd.DataFrame
+    """Every search point of every run (:func:`~fingerprintml.isotopes.search.search_log`)."""
+    best: str
+    """``model-learner`` of the best run."""
+
+
+def summarise(
+    train: pd.DataFrame,
+    *,
+    loo: dict[str, pd.DataFrame],
+    nested: dict[str, pd.DataFrame],
+    external: dict[str, pd.DataFrame],
+    points: dict[str, pd.DataFrame],
+) -> Summary:
+    """The comparison of a dataset's runs: each argument maps ``model-learner`` to that run's table (out-of-fold,
+    nested and external predictions, search points); the baseline is scored on ``train`` and the external set."""
+    runs = list(loo)
+    metrics = {run: run_metrics(loo[run], nested[run], external[run]) for run in runs}
+    metrics["baseline-majority leaf"] = baseline_metrics(train, external[runs[0]])
+    table = comparison_table(metrics)
+    best = best_run(table)
+    confusion = confusion_of(loo[best])
+    confusion.insert(0, "run", best)
+    return Summary(
+        table=table,
+        headline=table[list(HEADLINE)].rename(columns=HEADLINE),
+        levels=table[["model", "learner", "acc_source", "acc_species", "acc_route"]],
+        confusion=confusion,
+        search_log=search_log(points),
+        best=best,
+    )

@@ -29,6 +29,12 @@ def _grid(train: pd.DataFrame, external: pd.DataFrame, n: int) -> tuple[np.ndarr
     return np.linspace(lo[0] - pad[0], hi[0] + pad[0], n), np.linspace(lo[1] - pad[1], hi[1] + pad[1], n)
 
 
+def run_title(model: str, learner: str) -> str:
+    """A run's name for a figure title: ``LCPN + extra trees``, ``flat + svc``, ``selective + per node``."""
+    name = model if model in ("flat", "selective") else model.upper()
+    return f"{name} + {learner.replace('_', ' ')}"
+
+
 def decision_regions(estimator, title: str, train: pd.DataFrame, external: pd.DataFrame, grid_points: int):
     """Source-level and species-level decision regions in the (delta18O, delta56Fe) plane, with the
     training samples coloured by their true class and the external test samples as crosses."""

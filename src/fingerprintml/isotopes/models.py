@@ -221,7 +221,7 @@ def as_paths(predicted: np.ndarray) -> np.ndarray:
 
 
 def fit_model(
-    model: str, learner: str, params: dict[str, Any], seed: int, X: np.ndarray, Y: np.ndarray, balanced: bool = True
+    model: str, learner: str, params: dict[str, Any], seed: int, X: np.ndarray, Y: np.ndarray, *, balanced: bool = True
 ):
     """Fit a model on features ``X`` (n, 2) and label paths ``Y`` (n, 3)."""
     estimator = make_model(model, learner, params, seed, balanced)

@@ -7,10 +7,12 @@ import logging
 import math
 import os
 
+import joblib
 import numpy as np
 import pandas as pd
 
 from fingerprintml.isotopes.data import FEATURES, LEVELS, DataFormatError
+from fingerprintml.isotopes.evaluate import best_run
 from fingerprintml.isotopes.models import node_probabilities, predict_paths
 
 log = logging.getLogger(__name__)
@@ -80,3 +82,17 @@ def classify(estimator, samples: pd.DataFrame, run: str) -> pd.DataFrame:
             if path[i]:
                 out.loc[out.index[row], f"prob_{level}"] = probabilities[":".join(path[: i + 1])][row]
     return out
+
+
+def predict_file(
+    path: str | os.PathLike[str], models: dict[str, str], table: pd.DataFrame, run: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The user's samples in ``path`` classified by one fitted run: ``run`` (``model-learner``), or the best of the
+    comparison ``table`` when None. ``models`` maps each run to its fitted model file. Returns the predictions
+    (:func:`classify`) and the rejected rows (:func:`read_samples`)."""
+    run = run or best_run(table)
+    if run not in models:
+        raise ValueError(f"isotopes.predict.model {run!r} is not a run of this dataset; runs: {sorted(models)}")
+    samples, rejected = read_samples(path)
+    log.info("%s: %d samples read, %d rejected; classifying with %s", path, len(samples), len(rejected), run)
+    return classify(joblib.load(models[run])["estimator"], samples, run), rejected

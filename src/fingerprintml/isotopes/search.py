@@ -9,6 +9,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,21 @@ log = logging.getLogger(__name__)
 Splits = list[tuple[np.ndarray, np.ndarray]]
 
 
+@dataclass(frozen=True)
+class SearchSettings:
+    """What one Bayesian search evaluates: its space, budget, seed and processes.
+
+    ``space`` is the config's ``{name: {low, high, prior}}`` of the learner, or for the selective model one space
+    per candidate learner (``{learner: space}``).
+    """
+
+    space: dict[str, Any]
+    n_calls: int
+    n_initial_points: int
+    seed: int
+    n_jobs: int = 1
+
+
 def search_space(space: dict[str, dict[str, Any]]) -> list[Dimension]:
     """skopt dimensions from the config's ``{name: {low, high, prior}}``; integer bounds give an integer."""
     dims: list[Dimension] = []
@@ -57,7 +73,21 @@ def cv_splits(Y: np.ndarray, cv: str | int, seed: int) -> Splits:
     return list(folds.split(np.zeros(n), leaf_names(Y)))
 
 
-def _fit_predict_folds(model, learner, params, seed, X, Y, splits: Splits) -> list[tuple[np.ndarray, np.ndarray]]:
+def _over_folds(worker: Callable[..., list], splits: Splits, n_jobs: int, shape: tuple[int, ...], **kwargs: Any):
+    """``worker(chunk, **kwargs)`` on the folds shared out over ``n_jobs`` processes; its out-of-fold predictions
+    ``(test indices, values)`` gathered into one array of ``shape``."""
+    chunks = [splits[i::n_jobs] for i in range(n_jobs)] if n_jobs > 1 else [splits]
+    results = Parallel(n_jobs=n_jobs)(delayed(worker)(chunk, **kwargs) for chunk in chunks if chunk)
+    predicted = np.full(shape, "", dtype=object)
+    for chunk in results:
+        for test, values in chunk:
+            predicted[test] = values
+    return predicted.astype(str)
+
+
+def _fit_predict_folds(
+    splits: Splits, *, X: np.ndarray, Y: np.ndarray, model: str, learner: str, params: dict[str, Any], seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for train, test in splits:
         estimator = fit_model(model, learner, params, seed, X[train], Y[train])
@@ -66,25 +96,20 @@ def _fit_predict_folds(model, learner, params, seed, X, Y, splits: Splits) -> li
 
 
 def cross_val_paths(
+    X: np.ndarray,
+    Y: np.ndarray,
+    splits: Splits,
+    *,
     model: str,
     learner: str,
     params: dict[str, Any],
     seed: int,
-    X: np.ndarray,
-    Y: np.ndarray,
-    splits: Splits,
     n_jobs: int = 1,
 ) -> np.ndarray:
     """Out-of-fold predicted label paths; the folds are shared out over ``n_jobs`` processes."""
-    chunks = [splits[i::n_jobs] for i in range(n_jobs)] if n_jobs > 1 else [splits]
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_predict_folds)(model, learner, params, seed, X, Y, chunk) for chunk in chunks if chunk
+    return _over_folds(
+        _fit_predict_folds, splits, n_jobs, Y.shape, X=X, Y=Y, model=model, learner=learner, params=params, seed=seed
     )
-    predicted = np.full(Y.shape, "", dtype=object)
-    for chunk in results:
-        for test, paths in chunk:
-            predicted[test] = paths
-    return predicted.astype(str)
 
 
 SIGNIFICANT_DIGITS = 4
@@ -134,16 +159,13 @@ def _scored_row(Y: np.ndarray, predicted: np.ndarray, start: float, **columns: A
 
 
 def bayes_search(
-    model: str,
-    learner: str,
-    space: dict[str, dict[str, Any]],
     X: np.ndarray,
     Y: np.ndarray,
     splits: Splits,
-    n_calls: int,
-    n_initial_points: int,
-    seed: int,
-    n_jobs: int = 1,
+    settings: SearchSettings,
+    *,
+    model: str,
+    learner: str,
     desc: str = "search",
 ) -> pd.DataFrame:
     """Gaussian-process Bayesian optimisation of the cross-validated hierarchical F1 (the original's metric).
@@ -153,25 +175,30 @@ def bayes_search(
     per candidate learner (``{learner: space}``) and is searched by :func:`selective_search`.
     """
     if model == SELECTIVE:
-        return selective_search(space, X, Y, splits, n_calls, n_initial_points, seed, n_jobs, desc)
+        return selective_search(X, Y, splits, settings, desc=desc)
+    s = settings
     rows: list[dict[str, Any]] = []
-    bar = progress(range(n_calls), desc=desc)
+    bar = progress(range(s.n_calls), desc=desc)
 
     def evaluate(params: dict[str, Any]) -> float:
         start = time.perf_counter()
-        predicted = cross_val_paths(model, learner, params, seed, X, Y, splits, n_jobs)
+        predicted = cross_val_paths(
+            X, Y, splits, model=model, learner=learner, params=params, seed=s.seed, n_jobs=s.n_jobs
+        )
         rows.append(_scored_row(Y, predicted, start, call=len(rows) + 1, **params))
         next(bar, None)
         return rows[-1]["hF1"]
 
-    _gp_search(evaluate, space, n_calls, n_initial_points, seed)
+    _gp_search(evaluate, s.space, s.n_calls, s.n_initial_points, s.seed)
     points = pd.DataFrame(rows)
     points["best_hF1"] = points["hF1"].cummax()
-    log.info("%s: best hF1 %.4f at %s", desc, best_score(points), best_params(points, space))
+    log.info("%s: best hF1 %.4f at %s", desc, best_score(points), best_params(points, s.space))
     return points
 
 
-def _fit_predict_node(learner, params, seed, X, Y, parent, splits: Splits) -> list[tuple[np.ndarray, np.ndarray]]:
+def _fit_predict_node(
+    splits: Splits, *, X: np.ndarray, Y: np.ndarray, parent: str, learner: str, params: dict[str, Any], seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     member, depth = parent_members(Y, parent)
     out, all_members = [], None
     with warnings.catch_warnings():
@@ -190,74 +217,55 @@ def _fit_predict_node(learner, params, seed, X, Y, parent, splits: Splits) -> li
 
 
 def node_cross_val_predictions(
-    learner: str,
-    params: dict[str, Any],
-    seed: int,
-    X: np.ndarray,
-    Y: np.ndarray,
-    parent: str,
-    splits: Splits,
-    n_jobs: int = 1,
+    X: np.ndarray, Y: np.ndarray, splits: Splits, parent: str, choice: dict[str, Any], *, seed: int, n_jobs: int = 1
 ) -> np.ndarray:
-    """Out-of-fold child of ``parent`` predicted for every sample by its local classifier, trained on the
-    fold's training samples that go through ``parent``.
+    """Out-of-fold child of ``parent`` predicted for every sample by its local classifier (``choice``: its
+    ``learner`` and ``params``), trained on the fold's training samples that go through ``parent``.
 
     Composed top-down (:func:`~fingerprintml.isotopes.models.compose_paths`) these give exactly the
     out-of-fold paths of the whole selective model, as every local classifier of a fold is trained without
     the fold's test samples.
     """
-    chunks = [splits[i::n_jobs] for i in range(n_jobs)] if n_jobs > 1 else [splits]
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_predict_node)(learner, params, seed, X, Y, parent, chunk) for chunk in chunks if chunk
+    learner, params = choice["learner"], choice["params"]
+    return _over_folds(
+        _fit_predict_node, splits, n_jobs, (len(Y),), X=X, Y=Y, parent=parent, learner=learner, params=params, seed=seed
     )
-    predicted = np.full(len(Y), "", dtype=object)
-    for chunk in results:
-        for test, children in chunk:
-            predicted[test] = children
-    return predicted.astype(str)
 
 
 def selective_search(
-    spaces: dict[str, dict[str, dict[str, Any]]],
-    X: np.ndarray,
-    Y: np.ndarray,
-    splits: Splits,
-    n_calls: int,
-    n_initial_points: int,
-    seed: int,
-    n_jobs: int = 1,
-    desc: str = "search",
+    X: np.ndarray, Y: np.ndarray, splits: Splits, settings: SearchSettings, *, desc: str = "search"
 ) -> pd.DataFrame:
     """Per-node learner and hyperparameter search of the selective top-down model.
 
-    Parent nodes are taken top-down. For each one, every candidate learner gets its own Bayesian search
-    (``n_calls`` points) of the cross-validated hF1 of the paths predicted so far: the nodes above are
-    fixed at their choice and those below not predicted yet, so a path stops at this node's level. The
-    node keeps its best point. The last node's scores are those of complete paths: its best is the
-    model's CV score. Rows as :func:`bayes_search`, with the ``node`` and ``learner`` of each point.
+    Parent nodes are taken top-down. For each one, every candidate learner (``settings.space`` is
+    ``{learner: space}``) gets its own Bayesian search (``settings.n_calls`` points) of the cross-validated hF1
+    of the paths predicted so far: the nodes above are fixed at their choice and those below not predicted yet,
+    so a path stops at this node's level. The node keeps its best point. The last node's scores are those of
+    complete paths: its best is the model's CV score. Rows as :func:`bayes_search`, with the ``node`` and
+    ``learner`` of each point.
     """
+    s, spaces = settings, settings.space
     parents = parent_nodes(Y)
     rows: list[dict[str, Any]] = []
     decided: dict[str, np.ndarray] = {}
-    bar = progress(range(len(parents) * len(spaces) * n_calls), desc=desc)
+    bar = progress(range(len(parents) * len(spaces) * s.n_calls), desc=desc)
     for parent in parents:
         for learner, space in spaces.items():
 
             def evaluate(params: dict[str, Any], parent: str = parent, learner: str = learner) -> float:
                 start = time.perf_counter()
-                children = node_cross_val_predictions(learner, params, seed, X, Y, parent, splits, n_jobs)
+                choice = {"learner": learner, "params": params}
+                children = node_cross_val_predictions(X, Y, splits, parent, choice, seed=s.seed, n_jobs=s.n_jobs)
                 predicted = compose_paths({**decided, parent: children}, len(Y))
                 rows.append(_scored_row(Y, predicted, start, call=len(rows) + 1, node=parent, learner=learner))
                 rows[-1].update(params)
                 next(bar, None)
                 return rows[-1]["hF1"]
 
-            _gp_search(evaluate, space, n_calls, n_initial_points, seed)
+            _gp_search(evaluate, space, s.n_calls, s.n_initial_points, s.seed)
         # Refitting the node's best point gives the same predictions again: the fits are seeded.
         choice = best_params(pd.DataFrame(rows), spaces)[parent]
-        decided[parent] = node_cross_val_predictions(
-            choice["learner"], choice["params"], seed, X, Y, parent, splits, n_jobs
-        )
+        decided[parent] = node_cross_val_predictions(X, Y, splits, parent, choice, seed=s.seed, n_jobs=s.n_jobs)
     points = pd.DataFrame(rows)
     points["best_hF1"] = points["hF1"].cummax()
     log.info("%s: CV hF1 %.4f with %s", desc, best_score(points), best_params(points, spaces))
@@ -290,41 +298,52 @@ def best_score(points: pd.DataFrame) -> float:
     return float(points["hF1"].max())
 
 
+def run_search(
+    X: np.ndarray, Y: np.ndarray, settings: SearchSettings, *, model: str, learner: str, cv: str | int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The search of one run (``model`` with ``learner``) scored by ``cv``: every evaluated point, and the
+    summary the evaluation refits (model, learner, cv, best hyperparameters and their CV hF1)."""
+    splits = cv_splits(Y, cv, settings.seed)
+    points = bayes_search(X, Y, splits, settings, model=model, learner=learner, desc=f"{model}-{learner}")
+    best = {
+        "model": model,
+        "learner": learner,
+        "cv": cv,
+        "params": best_params(points, settings.space),
+        "hF1": best_score(points),
+    }
+    return points, best
+
+
 def nested_cv_paths(
-    model: str,
-    learner: str,
-    space: dict[str, dict[str, Any]],
     X: np.ndarray,
     Y: np.ndarray,
+    settings: SearchSettings,
+    *,
+    model: str,
+    learner: str,
     outer_folds: int,
     inner_cv: str | int,
-    n_calls: int,
-    n_initial_points: int,
-    seed: int,
-    n_jobs: int = 1,
 ) -> pd.DataFrame:
-    """Nested CV: per outer stratified fold, the whole search runs on the training part only.
+    """Nested CV: per outer stratified fold, the whole search (``settings``) runs on the training part only,
+    each point scored by ``inner_cv``.
 
     Returns per sample its outer fold, the hyperparameters chosen without it and the predicted path.
     """
     rows = []
-    for fold, (train, test) in enumerate(cv_splits(Y, outer_folds, seed)):
-        inner = cv_splits(Y[train], inner_cv, seed)
+    for fold, (train, test) in enumerate(cv_splits(Y, outer_folds, settings.seed)):
+        inner = cv_splits(Y[train], inner_cv, settings.seed)
         points = bayes_search(
-            model,
-            learner,
-            space,
             X[train],
             Y[train],
             inner,
-            n_calls,
-            n_initial_points,
-            seed,
-            n_jobs,
+            settings,
+            model=model,
+            learner=learner,
             desc=f"outer fold {fold + 1}/{outer_folds}",
         )
-        params = best_params(points, space)
-        estimator = fit_model(model, learner, params, seed, X[train], Y[train])
+        params = best_params(points, settings.space)
+        estimator = fit_model(model, learner, params, settings.seed, X[train], Y[train])
         predicted = predict_paths(estimator, X[test])
         for index, path in zip(test, predicted, strict=True):
             rows.append(

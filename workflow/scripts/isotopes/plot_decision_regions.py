@@ -1,7 +1,7 @@
 import joblib
 
 from fingerprintml.io import read_table
-from fingerprintml.isotopes.figures import decision_regions
+from fingerprintml.isotopes.figures import decision_regions, run_title
 from fingerprintml.logs import log_to, progress
 from fingerprintml.plotting import save_figure
 
@@ -10,7 +10,6 @@ with log_to(snakemake.log[0]):
     outputs = zip(snakemake.input.models, snakemake.output.pdf, snakemake.output.png, strict=True)
     for model, pdf, png in progress(outputs, desc="decision regions", total=len(snakemake.input.models)):
         fitted = joblib.load(model)
-        model = fitted["model"] if fitted["model"] in ("flat", "selective") else fitted["model"].upper()
-        title = f"{model} + {fitted['learner'].replace('_', ' ')}"
+        title = run_title(fitted["model"], fitted["learner"])
         fig = decision_regions(fitted["estimator"], title, train, external, snakemake.params.grid_points)
         save_figure(fig, pdf, png)
