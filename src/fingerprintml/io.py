@@ -74,6 +74,16 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False)
 
 
+def read_table_with(path: str | os.PathLike[str], columns: list[str]) -> pd.DataFrame:
+    """Read a CSV table as :func:`read_table` does and check that it has ``columns``; a missing one is an error naming
+    the file and the columns."""
+    table = read_table(path)
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    return table
+
+
 def write_latex(df: pd.DataFrame, path: str | os.PathLike[str], caption: str, label: str) -> None:
     """Write a booktabs LaTeX table atomically."""
     body = df.to_latex(index=False, float_format="%.3f", escape=True, caption=caption, label=label)

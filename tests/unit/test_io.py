@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fingerprintml.io import atomic_path, read_table, write_array, write_arrays, write_json, write_table
+from fingerprintml.io import (
+    atomic_path,
+    read_table,
+    read_table_with,
+    write_array,
+    write_arrays,
+    write_json,
+    write_table,
+)
 from fingerprintml.seeds import rng_for, seed_for
 
 
@@ -140,3 +148,11 @@ def test_atomic_writes_give_the_mode_of_a_plain_open(tmp_path: Path):
     assert expected != 0o600
     assert (tmp_path / "atomic.json").stat().st_mode & 0o777 == expected
     assert (tmp_path / "atomic.npy").stat().st_mode & 0o777 == expected
+
+
+def test_read_table_with_names_the_file_and_the_missing_columns(tmp_path: Path) -> None:
+    path = tmp_path / "classes.csv"
+    path.write_text("class,n\nA,3\n")
+    assert read_table_with(path, ["class", "n"])["n"].tolist() == [3]
+    with pytest.raises(ValueError, match=r"classes.csv: missing columns \['sessions'\]"):
+        read_table_with(path, ["class", "n", "sessions"])

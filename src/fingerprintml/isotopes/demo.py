@@ -12,6 +12,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from fingerprintml.io import read_table_with
 from fingerprintml.isotopes.data import FEATURES, LEVELS
 from fingerprintml.seeds import rng_for
 
@@ -20,10 +21,7 @@ CLASS_COLUMNS = ["set", "source", "species", "route", "n", "d18O_mean", "d18O_sd
 
 def read_class_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read and check the demo class table."""
-    table = pd.read_csv(path, keep_default_na=False)
-    missing = [c for c in CLASS_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
+    table = read_table_with(path, CLASS_COLUMNS)
     if (table[["d18O_sd", "d56Fe_sd"]].to_numpy(dtype=float) <= 0).any():
         raise ValueError(f"{path}: standard deviations must be positive")
     return table

@@ -24,7 +24,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import draw
 
-from fingerprintml.io import write_table
+from fingerprintml.io import read_table_with, write_table
 from fingerprintml.logs import progress
 from fingerprintml.particles.schema import CLASSES, METADATA_COLUMNS
 from fingerprintml.particles.shape import flowcam_metadata
@@ -59,10 +59,7 @@ CORRUPT_NAME = "corrupt_0000.png"
 
 def read_class_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read and check the demo class table: every column present, one row per class of :data:`CLASSES`."""
-    table = pd.read_csv(path, keep_default_na=False)
-    missing = [c for c in CLASS_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
+    table = read_table_with(path, CLASS_COLUMNS)
     if sorted(table["class"]) != sorted(CLASSES):
         raise ValueError(f"{path}: classes {sorted(table['class'])} differ from {sorted(CLASSES)}")
     if (table[["n", "sessions"]] < 1).any().any() or (table["blur_max"] < table["blur_min"]).any():
