@@ -6,6 +6,10 @@ import torch
 
 from fingerprintml.seeds import seed_for
 
+# Columns of a training history, one row per epoch, the same for every study that trains a network: the epoch, the
+# learning rate at its start, loss and top-1 accuracy on the training and on the validation set.
+HISTORY_COLUMNS = ["epoch", "learning_rate", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
+
 
 def select_device(requested: str, key: str) -> torch.device:
     """The device of a ``device`` setting: ``auto`` (CUDA when torch sees one, else CPU), ``cpu`` or ``cuda``

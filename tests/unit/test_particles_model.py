@@ -18,7 +18,6 @@ from fingerprintml.particles.inference import InferenceSettings, classify_images
 from fingerprintml.particles.model import ParticleNet
 from fingerprintml.particles.shards import count_listed, shard_rows
 from fingerprintml.particles.train import (
-    HISTORY_COLUMNS,
     TrainSettings,
     checkpoint_path,
     load_model,
@@ -28,6 +27,7 @@ from fingerprintml.particles.train import (
     train_model,
 )
 from fingerprintml.shards import shard_names
+from fingerprintml.torch_runtime import HISTORY_COLUMNS
 
 CONFIG = {
     "epochs": 3,

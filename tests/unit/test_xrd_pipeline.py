@@ -12,6 +12,7 @@ import torch
 import yaml
 from pymatgen.core import Lattice
 
+from fingerprintml.torch_runtime import HISTORY_COLUMNS
 from fingerprintml.xrd.augment import clean_pattern, training_set
 from fingerprintml.xrd.demo import BROKEN_QUERY, write_demo_queries
 from fingerprintml.xrd.evaluate import EvaluationSettings, evaluate_identifier
@@ -22,7 +23,7 @@ from fingerprintml.xrd.model import Identifier
 from fingerprintml.xrd.patterns import Grid, read_measured_pattern
 from fingerprintml.xrd.reflections import compute_reflections
 from fingerprintml.xrd.store import convert_cifs, merge_library, shard_cifs
-from fingerprintml.xrd.train import HISTORY_COLUMNS, load_identifier, save_identifier, train_identifier
+from fingerprintml.xrd.train import load_identifier, save_identifier, train_identifier
 
 REPO = Path(__file__).resolve().parents[2]
 CU1 = 1.54056

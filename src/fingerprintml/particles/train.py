@@ -26,12 +26,9 @@ from fingerprintml.io import atomic_path
 from fingerprintml.particles.data import Arrays, MetadataScaler, augment, class_weights, load_arrays, to_tensor
 from fingerprintml.particles.model import ParticleNet, build_model
 from fingerprintml.particles.schema import CLASSES
-from fingerprintml.torch_runtime import seed_torch
+from fingerprintml.torch_runtime import HISTORY_COLUMNS, seed_torch
 
 log = logging.getLogger(__name__)
-
-# Columns of the training history, one row per epoch (the saved model is the epoch of best val_accuracy).
-HISTORY_COLUMNS = ["epoch", "learning_rate", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
 
 
 @dataclass(frozen=True)

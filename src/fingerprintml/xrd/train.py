@@ -16,13 +16,12 @@ from torch.nn import functional
 
 from fingerprintml.io import atomic_path
 from fingerprintml.seeds import rng_for
-from fingerprintml.torch_runtime import seed_torch
+from fingerprintml.torch_runtime import HISTORY_COLUMNS, seed_torch
 from fingerprintml.xrd.model import Identifier
 
 log = logging.getLogger(__name__)
 
 # The columns every training history of the project shares (particles' and xrd's), in this order.
-HISTORY_COLUMNS = ["epoch", "learning_rate", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
 
 
 def _in_batches(
