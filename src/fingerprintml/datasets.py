@@ -9,10 +9,11 @@ Snakefile plans with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 USER = "user"
+REGISTRY = "resources/remote_files.yaml"
 
 
 def requested_datasets(study_config: Mapping[str, Any], study: str) -> list[str]:
@@ -56,3 +57,28 @@ def lookup(settings: Mapping[str, Any], dotted: str) -> Any:
             raise KeyError(f"dataset setting {dotted!r}: no key {key!r}")
         value = value[key]
     return value
+
+
+def require_declared(key: str, declared: Container[str], owner: str, hint: str = "", note: str = "") -> str:
+    """``key`` when the registry ``declared`` holds it; otherwise an error that names ``owner`` and shows the entry to
+    add (a ``file://`` URL and its sha256).
+
+    Parameters
+    ----------
+    key
+        The registry key a dataset names.
+    declared
+        The registry's keys.
+    owner
+        Who names the key, opening the message (e.g. ``"gamma dataset 'paper': its archive"``).
+    hint
+        Sentences before the entry (where to get the file).
+    note
+        A line after the entry.
+    """
+    if key in declared:
+        return key
+    raise ValueError(
+        f"{owner} {key!r} is not declared in {REGISTRY}. {hint}Add to {REGISTRY}:\n"
+        f"{key}:\n  url: file:///absolute/path/to/the/file\n  sha256: <the output of sha256sum on it>\n{note}"
+    )

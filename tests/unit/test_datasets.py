@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from fingerprintml.datasets import dataset_settings, lookup, requested_datasets
+from fingerprintml.datasets import dataset_settings, lookup, requested_datasets, require_declared
 
 STUDY = {
     "dataset": "demo",
@@ -46,3 +47,16 @@ def test_lookup_follows_dotted_keys_and_names_the_missing_one() -> None:
         lookup(paper, "search.budget")
     with pytest.raises(KeyError, match=r"'n\.calls'.*'calls'"):
         lookup(paper, "n.calls")
+
+
+def test_a_key_missing_from_the_registry_names_its_owner_and_the_entry_to_add() -> None:
+    assert require_declared("gamma/a.zip", {"gamma/a.zip"}, "gamma dataset 'x': its archive") == "gamma/a.zip"
+    with pytest.raises(ValueError) as error:
+        require_declared("gamma/a.zip", {"other"}, "gamma dataset 'x': its archive", hint="Ask. ", note="(layout)")
+    message = str(error.value)
+    assert message.startswith("gamma dataset 'x': its archive 'gamma/a.zip' is not declared in resources/")
+    entry = yaml.safe_load(message.split(":\n", 1)[1].split("\n(")[0])
+    assert entry == {
+        "gamma/a.zip": {"url": "file:///absolute/path/to/the/file", "sha256": entry["gamma/a.zip"]["sha256"]}
+    }
+    assert "Ask. Add to" in message and message.endswith("(layout)")

@@ -12,7 +12,7 @@ import yaml
 from fingerprintml.gamma.metrics import multilabel_metrics
 from fingerprintml.gamma.models import binary_model, multilabel_model
 from fingerprintml.gamma.paper import extract_spectra, layout_member
-from fingerprintml.gamma.plan import undeclared_archive
+from fingerprintml.gamma.plan import archive_key
 from fingerprintml.gamma.spectrum import XGD_CALIBRATION, Spectrum, write_sps
 
 
@@ -110,7 +110,9 @@ def test_layout_members_keep_at_most_one_top_folder() -> None:
 
 
 def test_an_undeclared_archive_says_how_to_declare_it() -> None:
-    message = undeclared_archive("gamma/xgd_spectra.zip", "paper")
+    with pytest.raises(ValueError) as error:
+        archive_key(yaml.safe_load((Path(__file__).parents[2] / "config.yaml").read_text())["gamma"], "paper", set())
+    message = str(error.value)
     assert "'paper'" in message and "resources/remote_files.yaml" in message
     entry = yaml.safe_load(message.split(":\n", 1)[1].split("\n(")[0])
     assert set(entry["gamma/xgd_spectra.zip"]) == {"url", "sha256"}

@@ -15,7 +15,13 @@ if SRC not in os.environ.get(SEARCH_PATH, "").split(os.pathsep):
     )
 sys.path.insert(0, SRC)
 
-from fingerprintml.datasets import USER, dataset_settings, lookup, requested_datasets
+from fingerprintml.datasets import (
+    USER,
+    dataset_settings,
+    lookup,
+    require_declared,
+    requested_datasets,
+)
 from fingerprintml.download import load_registry
 
 REMOTE_FILES = load_registry(Path(workflow.basedir) / "resources/remote_files.yaml")
@@ -27,9 +33,7 @@ wildcard_constraints:
 
 def downloaded(name):
     """Local path of the declared remote file ``name`` (fetched by the download rule)."""
-    if name not in REMOTE_FILES:
-        raise ValueError(f"{name!r} is not declared in resources/remote_files.yaml")
-    return f"resources/downloads/{name}"
+    return f"resources/downloads/{require_declared(name, REMOTE_FILES, 'config.yaml names the remote file')}"
 
 
 def datasets(study):

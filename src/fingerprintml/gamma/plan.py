@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from fingerprintml.datasets import dataset_settings
+from fingerprintml.datasets import dataset_settings, require_declared
 
 STAGES = ("binary", "multilabel")
 LAYOUT_HINT = (
@@ -55,25 +55,19 @@ def spectra_folder(gamma: Mapping[str, Any], dataset: str) -> str:
     return f"results/gamma/{dataset}/{kind}"
 
 
-def undeclared_archive(key: str, dataset: str) -> str:
-    """The message for a dataset whose archive ``key`` is not in the registry: how to declare it."""
-    return (
-        f"gamma dataset {dataset!r}: its archive {key!r} is not declared in resources/remote_files.yaml. "
-        f"The XGD spectra package is not public; get it from its author, then add to resources/remote_files.yaml:\n"
-        f"{key}:\n  url: file:///absolute/path/to/the/archive.zip\n  sha256: <the output of sha256sum on it>\n"
-        f"({LAYOUT_HINT})"
-    )
-
-
 def archive_key(gamma: Mapping[str, Any], dataset: str, declared: Collection[str]) -> str:
     """The registry key of ``dataset``'s archive; one not among the ``declared`` keys is an error saying how to
     declare it."""
     block = dataset_settings(gamma, "gamma", dataset)
     if "archive" not in block:
         raise ValueError(f"gamma dataset {dataset!r} has no archive (its spectra are simulated)")
-    if block["archive"] not in declared:
-        raise ValueError(undeclared_archive(block["archive"], dataset))
-    return block["archive"]
+    return require_declared(
+        block["archive"],
+        declared,
+        f"gamma dataset {dataset!r}: its archive",
+        hint="The XGD spectra package is not public: get it from its author. ",
+        note=f"({LAYOUT_HINT})",
+    )
 
 
 def query_dir(gamma: Mapping[str, Any]) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Container, Mapping
 from pathlib import Path
 from typing import Any
 
+from fingerprintml.datasets import require_declared
 from fingerprintml.particles.schema import IMAGE_SUFFIXES
 from fingerprintml.shards import shard_slice
 
@@ -51,12 +52,12 @@ def source_inputs(block: Mapping[str, Any], dataset: str, declared: Container[st
     """
     if "generator" in block:
         return {"classes": block["generator"]["classes"]}
-    key = block["archive"]
-    if key not in declared:
-        raise ValueError(
-            f"particles dataset {dataset!r}: its archive {key!r} is not declared in resources/remote_files.yaml. "
-            "The sha256 of the ICELEARNING archive is not known offline, so its entry is commented out there: "
-            "download https://zenodo.org/records/7591282/files/datasets.zip once, put its sha256 (sha256sum) in "
-            "the entry and uncomment it (for an archive of your own: an entry with a file:// URL)."
-        )
+    key = require_declared(
+        block["archive"],
+        declared,
+        f"particles dataset {dataset!r}: its archive",
+        hint="The sha256 of the ICELEARNING archive is not known offline, so its entry is commented out there: "
+        "download https://zenodo.org/records/7591282/files/datasets.zip once, put its sha256 (sha256sum) in the entry "
+        "and uncomment it. For an archive of your own: ",
+    )
     return {"archive": key}
