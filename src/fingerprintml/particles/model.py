@@ -5,10 +5,14 @@ channel count of its first stage (64 in the original; a small width keeps the de
 features go to a 64-d embedding (batch norm, ReLU, dropout 0.2), the 34 standardised metadata columns
 through 128 -> 64 -> 32 (batch norm, ReLU, dropout 0.5), both concatenated (96) and classified
 96 -> 40 -> classes. ``use_metadata=False`` gives the image-only ablation (64 -> 40 -> classes).
+
+Training may start from pretrained weights (:func:`load_initial_weights`): a saved model of this network, or a
+torchvision/timm ResNet-18 state dict (ImageNet weights, as the original fine-tuned).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import torch
@@ -101,3 +105,86 @@ class ParticleNet(nn.Module):
 def build_model(settings: Mapping, n_metadata: int, n_classes: int) -> ParticleNet:
     """The network of a settings mapping (``width``, ``use_metadata``; a saved model's or training's)."""
     return ParticleNet(n_metadata, n_classes, int(settings["width"]), bool(settings.get("use_metadata", True)))
+
+
+class WeightsError(ValueError):
+    """Initial weights that do not fit the network: the message names the file and the keys."""
+
+
+# torchvision/timm ResNet-18 names -> this network's image branch (stages are numbered block by block).
+_TORCHVISION_BLOCK = re.compile(r"^layer([1-4])\.([01])\.(.+)$")
+_TORCHVISION_STEM = {"conv1.": "image.stem.0.", "bn1.": "image.stem.1."}
+
+
+def _torchvision_name(key: str) -> str | None:
+    """This network's name of a torchvision/timm ResNet-18 key; None for the ImageNet classifier ``fc``."""
+    if key.startswith("fc."):
+        return None
+    for prefix, ours in _TORCHVISION_STEM.items():
+        if key.startswith(prefix):
+            return ours + key[len(prefix) :]
+    if match := _TORCHVISION_BLOCK.match(key):
+        stage, block, rest = int(match[1]), int(match[2]), match[3]
+        rest = rest.replace("downsample.", "shortcut.")
+        return f"image.stages.{2 * (stage - 1) + block}.{rest}"
+    return key  # not a ResNet-18 key: reported as unexpected
+
+
+def load_initial_weights(model: ParticleNet, state: Mapping[str, torch.Tensor], source: str) -> list[str]:
+    """Load pretrained weights into ``model``; return the names left at their initial values.
+
+    Parameters
+    ----------
+    model
+        The network to start training from.
+    state
+        A state dict of this network (a saved model's ``model`` entry) or of a torchvision/timm ResNet-18
+        (``conv1.*``, ``layer1.*`` ...; its first convolution summed over RGB to one grey channel, its ImageNet
+        ``fc`` dropped, so the 64-d embedding layer starts fresh as in the original).
+    source
+        The weights file, named in errors.
+
+    The image branch must load completely: a missing, unexpected or misshapen backbone tensor is a
+    :class:`WeightsError` naming the keys (so pretrained weights never load silently as nothing). The heads load
+    where names and shapes match (another class count leaves the last layer fresh).
+    """
+    state = {key.removeprefix("module."): value for key, value in state.items()}
+    if any(key.startswith("image.") for key in state):
+        mapped = dict(state)
+    elif "conv1.weight" in state and "layer1.0.conv1.weight" in state:
+        mapped = {name: value for key, value in state.items() if (name := _torchvision_name(key)) is not None}
+        stem = mapped["image.stem.0.weight"]
+        if stem.ndim == 4 and stem.shape[1] == 3:
+            mapped["image.stem.0.weight"] = stem.sum(dim=1, keepdim=True)
+    else:
+        raise WeightsError(
+            f"{source}: not a state dict of this network nor of a torchvision/timm ResNet-18 "
+            f"(first keys: {', '.join(list(state)[:5]) or 'none'})"
+        )
+    own = model.state_dict()
+    backbone = {key for key in own if key.startswith("image.") and not key.startswith("image.fc.")}
+    missing = sorted(backbone - set(mapped))
+    unexpected = sorted(key for key in mapped if key not in own)
+    if missing or unexpected:
+        raise WeightsError(
+            f"{source}: the image backbone does not match"
+            + (f"; missing: {', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else "") if missing else "")
+            + (
+                f"; unexpected: {', '.join(unexpected[:10])}" + (" ..." if len(unexpected) > 10 else "")
+                if unexpected
+                else ""
+            )
+        )
+    misshapen = [
+        f"{key} {tuple(mapped[key].shape)} (network: {tuple(own[key].shape)})"
+        for key in sorted(backbone)
+        if mapped[key].shape != own[key].shape
+    ]
+    if misshapen:
+        raise WeightsError(
+            f"{source}: backbone tensors of another shape (ResNet-18 weights need model.width 64): "
+            + "; ".join(misshapen[:5])
+        )
+    loaded = {key: value for key, value in mapped.items() if value.shape == own[key].shape}
+    model.load_state_dict({**own, **loaded})
+    return sorted(set(own) - set(loaded))

@@ -24,7 +24,7 @@ from torch import nn
 from fingerprintml.download import sha256_of
 from fingerprintml.io import atomic_path
 from fingerprintml.particles.data import Arrays, MetadataScaler, augment, class_weights, load_arrays, to_tensor
-from fingerprintml.particles.model import ParticleNet, build_model
+from fingerprintml.particles.model import ParticleNet, build_model, load_initial_weights
 from fingerprintml.particles.schema import CLASSES
 from fingerprintml.torch_runtime import HISTORY_COLUMNS, seed_torch
 
@@ -119,11 +119,8 @@ def train_model(
     model = build_model(asdict(settings), train.metadata.shape[1], n_classes).to(device)
     if initial_weights := settings.initial_weights:
         state = torch.load(initial_weights, map_location=device, weights_only=True)
-        state = state.get("model", state)
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        log.info(
-            "initial weights %s: %d tensors missing, %d unexpected", initial_weights, len(missing), len(unexpected)
-        )
+        fresh = load_initial_weights(model, state.get("model", state), str(initial_weights))
+        log.info("initial weights %s loaded; left at initialisation: %s", initial_weights, ", ".join(fresh) or "none")
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     scheduler = _schedule(optimizer, settings)
     use_amp = device.type == "cuda"
