@@ -63,14 +63,22 @@ def _circle_fit(mask: np.ndarray, centroid: tuple[float, float]) -> float:
     return float(max(0.0, 1.0 - radius.std() / max(radius.mean(), 1e-9)))
 
 
-def flowcam_metadata(image: np.ndarray) -> dict[str, float]:
-    """The 34 metadata columns (:data:`METADATA_COLUMNS`) of a grey-level particle image (2-D, 0-255)."""
+def flowcam_metadata(image: np.ndarray, microns_per_pixel: float = MICRONS_PER_PIXEL) -> dict[str, float]:
+    """The 34 metadata columns (:data:`METADATA_COLUMNS`) of a grey-level particle image (2-D, 0-255).
+
+    Parameters
+    ----------
+    image
+        The particle image.
+    microns_per_pixel
+        The pixel size (FlowCam's ``Calibration Factor`` of the run where known).
+    """
     if image.ndim != 2:
         raise ValueError(f"expected a 2-D grey-level image, got shape {image.shape}")
     pixels = image.astype(float)
     mask, n_particles = particle_mask(image)
     region = measure.regionprops(mask.astype(np.uint8), intensity_image=pixels)[0]
-    um = MICRONS_PER_PIXEL
+    um = microns_per_pixel
     area = float(region.area) * um**2
     perimeter = max(float(region.perimeter), 1.0) * um
     convex_perimeter = max(float(measure.perimeter(region.image_convex)), 1.0) * um
