@@ -36,6 +36,7 @@ CONDA_NAME = {
     "diffpy": "diffpy.srfit",
     "pymatgen": "pymatgen",
     "becquerel": "becquerel",
+    "tables": "pytables",
     "skimage": "scikit-image",
     "umap": "umap-learn",
     "PIL": "pillow",

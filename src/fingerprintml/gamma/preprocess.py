@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import sparse
 
 from fingerprintml.gamma.library import labels_from_name
-from fingerprintml.gamma.spectrum import Spectrum
+from fingerprintml.gamma.spectrum import Spectrum, channel_edges
 from fingerprintml.io import read_table, write_arrays
 
 
@@ -71,12 +71,14 @@ class Binned:
             return cls(**{key: data[key] for key in data.files})
 
 
-def rebin_matrix(n_channels: int, calibration: tuple[float, float], cap_kev: int) -> sparse.csr_matrix:
+def rebin_matrix(
+    n_channels: int, calibration: tuple[float, float], cap_kev: int, higher_order: tuple[float, ...] = ()
+) -> sparse.csr_matrix:
     """Sparse (n_channels, cap_kev) matrix sharing each channel's counts among the 1 keV bins it overlaps, in
-    proportion to the overlap (counts spread uniformly within a channel); energy above the cap is dropped."""
-    c0, c1 = calibration
-    low = c0 * np.arange(n_channels) + c1
-    high = low + c0
+    proportion to the overlap (counts spread uniformly within a channel); energy above the cap is dropped. The
+    channel edges are those of the calibration (``calibration`` and ``higher_order`` as in :class:`Spectrum`)."""
+    edges = channel_edges(n_channels, calibration, higher_order)
+    low, high = edges[:-1], edges[1:]
     first = np.clip(np.floor(low).astype(int), 0, cap_kev)
     last = np.clip(np.ceil(high).astype(int), 0, cap_kev)
     span = int((last - first).max(initial=0))
@@ -84,19 +86,21 @@ def rebin_matrix(n_channels: int, calibration: tuple[float, float], cap_kev: int
     cols = (first[:, None] + np.arange(span)[None, :]).ravel()
     overlap = np.minimum(high[rows], cols + 1.0) - np.maximum(low[rows], cols)
     keep = (cols < cap_kev) & (overlap > 0)
-    weights = overlap[keep] / c0
+    weights = overlap[keep] / (high - low)[rows[keep]]
     return sparse.csr_matrix((weights, (rows[keep], cols[keep])), shape=(n_channels, cap_kev))
 
 
 def rebin(spectra: list[Spectrum], cap_kev: int, dates: dict[str, str] | None = None) -> Binned:
-    """Rebin ``spectra`` to 1 keV bins up to ``cap_kev``: one sparse product per distinct calibration."""
+    """Rebin ``spectra`` to 1 keV bins up to ``cap_kev`` by their channel edges: one sparse product per distinct
+    calibration (linear or polynomial)."""
     counts = np.zeros((len(spectra), cap_kev))
-    groups: dict[tuple[int, tuple[float, float]], list[int]] = {}
+    groups: dict[tuple[int, tuple[float, ...]], list[int]] = {}
     for index, spectrum in enumerate(spectra):
-        groups.setdefault((len(spectrum.counts), spectrum.calibration), []).append(index)
-    for (n_channels, calibration), members in groups.items():
+        groups.setdefault((len(spectrum.counts), spectrum.polynomial), []).append(index)
+    for (n_channels, (c1, c0, *higher_order)), members in groups.items():
         stacked = np.stack([spectra[i].counts for i in members]).astype(float)
-        counts[members] = (sparse.csr_matrix(stacked) @ rebin_matrix(n_channels, calibration, cap_kev)).toarray()
+        matrix = rebin_matrix(n_channels, (c0, c1), cap_kev, tuple(higher_order))
+        counts[members] = (sparse.csr_matrix(stacked) @ matrix).toarray()
     dates = dates or {}
     return Binned(
         counts=counts,

@@ -25,7 +25,9 @@ HEADER_BYTES = 1024
 OFFSETS = {"channels": 0, "live_time": 301, "real_time": 305, "distance": 342, "calibration": 440}
 # Formats becquerel 0.7 reads (Spectrum.from_file): Ortec SPE, Canberra CNF, Ortec SPC, IEC 1455, becquerel HDF5.
 BECQUEREL_SUFFIXES = (".spe", ".cnf", ".spc", ".iec", ".h5")
-SUFFIXES = (".sps", *BECQUEREL_SUFFIXES)
+# Readers of fingerprintml.gamma.formats: OpenGamma's Plotly HTML, ANSI N42.42 XML; a PyRIID SampleSet is an .h5.
+N42_SUFFIXES = (".n42", ".xml")
+SUFFIXES = (".sps", *BECQUEREL_SUFFIXES, ".html", *N42_SUFFIXES)
 CALIBRATION_POLICIES = ("skip", "default")
 
 
@@ -35,7 +37,14 @@ class SpectrumError(ValueError):
 
 @dataclass
 class Spectrum:
-    """One measured or simulated spectrum: counts per channel, times, distance and linear energy calibration."""
+    """One measured or simulated spectrum: counts per channel, times, distance and energy calibration.
+
+    The calibration gives the energy (keV) of each channel's lower edge: ``calibration`` = (c0, c1) is its linear
+    part (E = c0 * channel + c1, the XGD ``.sps`` convention) and ``higher_order`` the coefficients of channel**2,
+    channel**3, ... of a polynomial calibration (empty: linear). ``background`` holds background counts on the same
+    channels where the file gives them (as the file gives them: see the reader for its scaling); ``detector`` is
+    the detector the file names ('' when it names none).
+    """
 
     counts: np.ndarray
     live_time: float
@@ -45,17 +54,79 @@ class Spectrum:
     name: str = ""
     start_time: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    higher_order: tuple[float, ...] = ()
+    background: np.ndarray | None = None
+    detector: str = ""
+
+    @property
+    def polynomial(self) -> tuple[float, ...]:
+        """Calibration coefficients in increasing powers of the channel: (c1, c0, *higher_order)."""
+        c0, c1 = self.calibration
+        return (c1, c0, *self.higher_order)
 
     @property
     def channel_energies(self) -> np.ndarray:
-        """Energy (keV) of each channel's lower edge and the upper edge of the last: E = c0 * channel + c1."""
-        c0, c1 = self.calibration
-        return c0 * np.arange(len(self.counts) + 1) + c1
+        """Energy (keV) of each channel's lower edge and the upper edge of the last."""
+        return channel_edges(len(self.counts), self.calibration, self.higher_order)
+
+
+def channel_edges(
+    n_channels: int, calibration: tuple[float, float], higher_order: tuple[float, ...] = ()
+) -> np.ndarray:
+    """The ``n_channels + 1`` channel-edge energies (keV) of the calibration E = c1 + c0 * ch + sum h_k ch**(k+2)."""
+    c0, c1 = calibration
+    return np.polynomial.polynomial.polyval(np.arange(n_channels + 1, dtype=float), (c1, c0, *higher_order))
+
+
+def polynomial_calibration(
+    path: str | os.PathLike[str], coefficients: list[float], n_channels: int
+) -> tuple[tuple[float, float], tuple[float, ...]]:
+    """``(calibration, higher_order)`` of :class:`Spectrum` from polynomial ``coefficients`` (increasing powers of
+    the channel, keV; trailing zeros dropped); raise :class:`SpectrumError` naming ``path`` unless the channel
+    edges rise over all ``n_channels``."""
+    values = [float(c) for c in coefficients]
+    while len(values) > 2 and values[-1] == 0.0:
+        values.pop()
+    if len(values) < 2 or not np.all(np.isfinite(values)):
+        raise SpectrumError(f"{path}: unusable energy calibration coefficients {list(coefficients)}")
+    calibration, higher_order = (values[1], values[0]), tuple(values[2:])
+    edges = channel_edges(n_channels, calibration, higher_order)
+    if not np.all(np.diff(edges) > 0):
+        raise SpectrumError(
+            f"{path}: the energy calibration {values} does not rise over the {n_channels} channels "
+            f"(from {edges[0]:.1f} to {edges[-1]:.1f} keV)"
+        )
+    return calibration, higher_order
+
+
+def calibration_from_energies(
+    path: str | os.PathLike[str], energies: np.ndarray, n_channels: int, tolerance_kev: float, max_order: int = 3
+) -> tuple[tuple[float, float], tuple[float, ...]]:
+    """The lowest-order polynomial calibration of ``n_channels`` channels (as :func:`polynomial_calibration`
+    returns it) that reproduces ``energies`` (keV of the lower edges of channels 0, 1, ... as a file gives them)
+    within ``tolerance_kev``; raise :class:`SpectrumError` naming ``path`` when no order up to ``max_order`` does."""
+    energies = np.asarray(energies, dtype=float)
+    channels = np.arange(len(energies), dtype=float)
+    scale = max(len(energies) - 1, 1)  # fit in channel / scale, then rescale: well conditioned at any order
+    worst = np.inf
+    for order in range(1, max_order + 1):
+        scaled = np.polynomial.polynomial.polyfit(channels / scale, energies, order)
+        worst = float(np.abs(np.polynomial.polynomial.polyval(channels / scale, scaled) - energies).max())
+        if worst <= tolerance_kev:
+            coefficients = scaled / scale ** np.arange(order + 1)
+            return polynomial_calibration(path, list(coefficients), n_channels)
+    raise SpectrumError(
+        f"{path}: the channel energies follow no polynomial of order <= {max_order} "
+        f"(worst residual {worst:.3g} keV > {tolerance_kev:.3g} keV)"
+    )
 
 
 def write_sps(spectrum: Spectrum, path: str | os.PathLike[str]) -> None:
-    """Write ``spectrum`` as an XGD ``.sps`` file (live and real time rounded to whole seconds)."""
+    """Write ``spectrum`` as an XGD ``.sps`` file (live and real time rounded to whole seconds); ``.sps`` holds
+    only a linear calibration, so a spectrum with a polynomial one is refused."""
     counts = np.asarray(spectrum.counts)
+    if any(spectrum.higher_order):
+        raise ValueError(f"{path}: .sps holds a linear calibration only, not {spectrum.polynomial}")
     if len(counts) > np.iinfo(np.int16).max:
         raise ValueError(f"{path}: {len(counts)} channels do not fit the int16 channel count of .sps")
     header = bytearray(HEADER_BYTES)
@@ -117,8 +188,9 @@ def read_sps(
 def read_with_becquerel(path: str | os.PathLike[str], distance_cm: float) -> Spectrum:
     """Read a spectrum of another format (SPE, CNF, SPC, IEC 1455) through becquerel into a :class:`Spectrum`.
 
-    The energy calibration must be linear (becquerel's polynomial of order 1); the source distance, which these
-    formats do not hold, is ``distance_cm``.
+    The energy calibration is used as the file gives it: the lowest-order polynomial (up to cubic) that reproduces
+    becquerel's channel edges within 1e-6 of the energy range; a calibration that is no polynomial, or none at all,
+    is an error. The source distance, which these formats do not hold, is ``distance_cm``.
     """
     import becquerel
 
@@ -133,19 +205,42 @@ def read_with_becquerel(path: str | os.PathLike[str], distance_cm: float) -> Spe
     if not spec.is_calibrated:
         raise SpectrumError(f"{path}: no energy calibration")
     edges = np.asarray(spec.bin_edges_kev, dtype=float)
-    widths = np.diff(edges)
-    if not np.allclose(widths, widths[0], rtol=1e-6):
-        raise SpectrumError(f"{path}: the energy calibration is not linear")
+    calibration, higher_order = calibration_from_energies(path, edges, len(edges) - 1, 1e-6 * float(np.ptp(edges)))
     counts = np.asarray(spec.counts_vals)
     return Spectrum(
         counts=np.rint(counts).astype(np.int64),
         live_time=float(spec.livetime),
         real_time=float(spec.realtime or spec.livetime),
         distance_cm=float(distance_cm),
-        calibration=(float(widths[0]), float(edges[0])),
+        calibration=calibration,
         name=path.name,
         start_time=spec.start_time,
+        higher_order=higher_order,
     )
+
+
+def read_spectrum_file(
+    path: str | os.PathLike[str],
+    calibration_policy: str = "skip",
+    default_calibration: tuple[float, float] | None = None,
+    distance_cm: float = 10.0,
+) -> list[Spectrum]:
+    """Read every spectrum of one file of any supported format (an N42 file or a PyRIID SampleSet may hold
+    several); ``distance_cm`` is used where the format holds no distance."""
+    from fingerprintml.gamma import formats
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".sps":
+        return [read_sps(path, calibration_policy, default_calibration)]
+    if suffix == ".html":
+        return [formats.read_plotly_html(path, distance_cm=distance_cm)]
+    if suffix in N42_SUFFIXES:
+        return formats.read_n42(path, distance_cm)
+    if suffix == ".h5" and formats.is_sampleset(path):
+        return formats.read_sampleset(path)
+    if suffix in BECQUEREL_SUFFIXES:
+        return [read_with_becquerel(path, distance_cm)]
+    raise SpectrumError(f"{path}: unsupported format {suffix!r} (supported: {', '.join(SUFFIXES)})")
 
 
 def read_spectrum(
@@ -154,13 +249,12 @@ def read_spectrum(
     default_calibration: tuple[float, float] | None = None,
     distance_cm: float = 10.0,
 ) -> Spectrum:
-    """Read one spectrum of any supported format; ``distance_cm`` is used where the format holds no distance."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".sps":
-        return read_sps(path, calibration_policy, default_calibration)
-    if suffix in BECQUEREL_SUFFIXES:
-        return read_with_becquerel(path, distance_cm)
-    raise SpectrumError(f"{path}: unsupported format {suffix!r} (supported: {', '.join(SUFFIXES)})")
+    """Read the one spectrum of a file of any supported format (see :func:`read_spectrum_file`); a file holding
+    several is an error."""
+    spectra = read_spectrum_file(path, calibration_policy, default_calibration, distance_cm)
+    if len(spectra) != 1:
+        raise SpectrumError(f"{path}: holds {len(spectra)} spectra, not one (read_spectrum_file reads them all)")
+    return spectra[0]
 
 
 def spectrum_files(folder: str | os.PathLike[str]) -> list[Path]:
