@@ -237,6 +237,14 @@ def corrupt_files(folder: Path) -> dict[str, Path]:
         "CountedZeroes": ("zeros.n42", N42_DOCUMENT.replace("0 1 9</ChannelData>", "9 0</ChannelData>")),
         "ISO 8601 duration": ("duration.n42", N42_DOCUMENT.replace("PT59.61S", "59.61 s")),
         "becquerel could not read it": ("text.h5", "not an HDF5 file"),
+        "holds no live time": (
+            "no_page.html",
+            'Plotly.newPlot(\'p\',[{"name":"Spectrum","x":[0,0.5,1],"y":[4,5,6]}],{})',
+        ),
+        "no EnergyCalibration/CoefficientValues": (
+            "uncalibrated.n42",
+            re.sub(r"<EnergyCalibration .*?</EnergyCalibration>", "", N42_DOCUMENT, flags=re.S),
+        ),
     }
     paths = {}
     for reason, (name, text) in files.items():

@@ -94,7 +94,10 @@ def page_measurement(path: Path, page: Path) -> tuple[float, str]:
     """Measurement time (s) and detector of the HTML export ``path`` from its OpenGamma ``page``: the sentence
     after the page's iframe of this file (a page may show several spectra), else the page's first."""
     if not page.is_file():
-        raise SpectrumError(f"{path}: the export holds no live time; give live_time_s or put its page {page} there")
+        raise SpectrumError(
+            f"{path}: the export holds no live time; put its page {page} (saying 'N minute measurement') there, "
+            "or pass live_time_s"
+        )
     text = page.read_text(encoding="utf-8", errors="replace")
     frame = text.find(f'/{path.name}"')
     duration = PAGE_DURATION.search(text, max(frame, 0)) or PAGE_DURATION.search(text)
