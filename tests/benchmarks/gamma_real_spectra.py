@@ -9,7 +9,12 @@ background spectrum scaled by live time; the opengamma background trace has no l
 least ``--significance`` times the Poisson sigma of the smoothed spectrum there; energy from a parabola through the
 top three channels (channel centres), FWHM from the width at half prominence.
 
+With ``--autocalibrate``, every spectrum with at least three known lines in range is also calibrated from its own
+peaks with its calibration withheld (fingerprintml.gamma.autocalibrate: becquerel's peak finder and gain search over
+0.05-5 keV/channel, then a quadratic for HPGe, linear for NaI) and the fitted calibration compared with the file's.
+
 Run: PYTHONPATH=src .venv/bin/python tests/benchmarks/gamma_real_spectra.py [--mirror ../shared/mirror]
+     [--autocalibrate]
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
 from fingerprintml.download import fetch, load_registry
+from fingerprintml.gamma.autocalibrate import calibrate_from_peaks
 from fingerprintml.gamma.library import read_lines
-from fingerprintml.gamma.spectrum import Spectrum, read_spectrum_file
+from fingerprintml.gamma.spectrum import Spectrum, SpectrumError, read_spectrum_file
 
 REPO = Path(__file__).resolve().parents[2]
 # Strong gamma lines (keV) of the labelled nuclides that resources/gamma/lines.csv does not hold, for this check only
@@ -104,6 +110,35 @@ def known_lines(nuclide: str, library: pd.DataFrame) -> list[float]:
     return rows["energy_kev"].tolist() if len(rows) else EXTRA_LINES.get(nuclide, [])
 
 
+def autocalibration(spectrum: Spectrum, lines: list[float]) -> dict[str, object]:
+    """Calibrate ``spectrum`` from its peaks with its own calibration withheld; compare the two over the lines."""
+    nai = spectrum.detector == "NaI"
+    withheld = Spectrum(spectrum.counts, spectrum.live_time, spectrum.real_time, 0.0, (1.0, 0.0), spectrum.name)
+    reference, fwhm = (220.0, 15.0) if nai else (3000.0, 6.0)
+    try:
+        fitted, residuals = calibrate_from_peaks(
+            withheld,
+            lines,
+            reference,
+            fwhm,
+            order=1 if nai else 2,
+            gain_range=(0.05, 5.0),
+            de_max_kev=15.0 if nai else 3.0,
+        )
+    except SpectrumError as error:
+        return {"spectrum": spectrum.name, "matched": 0, "problem": str(error).split(": ", 1)[1][:90]}
+    span = (spectrum.channel_energies > min(lines) - 20) & (spectrum.channel_energies < max(lines) + 20)
+    return {
+        "spectrum": spectrum.name,
+        "matched": len(residuals),
+        "fitted": " ".join(f"{c:.6g}" for c in fitted.polynomial),
+        "file": " ".join(f"{c:.6g}" for c in spectrum.polynomial),
+        "max_residual_kev": residuals["residual_kev"].abs().max(),
+        "max_vs_file_kev": np.abs(fitted.channel_energies - spectrum.channel_energies)[span].max(),
+        "problem": "",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mirror", type=Path, default=REPO.parent / "shared" / "mirror")
@@ -112,12 +147,13 @@ def main() -> None:
     parser.add_argument("--smooth-nai", type=float, default=3.0, help="Gaussian smoothing of NaI spectra, channels")
     parser.add_argument("--significance", type=float, default=5.0)
     parser.add_argument("--strongest", type=int, default=5)
+    parser.add_argument("--autocalibrate", action="store_true", help="also calibrate from peaks, calibration withheld")
     args = parser.parse_args()
     library = read_lines(REPO / "resources" / "gamma" / "lines.csv")
     paths = fetched(args.mirror, args.downloads, ("gamma/opengamma/", "gamma/baldr/"))
     spectra = [s for p in paths if p.suffix in (".html", ".h5") for s in read_spectrum_file(p)]
     backgrounds = {s.name.split("[")[0]: s for s in spectra if s.name.endswith("] Background")}
-    files, checks = [], []
+    files, checks, autocalibrated = [], [], []
     for spectrum in spectra:
         background = (
             backgrounds.get(spectrum.name.split("[")[0])
@@ -140,6 +176,9 @@ def main() -> None:
             }
         )
         top = spectrum.channel_energies[-1]
+        in_range = [line for line in known_lines(nuclide, library) if line < top]
+        if args.autocalibrate and len(in_range) >= 3:
+            autocalibrated.append(autocalibration(spectrum, in_range))
         for line in known_lines(nuclide, library):
             if line >= top or found.empty:
                 continue
@@ -163,6 +202,10 @@ def main() -> None:
         print()
         print(checks.to_string(index=False, float_format="{:.2f}".format))
     print()
+    if autocalibrated:
+        with pd.option_context("display.width", 250, "display.max_colwidth", 90):
+            print(pd.DataFrame(autocalibrated).to_string(index=False, float_format="{:.3f}".format))
+        print()
     checks["peak_near"] = checks["residual_kev"].abs() <= np.maximum(0.05 * checks["line_kev"], 3.0)
     for is_html, group in checks.groupby(checks["spectrum"].str.endswith(".html")):
         near = group[group["peak_near"]]
