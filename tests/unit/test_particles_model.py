@@ -194,3 +194,32 @@ def test_a_corrupt_image_is_listed_and_skipped(tmp_path: Path) -> None:
     assert np.allclose(gathered[["p_disc", "p_square"]], table[["p_disc", "p_square"]], atol=1e-5)
     assert list(skipped["path"]) == [str(broken)]
     assert counts.drop(columns="sample").to_numpy().sum() == 3
+
+
+def test_the_same_real_particle_in_any_bit_depth_gets_the_same_class_and_an_unreadable_one_a_reject_row(
+    tmp_path: Path, mirror: Path
+) -> None:
+    """A real FlowCam particle as 8-bit PNG, 16-bit TIFF and colour JPEG: the same class, probabilities within 0.02;
+    a corrupt file and an image over ``max_pixels`` in the same batch are rows of the rejected table, with reasons."""
+    path, _ = trained_bundle(tmp_path)
+    source = mirror / "nmaffe/icelearning/b41b251e868247bfe2a88b71a626b6090423b52e/train_examples"
+    pixels = np.asarray(Image.open(source / "qrob_17nov_1_fc80_20x_5.png"))
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    Image.fromarray(pixels).save(sample / "eight.png")
+    Image.fromarray(pixels.astype(np.uint16) * 257).save(sample / "sixteen.tif")
+    Image.fromarray(np.stack([pixels] * 3, axis=-1)).save(sample / "colour.jpg", quality=95)
+    (sample / "corrupt.tif").write_bytes(b"not an image")
+    Image.fromarray(np.full((400, 400), 130, np.uint8)).save(sample / "large.png")
+    listing = pd.DataFrame(
+        {"path": [str(sample / n) for n in ("eight.png", "corrupt.tif", "sixteen.tif", "large.png", "colour.jpg")]}
+    ).assign(sample="sample")
+    table, rejected = classify_images(
+        path, listing, torch.device("cpu"), batch_size=2, workers=0, embeddings=False, max_pixels=100_000
+    )
+    assert list(table["path"]) == [str(sample / n) for n in ("eight.png", "sixteen.tif", "colour.jpg")]
+    assert table["prediction"].nunique() == 1
+    assert np.abs(table[["p_disc", "p_square"]] - table.loc[0, ["p_disc", "p_square"]]).to_numpy().max() < 0.02
+    assert list(rejected["path"]) == [str(sample / "corrupt.tif"), str(sample / "large.png")]
+    assert "corrupt.tif: cannot read image" in rejected.loc[0, "reason"]
+    assert "large.png: image of 400 x 400 pixels is over the limit of 100000 pixels" in rejected.loc[1, "reason"]
