@@ -72,11 +72,11 @@ def test_settings_take_the_batch_size_of_the_device() -> None:
     cuda = TrainSettings.from_config(CONFIG, width=4, use_metadata=False, device=torch.device("cuda"), seed=1)
     assert cuda.batch_size == 512 and not cuda.use_metadata and cuda.initial_weights is None
     inference = InferenceSettings.from_config(
-        {"batch_size": {"cpu": 8, "cuda": 64}, "workers": 2, "embeddings": False},
+        {"batch_size": {"cpu": 8, "cuda": 64}, "workers": 2, "embeddings": False, "max_pixels": 1000},
         per_shard=5,
         device=torch.device("cpu"),
     )
-    assert inference == InferenceSettings(per_shard=5, batch_size=8, workers=2, embeddings=False)
+    assert inference == InferenceSettings(per_shard=5, batch_size=8, workers=2, embeddings=False, max_pixels=1000)
 
 
 def test_resume_after_a_crash_ends_with_the_weights_of_an_uninterrupted_run(tmp_path: Path) -> None:
