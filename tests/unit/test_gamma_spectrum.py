@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from fingerprintml.gamma.classify import read_split
+from fingerprintml.gamma.activity import LineFitter
+from fingerprintml.gamma.classify import activity_tables, predictions_table, read_split
 from fingerprintml.gamma.detector import efficiency
 from fingerprintml.gamma.features import average
-from fingerprintml.gamma.library import read_lines
+from fingerprintml.gamma.library import read_lines, source_lines
 from fingerprintml.gamma.models import multilabel_model
-from fingerprintml.gamma.preprocess import PreprocessSettings, rebin
+from fingerprintml.gamma.preprocess import PreprocessSettings, rebin, rebin_matrix
 from fingerprintml.gamma.simulate import build_model, expected_counts
 from fingerprintml.gamma.spectrum import (
     XGD_CALIBRATION,
@@ -181,3 +182,61 @@ def test_csi_spectrum_in_spe_format_is_read_by_becquerel_and_cs137_identified(tm
     assert found["Cs-137"] > 0.5
     assert (found.drop("Cs-137") < 0.5).all()
     assert efficiency(662.0, detector["efficiency"]) > efficiency(662.0, CONFIG["detector"]["efficiency"])
+
+
+def test_a_spectrum_without_a_usable_distance_is_classified_in_rejects_and_gets_no_activity(tmp_path: Path) -> None:
+    """A simulated Cs-137 spectrum (60 kBq at 10 cm, 300 s) as .sps with its true distance and with distance 0, -5 cm
+    and NaN: the three have a rejects row naming the distance and no activity (NaN, never 0 +- 0); the good one's
+    activity is the truth within 5 %."""
+    lines = read_lines(REPO / CONFIG["lines"])
+    model = build_model(lines, CONFIG["nuclides"], CONFIG["detector"], SIMULATOR)
+    background = {**SIMULATOR["background"]["activity_bq"], "continuum": 1.0}
+    counts = np.random.default_rng(3).poisson(expected_counts(model, {"Cs-137": 6e4}, 10.0, 300.0, background))
+    folder = tmp_path / "query"
+    folder.mkdir()
+    calibration = tuple(SIMULATOR["calibration"])
+    for name, distance in {"good": 10.0, "zero": 0.0, "negative": -5.0, "nan": float("nan")}.items():
+        write_sps(Spectrum(counts, 300, 306, distance, calibration, f"{name}.sps"), folder / f"{name}.sps")
+    binned, _, rejects = read_split(folder, "query", CONFIG["nuclides"], PreprocessSettings(cap_kev=1500))
+    assert list(binned.files) == ["good.sps", "nan.sps", "negative.sps", "zero.sps"]
+    assert rejects.set_index("file")["action"].to_dict() == {
+        "nan.sps": "used",
+        "negative.sps": "used",
+        "zero.sps": "used",
+    }
+    for name, shown in (("zero", "0.0"), ("negative", "-5.0"), ("nan", "nan")):
+        problem = rejects.set_index("file").loc[f"{name}.sps", "problem"]
+        assert problem == f"source distance {shown} cm is not positive and finite: classified, no activity computed"
+
+    fitter = LineFitter(source_lines(lines, CONFIG["nuclides"]), CONFIG["detector"], 1500, calibration, 2.5, 1)
+    background_rate = rebin_matrix(len(counts), calibration, 1500).T @ expected_counts(model, {}, 10.0, 1.0, background)
+    identified = [["Cs-137"]] * 4
+    line_table = activity_tables(
+        binned, identified, fitter, background_rate, lines, reference_date="2024-01-01", default_date=None
+    )
+    assert set(line_table["file"]) == {"good.sps"}
+    probabilities = np.zeros((4, len(CONFIG["nuclides"])))
+    table = predictions_table(binned.files, np.ones(4), probabilities, CONFIG["nuclides"], identified, line_table)
+    activity = table.set_index("file")["activity_bq_Cs-137"]
+    assert activity["good.sps"] == pytest.approx(6e4, rel=0.05)
+    assert activity.drop("good.sps").isna().all()
+
+
+def test_a_folder_of_only_unusable_spectra_stops_naming_each_file_and_its_reason(tmp_path: Path) -> None:
+    files = corrupt(tmp_path)
+    files.pop("good").unlink()
+    dead = bytearray(files["channels"].read_bytes())
+    struct.pack_into("<h", dead, 0, 64)
+    struct.pack_into("<i", dead, 301, 0)
+    (tmp_path / "dead.sps").write_bytes(bytes(dead))
+    settings = PreprocessSettings(cap_kev=80)
+    with pytest.raises(ValueError, match="every file is unusable") as error:
+        read_split(tmp_path, "query", ["Cs-137"], settings)
+    message = str(error.value)
+    for name, reason in [
+        ("channels.sps", "channel count 65 does not fit"),
+        ("dead.sps", "live time 0.0 s is not positive and finite"),
+        ("truncated.sps", "truncated"),
+        ("zero_calibration.sps", "unusable energy calibration"),
+    ]:
+        assert f"{tmp_path / name}: {reason}" in message

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import joblib
 import numpy as np
+import pandas as pd
 import pytest
 
 from fingerprintml.isotopes.data import DataFormatError
 from fingerprintml.isotopes.models import fit_model
-from fingerprintml.isotopes.predict import classify, read_samples
+from fingerprintml.isotopes.predict import classify, predict_file, read_samples
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +83,22 @@ def test_classify_empty_input_keeps_columns(estimator, tmp_path: Path):
     out = classify(estimator, good, "run")
     assert out.empty
     assert {"pred_source", "pred_species", "pred_route"} <= set(out.columns)
+
+
+def test_implausible_isotope_values_are_flagged_and_still_classified(tmp_path: Path, estimator, paper_tables):
+    """Real NanoTracer training rows, two of them mistyped (d56Fe 0.14 -> 14, d18O -4.10 -> -41.0): all are
+    classified; only the mistyped ones carry a flag naming the value and the range."""
+    train, _ = paper_tables
+    rows = train.head(3)
+    values = [(row.sample, row.d18O, row.d56Fe) for row in rows.itertuples()]
+    values += [("typo_fe", -4.10, 14.0), ("typo_o", -41.0, 0.14)]
+    path = tmp_path / "samples.csv"
+    path.write_text("sample,d18O,d56Fe\n" + "".join(f"{s},{o},{fe}\n" for s, o, fe in values))
+    model_file = tmp_path / "model.joblib"
+    joblib.dump({"estimator": estimator}, model_file)
+    predictions, rejected = predict_file(path, {"lcppn-xgboost": str(model_file)}, pd.DataFrame(), "lcppn-xgboost")
+    assert rejected.empty and len(predictions) == 5 and predictions["pred_source"].notna().all()
+    flags = predictions.set_index("sample")["outside_plausible_range"]
+    assert (flags.loc[list(rows["sample"])] == "").all()
+    assert flags["typo_fe"] == "d56Fe 14 not in [-5, 3] permil"
+    assert flags["typo_o"] == "d18O -41 not in [-30, 35] permil"

@@ -59,3 +59,18 @@ def test_bad_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "unordered.gr").write_text("".join(f"{(k % 7) * 0.1} 1\n" for k in range(20)))
     with pytest.raises(ValueError, match="increasing"):
         read_gr(tmp_path / "unordered.gr")
+
+
+def test_an_xyz_count_line_that_differs_from_its_atom_rows_is_refused_with_both_counts(
+    mirror: Path, tmp_path: Path
+) -> None:
+    """The real 109725.xyz (104 atoms) with its count line edited to 80 and to 110: refused, never 80 atoms read."""
+    lines = (mirror / ML_MOTEX / "Structure_Models" / "109725.xyz").read_text().splitlines()
+    assert lines[0].split() == ["104"]
+    for count, problem in ((80, "more than one frame, or a wrong count line"), (110, "a truncated file")):
+        edited = tmp_path / f"count{count}.xyz"
+        edited.write_text("\n".join([str(count), *lines[1:]]) + "\n\n")
+        message = rf"count{count}\.xyz: the count line says {count} atoms but the file has 104 atom rows \({problem}\)"
+        with pytest.raises(ValueError, match=message):
+            read_structure(edited)
+    assert len(read_xyz(mirror / ML_MOTEX / "Structure_Models" / "109725.xyz")) == 104

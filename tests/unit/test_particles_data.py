@@ -80,6 +80,44 @@ def test_unreadable_image_is_an_error_naming_the_file(tmp_path: Path) -> None:
         load_image(tmp_path / "missing.png")
 
 
+ICELEARNING_EXAMPLES = "nmaffe/icelearning/b41b251e868247bfe2a88b71a626b6090423b52e/train_examples"
+
+
+def test_wide_and_float_images_are_scaled_by_the_range_they_use(mirror: Path, tmp_path: Path) -> None:
+    """A real FlowCam particle written as 16-bit (full range and 12-bit camera data), 32-bit and float TIFF, 16-bit
+    PNG and colour JPEG reads as the 8-bit original, within rounding (JPEG: within its compression error)."""
+    original = load_image(mirror / ICELEARNING_EXAMPLES / "corylus_4nov_1_fc80_20x_3.png")
+    assert original.dtype == np.uint8 and original.min() > 20 and original.max() < 200
+    levels = original.astype(np.float64)
+    variants = {
+        "full16.tif": (levels * 257).astype(np.uint16),
+        "full16.png": (levels * 257).astype(np.uint16),
+        "camera12.tif": np.rint(levels * 4095 / 255).astype(np.uint16),
+        "eight_in16.tif": levels.astype(np.uint16),
+        "int32.tif": np.rint(levels * (2**31 - 1) / 255).astype(np.int32),
+        "float.tif": (levels / 255).astype(np.float32),
+    }
+    for name, pixels in variants.items():
+        Image.fromarray(pixels).save(tmp_path / name)
+        assert np.abs(load_image(tmp_path / name).astype(int) - original).max() <= 1, name
+    Image.fromarray(np.stack([original] * 3, axis=-1)).save(tmp_path / "colour.jpg", quality=95)
+    assert np.abs(load_image(tmp_path / "colour.jpg").astype(int) - original).mean() < 1.5
+    Image.fromarray((levels / 255 - 0.5).astype(np.float32)).save(tmp_path / "signed.tif")
+    with pytest.raises(ImageReadError, match=r"signed\.tif: pixel values from -0\.\d+ .* not grey levels"):
+        load_image(tmp_path / "signed.tif")
+
+
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header_with_the_memory_it_needs(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.png"
+    Image.fromarray(np.full((8000, 8000), 130, np.uint8)).save(huge)
+    header_only = tmp_path / "header_only.png"
+    header_only.write_bytes(huge.read_bytes()[:200])  # no pixel data: only the header can have been read
+    for path in (huge, header_only):
+        with pytest.raises(ImageReadError, match=rf"{path.name}: image of 8000 x 8000 pixels .* about 3\.5 GB"):
+            load_image(path, max_pixels=10_000_000)
+    assert load_image(huge, max_pixels=64_000_000).shape == (8000, 8000)
+
+
 @pytest.fixture(scope="module")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     classes = read_class_table(REPO / "resources/particles/demo_classes.csv")

@@ -12,10 +12,11 @@ import torch
 from PIL import Image
 
 from fingerprintml.io import write_table
-from fingerprintml.particles.data import Arrays, MetadataScaler, save_arrays
+from fingerprintml.particles.data import Arrays, MetadataScaler, load_image, resize, save_arrays
 from fingerprintml.particles.evaluate import evaluate_model, summarise_runs
 from fingerprintml.particles.inference import InferenceSettings, classify_images, classify_shard, gather, write_parquet
 from fingerprintml.particles.model import ParticleNet
+from fingerprintml.particles.shape import flowcam_metadata
 from fingerprintml.particles.shards import count_listed, shard_rows
 from fingerprintml.particles.train import (
     TrainSettings,
@@ -72,11 +73,11 @@ def test_settings_take_the_batch_size_of_the_device() -> None:
     cuda = TrainSettings.from_config(CONFIG, width=4, use_metadata=False, device=torch.device("cuda"), seed=1)
     assert cuda.batch_size == 512 and not cuda.use_metadata and cuda.initial_weights is None
     inference = InferenceSettings.from_config(
-        {"batch_size": {"cpu": 8, "cuda": 64}, "workers": 2, "embeddings": False},
+        {"batch_size": {"cpu": 8, "cuda": 64}, "workers": 2, "embeddings": False, "max_pixels": 1000},
         per_shard=5,
         device=torch.device("cpu"),
     )
-    assert inference == InferenceSettings(per_shard=5, batch_size=8, workers=2, embeddings=False)
+    assert inference == InferenceSettings(per_shard=5, batch_size=8, workers=2, embeddings=False, max_pixels=1000)
 
 
 def test_resume_after_a_crash_ends_with_the_weights_of_an_uninterrupted_run(tmp_path: Path) -> None:
@@ -194,3 +195,59 @@ def test_a_corrupt_image_is_listed_and_skipped(tmp_path: Path) -> None:
     assert np.allclose(gathered[["p_disc", "p_square"]], table[["p_disc", "p_square"]], atol=1e-5)
     assert list(skipped["path"]) == [str(broken)]
     assert counts.drop(columns="sample").to_numpy().sum() == 3
+
+
+VICKOT_CLASSES = "VickoT/FlowCam_Image_Classifier/5d73e30c05686da464b0bb5f0542c6bcc35311b2/Training/data/classes"
+
+
+def flowcam_bundle(mirror: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
+    """A small model trained on real FlowCam images (VickoT Junk vs Protist: 16 + 16, validation 8 + 8), saved as a
+    bundle, and the remaining images of the two classes (never seen in training)."""
+    files = {name: sorted((mirror / VICKOT_CLASSES / name).glob("*.png")) for name in ("Junk", "Protist")}
+
+    def arrays(part: slice, scaler: MetadataScaler | None = None) -> tuple[Arrays, MetadataScaler]:
+        paths = [path for name in files for path in files[name][part]]
+        pixels = [load_image(path) for path in paths]
+        metadata = np.array([list(flowcam_metadata(image).values()) for image in pixels])
+        scaler = scaler or MetadataScaler.fit(metadata)
+        labels = np.repeat(np.arange(len(files)), [len(files[name][part]) for name in files])
+        images = np.stack([resize(image, 24) for image in pixels])
+        return Arrays(images, scaler.transform(metadata), labels, np.array(paths, dtype=str)), scaler
+
+    train, scaler = arrays(slice(0, 16))
+    val, _ = arrays(slice(16, 24), scaler)
+    model, _ = train_model(train, val, SETTINGS, n_classes=2, checkpoint=tmp_path / "c.pt", device=torch.device("cpu"))
+    save_model(model, tmp_path / "flowcam.pt", list(files), scaler, size=24)
+    return tmp_path / "flowcam.pt", [path for name in files for path in files[name][24:]]
+
+
+def test_the_same_real_particle_in_any_bit_depth_gets_the_same_class_and_an_unreadable_one_a_reject_row(
+    tmp_path: Path, mirror: Path
+) -> None:
+    """A real FlowCam particle the model never saw, as 8-bit PNG, 16-bit TIFF and colour JPEG: the same class and
+    probabilities within 0.05 (the 16-bit TIFF read as white flipped it to Protist with p = 1.000); a corrupt file
+    and an image over ``max_pixels`` in the same batch are rows of the rejected table, with reasons."""
+    path, unseen = flowcam_bundle(mirror, tmp_path)
+    pixels = np.asarray(
+        Image.open(next(p for p in unseen if p.name.endswith("1ACDAB9E-C1C2-49B4-A9A6-F127E1CAF05B.png"))).convert("L")
+    )
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    Image.fromarray(pixels).save(sample / "eight.png")
+    Image.fromarray(pixels.astype(np.uint16) * 257).save(sample / "sixteen.tif")
+    Image.fromarray(np.stack([pixels] * 3, axis=-1)).save(sample / "colour.jpg", quality=95)
+    (sample / "corrupt.tif").write_bytes(b"not an image")
+    Image.fromarray(np.full((400, 400), 130, np.uint8)).save(sample / "large.png")
+    listing = pd.DataFrame(
+        {"path": [str(sample / n) for n in ("eight.png", "corrupt.tif", "sixteen.tif", "large.png", "colour.jpg")]}
+    ).assign(sample="sample")
+    table, rejected = classify_images(
+        path, listing, torch.device("cpu"), batch_size=2, workers=0, embeddings=False, max_pixels=100_000
+    )
+    assert list(table["path"]) == [str(sample / n) for n in ("eight.png", "sixteen.tif", "colour.jpg")]
+    assert 0.05 < table.loc[0, "p_Protist"] < 0.95  # a model that is not saturated on this particle
+    assert table["prediction"].nunique() == 1
+    assert np.abs(table["p_Protist"] - table.loc[0, "p_Protist"]).max() < 0.05
+    assert list(rejected["path"]) == [str(sample / "corrupt.tif"), str(sample / "large.png")]
+    assert "corrupt.tif: cannot read image" in rejected.loc[0, "reason"]
+    assert "large.png: image of 400 x 400 pixels is over the limit of 100000 pixels" in rejected.loc[1, "reason"]

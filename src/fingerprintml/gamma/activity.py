@@ -68,7 +68,10 @@ class LineFitter:
         self, counts: np.ndarray, live_time: float, distance_cm: float, background_rate: np.ndarray, nuclides: list[str]
     ) -> pd.DataFrame:
         """Net area and activity at the measurement time of each activity line of ``nuclides`` in one spectrum
-        (1 keV ``counts``); the reference background rate (counts/s per 1 keV bin) is subtracted first."""
+        (1 keV ``counts``); the reference background rate (counts/s per 1 keV bin) is subtracted first. A live time
+        or distance that is not positive and finite is an error: no activity follows from it."""
+        if not (np.isfinite(live_time) and live_time > 0 and np.isfinite(distance_cm) and distance_cm > 0):
+            raise ValueError(f"live time {live_time} s and distance {distance_cm} cm must be positive and finite")
         energy = self.lines["energy_kev"].to_numpy()
         present = np.flatnonzero(self.lines["nuclide"].isin(nuclides).to_numpy())
         present = present[np.argsort(-energy[present], kind="stable")]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from fingerprintml.gamma.activity import LINE_COLUMNS, LineFitter, combine, decay_correct
 from fingerprintml.gamma.preprocess import Binned, PreprocessSettings, label_table, measurement_dates, rebin
-from fingerprintml.gamma.spectrum import read_spectra, spectrum_files
+from fingerprintml.gamma.spectrum import SUFFIXES, read_spectra, spectrum_files
 
 SPLIT_FOLDERS = {"train": ("srcs", "bkgs"), "test": ("test",)}
 
@@ -37,7 +37,9 @@ def read_split(
         dates |= measurement_dates(folder)
         background += [folder.name == "bkgs"] * len(read)
     if not spectra:
-        raise ValueError(f"no readable spectra in {', '.join(map(str, folders))}")
+        problems = pd.concat(rejects, ignore_index=True)["problem"]
+        found = "every file is unusable:\n  " + "\n  ".join(problems) if len(problems) else "no spectrum file"
+        raise ValueError(f"no readable spectra in {', '.join(map(str, folders))} ({', '.join(SUFFIXES)}): {found}")
     binned = rebin(spectra, settings.cap_kev, dates)
     notes = pd.DataFrame(
         [{"file": s.name, "problem": "; ".join(s.notes)} for s in spectra if s.notes], columns=["file", "problem"]
@@ -57,11 +59,12 @@ def activity_tables(
     reference_date: str,
     default_date: str | None,
 ) -> pd.DataFrame:
-    """Per-line fits (net area, activity at the reference date) of the identified nuclides of every spectrum;
-    spectra without a measurement date take ``default_date`` (or the reference date: no decay correction)."""
+    """Per-line fits (net area, activity at the reference date) of the identified nuclides of every spectrum with a
+    source distance (NaN: the reader found none usable and noted it in the rejects table); spectra without a
+    measurement date take ``default_date`` (or the reference date: no decay correction)."""
     tables, dates = [], []
     for i, nuclides in enumerate(identified):
-        if nuclides:
+        if nuclides and np.isfinite(binned.distance_cm[i]):
             table = fitter.fit(binned.counts[i], binned.live_time[i], binned.distance_cm[i], background_rate, nuclides)
             tables.append(table.assign(file=binned.files[i]))
             dates += [str(binned.dates[i]) or default_date or reference_date] * len(table)

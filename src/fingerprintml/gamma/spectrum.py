@@ -121,6 +121,23 @@ def calibration_from_energies(
     )
 
 
+def check_measurement(spectrum: Spectrum, path: str | os.PathLike[str]) -> Spectrum:
+    """``spectrum`` as read from ``path`` once its measurement makes physical sense; every reader ends with it.
+
+    A live time that is not positive and finite is a :class:`SpectrumError` (no count rate exists). A source distance
+    that is not positive and finite (0, negative, NaN: often unset in background files) becomes NaN with a note:
+    the spectrum is still classified, but no activity is computed from it (never an activity of 0 +- 0).
+    """
+    if not (np.isfinite(spectrum.live_time) and spectrum.live_time > 0):
+        raise SpectrumError(f"{path}: live time {spectrum.live_time} s is not positive and finite")
+    if not (np.isfinite(spectrum.distance_cm) and spectrum.distance_cm > 0):
+        spectrum.notes.append(
+            f"source distance {spectrum.distance_cm} cm is not positive and finite: classified, no activity computed"
+        )
+        spectrum.distance_cm = float("nan")
+    return spectrum
+
+
 def write_sps(spectrum: Spectrum, path: str | os.PathLike[str]) -> None:
     """Write ``spectrum`` as an XGD ``.sps`` file (live and real time rounded to whole seconds); ``.sps`` holds
     only a linear calibration, so a spectrum with a polynomial one is refused."""
@@ -144,7 +161,8 @@ def read_sps(
     calibration_policy: str = "skip",
     default_calibration: tuple[float, float] | None = None,
 ) -> Spectrum:
-    """Read an XGD ``.sps`` file; raise :class:`SpectrumError` naming the file for anything that does not fit.
+    """Read an XGD ``.sps`` file; raise :class:`SpectrumError` naming the file for anything that does not fit
+    (measurement checks: :func:`check_measurement`).
 
     A zero (or non-finite) calibration is an error under ``calibration_policy='skip'``; under ``'default'`` the
     ``default_calibration`` is used and a note says so.
@@ -163,8 +181,6 @@ def read_sps(
     (real_time,) = struct.unpack_from("<i", data, OFFSETS["real_time"])
     (distance,) = struct.unpack_from("<f", data, OFFSETS["distance"])
     c0, c1 = struct.unpack_from("<2f", data, OFFSETS["calibration"])
-    if live_time <= 0:
-        raise SpectrumError(f"{path}: live time {live_time} s is not positive")
     notes = []
     if not (np.isfinite(c0) and np.isfinite(c1)) or c0 <= 0:
         if calibration_policy != "default" or default_calibration is None:
@@ -174,7 +190,7 @@ def read_sps(
     counts = np.frombuffer(data, dtype="<i4", count=n_channels, offset=HEADER_BYTES).astype(np.int64)
     if (counts < 0).any():
         raise SpectrumError(f"{path}: negative counts in {int((counts < 0).sum())} channels")
-    return Spectrum(
+    spectrum = Spectrum(
         counts=counts,
         live_time=float(live_time),
         real_time=float(real_time),
@@ -183,6 +199,7 @@ def read_sps(
         name=path.name,
         notes=notes,
     )
+    return check_measurement(spectrum, path)
 
 
 def read_with_becquerel(path: str | os.PathLike[str], distance_cm: float) -> Spectrum:
@@ -200,14 +217,14 @@ def read_with_becquerel(path: str | os.PathLike[str], distance_cm: float) -> Spe
             spec = becquerel.Spectrum.from_file(str(path))
     except Exception as error:  # becquerel raises its own parser errors, ValueError and AssertionError
         raise SpectrumError(f"{path}: becquerel could not read it: {error}") from error
-    if spec.livetime is None or spec.livetime <= 0:
-        raise SpectrumError(f"{path}: no positive live time")
+    if spec.livetime is None:
+        raise SpectrumError(f"{path}: no live time")
     if not spec.is_calibrated:
         raise SpectrumError(f"{path}: no energy calibration")
     edges = np.asarray(spec.bin_edges_kev, dtype=float)
     calibration, higher_order = calibration_from_energies(path, edges, len(edges) - 1, 1e-6 * float(np.ptp(edges)))
     counts = np.asarray(spec.counts_vals)
-    return Spectrum(
+    spectrum = Spectrum(
         counts=np.rint(counts).astype(np.int64),
         live_time=float(spec.livetime),
         real_time=float(spec.realtime or spec.livetime),
@@ -217,6 +234,7 @@ def read_with_becquerel(path: str | os.PathLike[str], distance_cm: float) -> Spe
         start_time=spec.start_time,
         higher_order=higher_order,
     )
+    return check_measurement(spectrum, path)
 
 
 def read_spectrum_file(

@@ -18,6 +18,13 @@ from fingerprintml.isotopes.models import node_probabilities, predict_paths
 log = logging.getLogger(__name__)
 
 REQUIRED = ["sample", *FEATURES]
+# Plausible values (permil) of iron oxides, a wide envelope of the published ones: natural d56Fe (IRMM-014) spans about
+# 4 permil (Beard & Johnson 2004, Rev. Mineral. Geochem. 55, 319; IUPAC-CIAAW: -2.9 to +1.36), combustion-derived
+# iron oxides reach about -4 (Kurisu et al. 2016, J. Geophys. Res. Atmos. 121); d18O (V-SMOW) of oxides formed from
+# waters (meteoric down to about -30) or with air O2 (+23.9, Barkan & Luz 2005, Rapid Commun. Mass Spectrom. 19,
+# 3737). NanoTracer's 255 samples span d18O -8.5 to +20.9 and d56Fe -0.92 to +1.00. A value outside is flagged
+# (a misplaced decimal point, swapped columns, another reference standard), not dropped.
+PLAUSIBLE_RANGES = {"d18O": (-30.0, 35.0), "d56Fe": (-5.0, 3.0)}
 
 
 def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -63,6 +70,28 @@ def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFra
     )
 
 
+def flag_implausible(samples: pd.DataFrame) -> pd.DataFrame:
+    """``samples`` with the column ``outside_plausible_range``: '' or the values outside :data:`PLAUSIBLE_RANGES`
+    (e.g. ``d56Fe 14 not in [-5, 3] permil``), each logged as a warning; the sample is still classified.
+
+    Parameters
+    ----------
+    samples
+        Rows with a ``sample`` column and the :data:`FEATURES` columns.
+    """
+    flags = []
+    for row in samples.itertuples(index=False):
+        outside = [
+            f"{name} {getattr(row, name):g} not in [{low:g}, {high:g}] permil"
+            for name, (low, high) in PLAUSIBLE_RANGES.items()
+            if not low <= getattr(row, name) <= high
+        ]
+        if outside:
+            log.warning("sample %s: %s: classified, but check the value", row.sample, "; ".join(outside))
+        flags.append("; ".join(outside))
+    return samples.assign(outside_plausible_range=pd.Series(flags, index=samples.index, dtype=object))
+
+
 def classify(estimator, samples: pd.DataFrame, run: str) -> pd.DataFrame:
     """Predicted path and per-level probabilities (``p_<node>``) of each sample, by the model ``run``."""
     out = samples.copy()
@@ -89,10 +118,10 @@ def predict_file(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The user's samples in ``path`` classified by one fitted run: ``run`` (``model-learner``), or the best of the
     comparison ``table`` when None. ``models`` maps each run to its fitted model file. Returns the predictions
-    (:func:`classify`) and the rejected rows (:func:`read_samples`)."""
+    (:func:`classify`, flagged by :func:`flag_implausible`) and the rejected rows (:func:`read_samples`)."""
     run = run or best_run(table)
     if run not in models:
         raise ValueError(f"isotopes.predict.model {run!r} is not a run of this dataset; runs: {sorted(models)}")
     samples, rejected = read_samples(path)
     log.info("%s: %d samples read, %d rejected; classifying with %s", path, len(samples), len(rejected), run)
-    return classify(joblib.load(models[run])["estimator"], samples, run), rejected
+    return flag_implausible(classify(joblib.load(models[run])["estimator"], samples, run)), rejected

@@ -28,15 +28,28 @@ class Cluster:
 
 
 def read_xyz(path: str | os.PathLike[str]) -> Cluster:
-    """Read an .xyz file (count line, comment line, then ``element x y z`` rows)."""
+    """Read an .xyz file (count line, comment line, then ``element x y z`` rows).
+
+    Parameters
+    ----------
+    path
+        The file. A count line that differs from the number of atom rows (non-blank lines after the comment: more
+        rows, e.g. a second frame, or fewer, a truncated file) is an error naming the file and both counts, so no
+        atom is silently left out.
+    """
     lines = Path(path).read_text().splitlines()
     try:
         count = int(lines[0].split()[0])
     except (IndexError, ValueError):
         raise ValueError(f"{path}: the first line must hold the atom count") from None
-    rows = [line.split() for line in lines[2 : 2 + count]]
-    if len(rows) < count or any(len(row) < 4 for row in rows):
-        raise ValueError(f"{path}: expected {count} atom rows 'element x y z', found a truncated or short file")
+    rows = [line.split() for line in lines[2:] if line.strip()]
+    if len(rows) != count:
+        problem = "a truncated file" if len(rows) < count else "more than one frame, or a wrong count line"
+        raise ValueError(
+            f"{path}: the count line says {count} atoms but the file has {len(rows)} atom rows ({problem})"
+        )
+    if count < 1 or any(len(row) < 4 for row in rows):
+        raise ValueError(f"{path}: expected {count} atom rows 'element x y z', found a short row or no atoms")
     try:
         xyz = np.array([[float(v) for v in row[1:4]] for row in rows])
     except ValueError as err:

@@ -27,17 +27,85 @@ ARRAY_FIELDS = ("images", "metadata", "labels", "paths")
 
 
 class ImageReadError(ValueError):
-    """An image file that cannot be decoded; the message names the file."""
+    """An image file that cannot be decoded or makes no grey-level sense; the message names the file."""
 
 
-def load_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """A grey-level image (2-D uint8) from ``path``; an unreadable or empty file raises :class:`ImageReadError`."""
+# Images larger than this (pixels) are refused before decoding, with the memory they would need: FlowCam crops are
+# tens to hundreds of pixels across, and decoding plus the shape metadata of the pixels peak at about
+# BYTES_PER_PIXEL bytes per pixel (measured with tracemalloc: 47-54 on 1000-3000 px images).
+# ``particles.inference.max_pixels`` sets the limit for inference; the labelled images of a dataset use this one.
+MAX_PIXELS = 10_000_000
+BYTES_PER_PIXEL = 55
+# Full-scale values of the bit depths images are written with: a wider image is scaled to 0-255 by the smallest one
+# that holds its brightest pixel (8-bit data saved as 16-bit stays as it was, 12-bit camera data fills 0-255; 31:
+# signed 32-bit).
+FULL_SCALES = tuple(2**bits - 1 for bits in (8, 10, 12, 14, 16, 24, 31, 32))
+
+
+def grey_levels(pixels: np.ndarray, path: str | os.PathLike[str]) -> np.ndarray:
+    """0-255 grey levels (uint8) of a one-channel image of any depth, scaled by the range its values really use.
+
+    Parameters
+    ----------
+    pixels
+        2-D array as decoded: uint8 is kept; wider integers and floats are divided by their full scale, 1 for floats
+        within 0-1 (the convention of float images), else the smallest of :data:`FULL_SCALES` not below the
+        brightest pixel. Negative or non-finite values are an error: they are no grey level.
+    path
+        The file, named in the error.
+    """
+    if pixels.dtype == np.uint8:
+        return pixels
+    values = pixels.astype(np.float64)
+    if not np.isfinite(values).all() or values.min() < 0:
+        raise ImageReadError(
+            f"{path}: pixel values from {np.nanmin(values):g} to {np.nanmax(values):g} ({pixels.dtype}) are not grey "
+            "levels (negative or not finite)"
+        )
+    brightest = values.max()
+    if pixels.dtype.kind == "f" and brightest <= 1:
+        full_scale = 1.0
+    else:
+        full_scale = next((scale for scale in FULL_SCALES if brightest <= scale), FULL_SCALES[-1])
+    return np.rint(np.clip(values * (255.0 / full_scale), 0, 255)).astype(np.uint8)
+
+
+def load_image(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """A grey-level image (2-D uint8) from ``path``, the one image reader of the study (training and inference).
+
+    Colour is reduced to luma; 16-bit, 32-bit and float images are scaled by their real range (:func:`grey_levels`).
+
+    Parameters
+    ----------
+    path
+        The image file; an unreadable, empty, too small or nonsensical one raises :class:`ImageReadError`.
+    max_pixels
+        Largest image (width x height, read from the header before decoding) accepted; a larger one raises
+        :class:`ImageReadError` with the memory it would need.
+    """
     try:
         with Image.open(path) as image:
-            pixels = np.asarray(image.convert("L"))
+            pixel_count = image.width * image.height
+            if pixel_count > max_pixels:
+                raise ImageReadError(
+                    f"{path}: image of {image.width} x {image.height} pixels is over the limit of {max_pixels} pixels; "
+                    f"reading it would need about {pixel_count * BYTES_PER_PIXEL / 1e9:.1f} GB of memory. Crop it "
+                    "to the particle or raise the limit (particles.inference.max_pixels)"
+                )
+            if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+                pixels = grey_levels(np.asarray(image), path)
+            else:
+                pixels = np.asarray(image.convert("L"))
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError as error:
+        raise ImageReadError(
+            f"{path}: image too large to open ({error}); reading it would need over "
+            f"{2 * Image.MAX_IMAGE_PIXELS * BYTES_PER_PIXEL / 1e9:.0f} GB of memory"
+        ) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(f"{path}: cannot read image ({error})") from error
-    if pixels.size == 0 or min(pixels.shape) < 3:
+    if pixels.ndim != 2 or min(pixels.shape) < 3:
         raise ImageReadError(f"{path}: image of shape {pixels.shape} is too small to hold a particle")
     return pixels
 
@@ -233,20 +301,22 @@ def load_arrays(path: str | os.PathLike[str], parts: tuple[str, ...] = PARTS) ->
 class UnlabelledImages(Dataset):
     """Images for inference: decoded, resized and described (metadata from the pixels) in the loader workers.
 
-    An unreadable image yields ``ok = False`` and its error message, so a shard goes on without it.
+    An unreadable image (or one over ``max_pixels``) yields ``ok = False`` and its error message, so a shard goes on
+    without it.
     """
 
-    def __init__(self, paths: list[str], size: int, scaler: MetadataScaler) -> None:
+    def __init__(self, paths: list[str], size: int, scaler: MetadataScaler, max_pixels: int = MAX_PIXELS) -> None:
         self.paths = paths
         self.size = size
         self.scaler = scaler
+        self.max_pixels = max_pixels
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, bool, str]:
         try:
-            pixels = load_image(self.paths[index])
+            pixels = load_image(self.paths[index], self.max_pixels)
         except ImageReadError as error:
             blank = torch.zeros(1, self.size, self.size)
             return blank, torch.zeros(len(METADATA_COLUMNS)), False, str(error)

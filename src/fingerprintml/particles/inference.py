@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 
 from fingerprintml.io import atomic_path, read_table
 from fingerprintml.logs import progress
-from fingerprintml.particles.data import MetadataScaler, UnlabelledImages
+from fingerprintml.particles.data import MAX_PIXELS, MetadataScaler, UnlabelledImages
 from fingerprintml.particles.shards import shard_rows
 from fingerprintml.particles.train import load_model
 
@@ -25,12 +25,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class InferenceSettings:
-    """How a shard is classified: images per shard, batch size, loader workers, and whether embeddings are kept."""
+    """How a shard is classified: images per shard, batch size, loader workers, whether embeddings are kept, and the
+    largest image (pixels) read."""
 
     per_shard: int
     batch_size: int
     workers: int
     embeddings: bool
+    max_pixels: int = MAX_PIXELS
 
     @classmethod
     def from_config(cls, inference: Mapping, *, per_shard: int, device: torch.device) -> InferenceSettings:
@@ -40,6 +42,7 @@ class InferenceSettings:
             batch_size=int(inference["batch_size"]["cuda" if device.type == "cuda" else "cpu"]),
             workers=int(inference["workers"]),
             embeddings=bool(inference["embeddings"]),
+            max_pixels=int(inference["max_pixels"]),
         )
 
 
@@ -51,16 +54,18 @@ def classify_images(
     batch_size: int,
     workers: int,
     embeddings: bool,
+    max_pixels: int = MAX_PIXELS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Probabilities, prediction (and optionally the 64-d embedding) of each readable image; rejected images.
 
     ``images`` has columns ``path`` and ``sample``. The metadata of each image is computed from its pixels
-    and standardised with the scaler saved with the model (never refitted on the images classified).
+    and standardised with the scaler saved with the model (never refitted on the images classified). An image that
+    cannot be read, or is over ``max_pixels``, is a row of the rejected table (path, reason) and the rest goes on.
     """
     model, bundle = load_model(model_path, device)
     scaler = MetadataScaler(**bundle["scaler"])
     classes = bundle["classes"]
-    dataset = UnlabelledImages(list(images["path"]), bundle["size"], scaler)
+    dataset = UnlabelledImages(list(images["path"]), bundle["size"], scaler, max_pixels)
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda")
     rows, rejected, vectors = [], [], []
     position = 0
@@ -114,6 +119,7 @@ def classify_shard(
         batch_size=settings.batch_size,
         workers=settings.workers,
         embeddings=settings.embeddings,
+        max_pixels=settings.max_pixels,
     )
     log.info("shard %s: %d images classified, %d skipped", shard, len(table), len(rejected))
     return table, rejected
