@@ -251,11 +251,11 @@ def read_spectrum_file(
     if suffix == ".sps":
         return [read_sps(path, calibration_policy, default_calibration)]
     if suffix == ".html":
-        return [formats.read_plotly_html(path, distance_cm=distance_cm)]
+        return [check_measurement(formats.read_plotly_html(path, distance_cm=distance_cm), path)]
     if suffix in N42_SUFFIXES:
-        return formats.read_n42(path, distance_cm)
+        return [check_measurement(spectrum, path) for spectrum in formats.read_n42(path, distance_cm)]
     if suffix == ".h5" and formats.is_sampleset(path):
-        return formats.read_sampleset(path)
+        return [check_measurement(spectrum, path) for spectrum in formats.read_sampleset(path)]
     if suffix in BECQUEREL_SUFFIXES:
         return [read_with_becquerel(path, distance_cm)]
     raise SpectrumError(f"{path}: unsupported format {suffix!r} (supported: {', '.join(SUFFIXES)})")
@@ -286,13 +286,14 @@ def read_spectra(
     default_calibration: tuple[float, float] | None = None,
     distance_cm: float = 10.0,
 ) -> tuple[list[Spectrum], pd.DataFrame]:
-    """Read ``paths``; corrupt files are left out (never deleted) and listed in a rejects table (file, problem)."""
+    """Read every spectrum of ``paths`` (a file may hold several: :func:`read_spectrum_file`); corrupt files are
+    left out (never deleted) and listed in a rejects table (file, problem)."""
     if calibration_policy not in CALIBRATION_POLICIES:
         raise ValueError(f"calibration policy must be one of {CALIBRATION_POLICIES}, got {calibration_policy!r}")
     spectra, rejects = [], []
     for path in paths:
         try:
-            spectra.append(read_spectrum(path, calibration_policy, default_calibration, distance_cm))
+            spectra.extend(read_spectrum_file(path, calibration_policy, default_calibration, distance_cm))
         except (SpectrumError, OSError) as error:
             rejects.append({"file": str(path), "problem": str(error)})
     return spectra, pd.DataFrame(rejects, columns=["file", "problem"])
