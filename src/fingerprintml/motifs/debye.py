@@ -91,18 +91,8 @@ class PDFSettings:
     @classmethod
     def from_config(cls, cfg: dict) -> PDFSettings:
         """Settings from the ``motifs.pdf`` config block."""
-        return cls(
-            qmin=cfg["qmin"],
-            qmax=cfg["qmax"],
-            qdamp=cfg["qdamp"],
-            qbroad=cfg["qbroad"],
-            delta1=cfg["delta1"],
-            delta2=cfg["delta2"],
-            biso=dict(cfg["biso"]),
-            biso_default=cfg["biso_default"],
-            scattering=cfg["scattering"],
-            qstep=cfg["qstep"],
-        )
+        names = ("qmin", "qmax", "qdamp", "qbroad", "delta1", "delta2", "biso_default", "scattering", "qstep")
+        return cls(biso=dict(cfg["biso"]), **{name: cfg[name] for name in names})
 
 
 def jeong_sigma2(msd: np.ndarray, distance: np.ndarray, settings: PDFSettings) -> np.ndarray:

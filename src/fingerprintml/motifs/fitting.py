@@ -359,14 +359,16 @@ BISO_BOUNDS = (0.01, 5.0)
 
 def refine_structure(
     cluster: Cluster, r: np.ndarray, gobs: np.ndarray, pdf: PDFSettings, refine: RefineSettings, starts: int = 3
-) -> tuple[dict[str, float], np.ndarray]:
+) -> tuple[dict[str, float | None], np.ndarray]:
     """Least-squares refinement of one cluster's G(r) to ``gobs`` on ``r`` (the fit range): the best of ``starts``
     starting zooms spread over the window.
 
     Returns the refined values (``scale``, ``zoom`` or ``zoom_a``/``zoom_b``/``zoom_c``, ``biso_<El>``, the width
     terms), each with its standard uncertainty ``<name>_std`` and ``rw``; and the calculated G(r). The uncertainty is
     sqrt(diag(s^2 (J^T J)^-1)) with s^2 the residual variance per degree of freedom, multiplied by sqrt(pi / (Qmax
-    dr)) where the r step dr oversamples the data's Nyquist step pi / Qmax (neighbouring points are not independent).
+    dr)) where the r step dr oversamples the data's Nyquist step pi / Qmax (neighbouring points are not independent);
+    None for a parameter held at a bound. Directions the data do not determine (the a and b zooms of a cluster
+    symmetric under swapping x and y, refined from equal starts) show as very large uncertainties.
     """
     model = DebyeCluster(cluster.xyz, cluster.elements, SineTransform(pdf, r))
     zoom_names = ["zoom"] if refine.zoom_axes == "isotropic" else ["zoom_a", "zoom_b", "zoom_c"]
@@ -393,13 +395,18 @@ def refine_structure(
         result = least_squares(lambda x: calculate(x) - gobs, x0, bounds=(lower, upper), x_scale="jac")
         if best is None or result.cost < best.cost:
             best = result
-    jac = best.jac
-    dof = max(1, len(gobs) - len(names))
+    # Parameters held at a bound are fixed there: no uncertainty (NaN), the others' from the free columns of J.
+    lower, upper = np.asarray(lower), np.asarray(upper)
+    tolerance = 1e-6 * np.maximum(1.0, np.where(np.isfinite(lower), np.abs(lower), 1.0))
+    free = (best.active_mask == 0) & (best.x - lower > tolerance) & (upper - best.x > tolerance)
+    jac = best.jac[:, free]
+    dof = max(1, len(gobs) - int(free.sum()))
     covariance = np.linalg.pinv(jac.T @ jac) * (2 * best.cost / dof)
     oversampling = max(1.0, np.pi / pdf.qmax / float(np.median(np.diff(r))))
-    std = np.sqrt(np.clip(np.diag(covariance), 0, None) * oversampling)
+    std = np.full(len(names), np.nan)
+    std[free] = np.sqrt(np.clip(np.diag(covariance), 0, None) * oversampling)
     gcalc = calculate(best.x)
-    values: dict[str, float] = {"rw": rw(gobs, gcalc)}
+    values: dict[str, float | None] = {"rw": rw(gobs, gcalc)}
     for name, value, error in zip(names, best.x, std, strict=True):
-        values[name], values[f"{name}_std"] = float(value), float(error)
+        values[name], values[f"{name}_std"] = float(value), None if np.isnan(error) else float(error)
     return values, gcalc
