@@ -42,6 +42,8 @@ CONDA_NAME = {
     "PIL": "pillow",
     "pyarrow": "pyarrow",
     "numba": "numba",
+    "xraydb": "xraydb",
+    "periodictable": "periodictable",
 }
 UNPINNED_OK = {"git"}
 

@@ -46,6 +46,8 @@ DISTRIBUTIONS = {
     "diffpy.srfit": {"diffpy.srfit"},
     "diffpy.structure": {"diffpy.structure"},
     "diffpy.srreal": {"diffpy.srreal"},
+    "xraydb": {"xraydb"},
+    "periodictable": {"periodictable"},
 }
 # Shared modules whose imports only some studies need: the extra that carries them.
 SHARED_EXTRA = {"torch_runtime": "torch"}

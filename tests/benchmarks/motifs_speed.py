@@ -27,7 +27,7 @@ MIRROR = Path(__file__).resolve().parents[2] / ".." / "shared" / "mirror"
 ML_MOTEX = "AndySAnker/ML-MotEx/c85a43af194cd6ccb23f28bcb3585a6fb5bff2ec"
 PDF = PDFSettings(qmin=0.7, qmax=20.0, qdamp=0.05, qbroad=0.01, biso_default=0.4, qstep=0.05)
 FIT = FitSettings(rmin=1.6, rmax=10.0, zoom_min=0.99, zoom_max=1.01)
-TARGET_S = 30.0
+TARGET_S = 10.0
 
 
 def paper_inputs(mirror: Path, structure: str):

@@ -54,6 +54,8 @@ def test_a_new_dataset_is_one_block_and_a_list_builds_several() -> None:
         (lambda c: c["datasets"]["demo"].update(cutout=10), "cutout"),
         (lambda c: c.update(dataset=["demo", "demo"]), "demo"),
         (lambda c: c.update(cutouts={"demo": 3000, "paper": 10000}), "cutouts"),
+        (lambda c: c["motif"]["refine"].update(width=["delta3"]), "delta3"),
+        (lambda c: c["pdf"].pop("delta1"), "delta1"),
     ],
 )
 def test_a_wrong_block_is_rejected_naming_what_is_wrong(edit, message: str) -> None:

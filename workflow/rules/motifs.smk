@@ -254,7 +254,7 @@ rule motifs_refine:
     params:
         pdf=MOT["pdf"],
         fit=MOT["fit"],
-        refine_delta2=MOT["motif"]["refine_delta2"],
+        refine=MOT["motif"]["refine"],
     script:
         "../scripts/motifs/refine.py"
 

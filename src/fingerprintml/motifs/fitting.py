@@ -1,16 +1,19 @@
-"""Fitting cut-outs to a measured PDF: scale and isotropic zoom (bounded to a window), Rw over the fit range.
+"""Fitting cut-outs to a measured PDF: scale and isotropic zoom (bounded to a window), Rw over the fit range; and the
+refinement of one structure (the motif) with zooms, Biso per element and peak-width terms, with uncertainties.
 
-Three engines share the Debye model of :mod:`fingerprintml.motifs.debye`:
+Three engines share the Debye model of :mod:`fingerprintml.motifs.debye` (srreal's DebyePDFCalculator conventions):
 
-- ``fast``: every cut-out of a shard at once. Pairs with the same weights and msd whose distances agree within a
-  tolerance share one kernel; a cut-out's G(r) is its pair counts per kernel times the kernels. G is evaluated at
-  Chebyshev nodes of the zoom window and interpolated in zoom (a polynomial per r point), so the Rw of every
-  cut-out at any zoom follows from a few dot products: scale is solved in closed form, zoom by a dense scan of the
-  window and a golden-section refinement.
+- ``fast``: every cut-out of a shard at once. Pairs of the same element pair whose distances agree within a
+  tolerance share one term of F(Q); a cut-out's F(Q) is its pair counts per term times the terms, divided at every Q
+  by its own N <f(Q)>^2 (the x-ray f(Q) make the normalisation Q- and composition-dependent, so the sum stays in Q
+  until then), and one matrix product sine-transforms all cut-outs to G(r). G is evaluated at Chebyshev nodes of
+  the zoom window and interpolated in zoom (a polynomial per r point), so the Rw of every cut-out at any zoom
+  follows from a few dot products: scale is solved in closed form, zoom by a dense scan of the window and a
+  golden-section refinement.
 - ``srfit``: one cut-out at a time with diffpy.srfit (FitRecipe, FitContribution, a ProfileGenerator computing the
   Debye PDF) and scipy least_squares from several starting zooms; the reference the fast engine is tested against.
   It can also refine a/b/c zooms and delta2.
-- ``srreal``: diffpy.srfit with diffpy.srreal's DebyePDFCalculator (Q-dependent x-ray form factors), where
+- ``srreal``: diffpy.srfit with diffpy.srreal's DebyePDFCalculator (same f(Q), Jeong width, Q grid, Qdamp), where
   diffpy.srreal is installed (envs/motifs-srreal.yaml).
 """
 
@@ -24,7 +27,7 @@ import pandas as pd
 import torch
 from scipy.optimize import least_squares
 
-from fingerprintml.motifs.debye import DebyeCluster, PDFSettings, SineTransform, composition_norm, pair_table
+from fingerprintml.motifs.debye import DebyeCluster, ElementTable, PDFSettings, SineTransform, pair_table
 from fingerprintml.motifs.structure import Cluster
 
 GOLDEN = (np.sqrt(5) - 1) / 2
@@ -97,18 +100,20 @@ class FastEngine:
         self.pdf, self.fit, self.device = pdf, fit, torch.device(device)
         self.dtype = {"float32": torch.float32, "float64": torch.float64}[fit.precision]
         self.gobs = torch.as_tensor(gobs, dtype=torch.float64, device=self.device)
-        self.weights = pdf.weights(cluster.elements)
+        self.elements = ElementTable(cluster.elements, pdf)
         i, j, d = pair_table(cluster.xyz)
-        u = pdf.uiso(cluster.elements)
-        w, msd = self.weights[i] * self.weights[j], u[i] + u[j]
-        keys = np.stack([w, msd, np.round(d / fit.distance_tolerance)], axis=1)
+        a, b = self.elements.index[i], self.elements.index[j]
+        kind = np.minimum(a, b) * len(self.elements.symbols) + np.maximum(a, b)
+        keys = np.stack([kind, np.round(d / fit.distance_tolerance)], axis=1)
         _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         order = np.argsort(inverse, kind="stable")
         self.pair_i, self.pair_j = i[order], j[order]
         self.pair_bin = inverse.ravel()[order]
         counts = np.bincount(self.pair_bin)
         self.bin_distance = np.bincount(self.pair_bin, weights=d[order]) / counts
-        self.bin_weight, self.bin_msd = w[first], msd[first]
+        u = pdf.uiso(cluster.elements)
+        self.bin_msd = (u[i] + u[j])[first]
+        self.bin_amplitude = 2 * self.elements.factors[a[first]] * self.elements.factors[b[first]]
         self.n_pairs, self.n_bins = len(d), len(first)
         n = fit.zoom_nodes
         self.node_u = torch.cos(torch.pi * (torch.arange(n, dtype=torch.float64) + 0.5) / n)
@@ -116,16 +121,28 @@ class FastEngine:
         # Chebyshev coefficients from node values: c = V^-1 g with V[k, j] = T_j(u_k).
         self.to_coefficients = torch.linalg.inv(_chebyshev(self.node_u, n)).to(self.device)
         self.transform = SineTransform(pdf, r, dtype=self.dtype)
+        self.transform.matrix = self.transform.matrix.to(self.device)
 
     def _zoom(self, u: torch.Tensor) -> torch.Tensor:
         mid, half = (self.fit.zoom_max + self.fit.zoom_min) / 2, (self.fit.zoom_max - self.fit.zoom_min) / 2
         return mid + half * u
 
+    def _bin_terms(self, bins: slice) -> torch.Tensor:
+        """Pair terms of N <f>^2 F(Q) of the distance bins ``bins`` at every zoom node: bins x (nodes Q)."""
+        d = torch.as_tensor(self.bin_distance[bins])
+        msd = torch.as_tensor(self.bin_msd[bins])
+        terms = []
+        for zoom in self.node_zoom:
+            dz = d * float(zoom)
+            terms.append(self.transform.pair_terms(dz, msd * self.pdf.sharpening(dz), self.bin_amplitude[bins]))
+        return torch.cat(terms, dim=1).to(self.dtype).to(self.device)
+
     def node_profiles(self, masks: np.ndarray) -> torch.Tensor:
-        """Normalised G(r) of each cut-out at each zoom node (cut-outs x nodes x r), accumulated over pair chunks."""
+        """Normalised G(r) of each cut-out at each zoom node (cut-outs x nodes x r): F(Q) accumulated over pair
+        chunks, divided by each cut-out's N <f(Q)>^2 at every Q, then sine-transformed."""
         m = torch.as_tensor(masks, device=self.device)
-        n_r = len(self.transform.r)
-        profiles = torch.zeros((len(masks), len(self.node_zoom), n_r), dtype=self.dtype, device=self.device)
+        n_q = len(self.transform.q)
+        fq = torch.zeros((len(masks), len(self.node_zoom) * n_q), dtype=self.dtype, device=self.device)
         bounds = np.searchsorted(self.pair_bin, np.arange(0, self.n_bins, max(1, self.fit.pair_chunk // 4)))
         bounds = np.append(bounds, self.n_pairs)
         for start, stop in itertools.pairwise(bounds):
@@ -136,17 +153,10 @@ class FastEngine:
             present = m[:, self.pair_i[start:stop]] & m[:, self.pair_j[start:stop]]
             counts = torch.zeros((len(masks), int(bins[-1]) - first_bin + 1), dtype=self.dtype, device=self.device)
             counts.index_add_(1, torch.as_tensor(bins - first_bin, device=self.device), present.to(self.dtype))
-            sl = slice(first_bin, int(bins[-1]) + 1)
-            kernels = torch.cat(
-                [
-                    self.transform.kernels(self.bin_distance[sl], self.bin_msd[sl], self.bin_weight[sl], float(zoom))
-                    for zoom in self.node_zoom
-                ],
-                dim=1,
-            ).to(self.device)
-            profiles += (counts @ kernels).view(len(masks), len(self.node_zoom), n_r)
-        norm = torch.as_tensor(composition_norm(self.weights, masks), dtype=self.dtype, device=self.device)
-        return profiles / norm[:, None, None]
+            fq += counts @ self._bin_terms(slice(first_bin, int(bins[-1]) + 1))
+        norm = self.elements.norm(masks).to(self.dtype).to(self.device)
+        fq = fq.view(len(masks), len(self.node_zoom), n_q) / norm[:, None, :]
+        return self.transform(fq)
 
     def fit_masks(self, masks: np.ndarray) -> pd.DataFrame:
         """Rw, scale and zoom of each cut-out (rows of ``masks``)."""
@@ -205,7 +215,8 @@ def _srfit_generator_class():
             if self._model is None or len(self._model.transform.r) != len(r):
                 self._model = DebyeCluster(self.cluster.xyz, self.cluster.elements, SineTransform(self.pdf, r))
             zooms = [self.get(zoom_name).value for zoom_name in self.zoom_names]
-            return self._model.gr(zooms[0] if len(zooms) == 1 else tuple(zooms), self.delta2.value)
+            settings = self.pdf.with_values(delta2=self.delta2.value)
+            return self._model.gr(zooms[0] if len(zooms) == 1 else tuple(zooms), settings)
 
     return DebyeClusterGenerator
 
@@ -230,7 +241,8 @@ def _srreal_generator(cluster: Cluster, pdf: PDFSettings, r: np.ndarray):
     generator.setQmin(pdf.qmin)
     generator.setQmax(pdf.qmax)
     generator.qdamp.value, generator.qbroad.value = pdf.qdamp, pdf.qbroad
-    generator.delta2.value = pdf.delta2
+    generator.delta1.value, generator.delta2.value = pdf.delta1, pdf.delta2
+    generator._calc.qstep = pdf.qstep  # the configured Q grid; srreal keeps a step finer than its optimum
     generator._calc.setScatteringFactorTableByType("X" if pdf.scattering == "xray" else "N")
     return generator
 
@@ -314,3 +326,87 @@ def fit_masks(
         return engine_fast.fit_masks(masks)
     rows = [fit_one(cluster.subset(mask), r, gobs, pdf, fit, engine) for mask in masks]
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """What the structure refinement varies besides the scale: isotropic or per-axis (``abc``: x, y, z) zooms within
+    ``zoom_min``-``zoom_max``, Biso of every element (``biso``), and the Jeong width terms named in ``width``
+    (delta1, delta2, qbroad)."""
+
+    zoom_axes: str = "abc"
+    zoom_min: float = 0.95
+    zoom_max: float = 1.05
+    biso: bool = True
+    width: tuple[str, ...] = ("delta2",)
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> RefineSettings:
+        """Settings from the ``motifs.motif.refine`` config block."""
+        return cls(
+            zoom_axes=cfg["zoom_axes"],
+            zoom_min=cfg["zoom"][0],
+            zoom_max=cfg["zoom"][1],
+            biso=cfg["biso"],
+            width=tuple(cfg["width"]),
+        )
+
+
+# Bounds of the refined peak-width terms and Biso (A^2).
+WIDTH_BOUNDS = {"delta1": (0.0, 2.0), "delta2": (0.0, 10.0), "qbroad": (0.0, 0.2)}
+BISO_BOUNDS = (0.01, 5.0)
+
+
+def refine_structure(
+    cluster: Cluster, r: np.ndarray, gobs: np.ndarray, pdf: PDFSettings, refine: RefineSettings, starts: int = 3
+) -> tuple[dict[str, float | None], np.ndarray]:
+    """Least-squares refinement of one cluster's G(r) to ``gobs`` on ``r`` (the fit range): the best of ``starts``
+    starting zooms spread over the window.
+
+    Returns the refined values (``scale``, ``zoom`` or ``zoom_a``/``zoom_b``/``zoom_c``, ``biso_<El>``, the width
+    terms), each with its standard uncertainty ``<name>_std`` and ``rw``; and the calculated G(r). The uncertainty is
+    sqrt(diag(s^2 (J^T J)^-1)) with s^2 the residual variance per degree of freedom, multiplied by sqrt(pi / (Qmax
+    dr)) where the r step dr oversamples the data's Nyquist step pi / Qmax (neighbouring points are not independent);
+    None for a parameter held at a bound. Directions the data do not determine (the a and b zooms of a cluster
+    symmetric under swapping x and y, refined from equal starts) show as very large uncertainties.
+    """
+    model = DebyeCluster(cluster.xyz, cluster.elements, SineTransform(pdf, r))
+    zoom_names = ["zoom"] if refine.zoom_axes == "isotropic" else ["zoom_a", "zoom_b", "zoom_c"]
+    biso_names = [f"biso_{e}" for e in np.unique(cluster.elements)] if refine.biso else []
+    names = ["scale", *zoom_names, *biso_names, *refine.width]
+    lower = [-np.inf] + [refine.zoom_min] * len(zoom_names) + [BISO_BOUNDS[0]] * len(biso_names)
+    upper = [np.inf] + [refine.zoom_max] * len(zoom_names) + [BISO_BOUNDS[1]] * len(biso_names)
+    lower += [WIDTH_BOUNDS[w][0] for w in refine.width]
+    upper += [WIDTH_BOUNDS[w][1] for w in refine.width]
+    bisos = [pdf.biso.get(name.removeprefix("biso_"), pdf.biso_default) for name in biso_names]
+    widths = [float(np.clip(getattr(pdf, w), *WIDTH_BOUNDS[w])) for w in refine.width]
+
+    def calculate(x: np.ndarray) -> np.ndarray:
+        values = dict(zip(names, x, strict=True))
+        zoom = values["zoom"] if len(zoom_names) == 1 else tuple(values[name] for name in zoom_names)
+        settings = pdf.with_values(**{name: values[name] for name in (*biso_names, *refine.width)})
+        return values["scale"] * model.gr(zoom, settings)
+
+    best = None
+    for start in np.linspace(refine.zoom_min, refine.zoom_max, starts + 2)[1:-1]:
+        unscaled = calculate(np.array([1.0, *[start] * len(zoom_names), *bisos, *widths]))
+        scale = float(unscaled @ gobs / (unscaled @ unscaled))
+        x0 = np.array([scale, *[start] * len(zoom_names), *bisos, *widths])
+        result = least_squares(lambda x: calculate(x) - gobs, x0, bounds=(lower, upper), x_scale="jac")
+        if best is None or result.cost < best.cost:
+            best = result
+    # Parameters held at a bound are fixed there: no uncertainty (NaN), the others' from the free columns of J.
+    lower, upper = np.asarray(lower), np.asarray(upper)
+    tolerance = 1e-6 * np.maximum(1.0, np.where(np.isfinite(lower), np.abs(lower), 1.0))
+    free = (best.active_mask == 0) & (best.x - lower > tolerance) & (upper - best.x > tolerance)
+    jac = best.jac[:, free]
+    dof = max(1, len(gobs) - int(free.sum()))
+    covariance = np.linalg.pinv(jac.T @ jac) * (2 * best.cost / dof)
+    oversampling = max(1.0, np.pi / pdf.qmax / float(np.median(np.diff(r))))
+    std = np.full(len(names), np.nan)
+    std[free] = np.sqrt(np.clip(np.diag(covariance), 0, None) * oversampling)
+    gcalc = calculate(best.x)
+    values: dict[str, float | None] = {"rw": rw(gobs, gcalc)}
+    for name, value, error in zip(names, best.x, std, strict=True):
+        values[name], values[f"{name}_std"] = float(value), None if np.isnan(error) else float(error)
+    return values, gcalc

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from fingerprintml.motifs.catalogue import table_to_masks
-from fingerprintml.motifs.debye import PDFSettings, debye_gr
-from fingerprintml.motifs.fitting import FitSettings, fit_masks, fit_one, rw
+from fingerprintml.motifs.debye import PDFSettings
+from fingerprintml.motifs.fitting import FitSettings, RefineSettings, fit_masks, refine_structure
 from fingerprintml.motifs.structure import Cluster, fit_window
 
 
@@ -49,21 +49,22 @@ def gather_fits(catalogue: pd.DataFrame, shards: list[pd.DataFrame]) -> pd.DataF
 
 
 def refine_motif(
-    cluster: Cluster, in_motif: np.ndarray, r: np.ndarray, gobs: np.ndarray, pdf: PDFSettings, fit: FitSettings
+    cluster: Cluster,
+    in_motif: np.ndarray,
+    r: np.ndarray,
+    gobs: np.ndarray,
+    pdf: PDFSettings,
+    fit: FitSettings,
+    refine: RefineSettings,
 ) -> tuple[dict, pd.DataFrame]:
-    """Fit the motif alone (srfit engine): its parameters and Rw, and r, Gobs, Gcalc, difference on the fit range."""
+    """Refine the motif alone (:func:`~fingerprintml.motifs.fitting.refine_structure`) over the fit range: its
+    parameters with uncertainties, Rw and atom count; and r, Gobs, Gcalc, difference."""
     if in_motif.sum() < 2:
         raise ValueError(
             "the extracted motif has fewer than two atoms; nothing to refine (check motifs.motif.spread_factor)"
         )
-    motif = cluster.subset(in_motif)
-    result = fit_one(motif, r, gobs, pdf, fit, "srfit")
     r_fit, g_fit = fit_window(r, gobs, fit.rmin, fit.rmax)
-    zoom_names = [name for name in result if name.startswith("zoom")]
-    zoom = result["zoom"] if zoom_names == ["zoom"] else tuple(result[name] for name in sorted(zoom_names))
-    delta2 = result.get("delta2", pdf.delta2)
-    g_calc = result["scale"] * debye_gr(motif.xyz, motif.elements, pdf, r_fit, zoom, delta2)
-    result["rw_check"] = rw(g_fit, g_calc)
+    result, g_calc = refine_structure(cluster.subset(in_motif), r_fit, g_fit, pdf, refine, fit.srfit_starts)
     result["n_atoms"] = int(in_motif.sum())
     profile = pd.DataFrame({"r": r_fit, "gobs": g_fit, "gcalc": g_calc, "difference": g_fit - g_calc})
     return result, profile
