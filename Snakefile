@@ -1,4 +1,4 @@
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -6,7 +6,8 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# First: it puts src/ on the search path and validates the config (workflow/schemas/config.schema.yaml).
+include: "workflow/rules/common.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -16,7 +17,6 @@ report: "workflow/report/workflow.rst"
 container: "docker://condaforge/miniforge3:24.9.2-0"
 
 
-include: "workflow/rules/common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/isotopes.smk"
 include: "workflow/rules/gamma.smk"

@@ -9,8 +9,12 @@ Snakefile plans with it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Container, Mapping
+from pathlib import Path
 from typing import Any
+
+from fingerprintml.config_errors import config_problem
 
 USER = "user"
 REGISTRY = "resources/remote_files.yaml"
@@ -82,3 +86,34 @@ def require_declared(key: str, declared: Container[str], owner: str, hint: str =
         f"{owner} {key!r} is not declared in {REGISTRY}. {hint}Add to {REGISTRY}:\n"
         f"{key}:\n  url: file:///absolute/path/to/the/file\n  sha256: <the output of sha256sum on it>\n{note}"
     )
+
+
+def user_files(path: str | os.PathLike[str] | None, key: str) -> list[str]:
+    """The files of the user's input ``key`` (its dotted config key) at ``path``: the file itself, or every file under
+    the folder (any depth; names starting with a dot aside), sorted; none when ``path`` is not set.
+
+    The workflow lists them at planning as inputs of the jobs that read the folder, so an edited, added or removed
+    file reruns those jobs, and the provenance file records them with their sha256. A path that does not exist, or a
+    folder without files, is an error naming the key and the path.
+
+    Parameters
+    ----------
+    path
+        The config value (a file or a folder; relative to the working directory).
+    key
+        The config key, for the message (e.g. ``"gamma.query_dir"``).
+    """
+    if not path:
+        return []
+    root = Path(path)
+    if root.is_file():
+        return [str(root)]
+    if not root.is_dir():
+        raise FileNotFoundError(config_problem(key, str(path), f"no such file or folder (in {Path.cwd()})"))
+    found = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found += [os.path.join(folder, name) for name in names if not name.startswith(".")]
+    if not found:
+        raise FileNotFoundError(config_problem(key, str(path), "the folder holds no files"))
+    return sorted(found)

@@ -1,5 +1,9 @@
 """Download layer: remote files declared once (pinned URL + sha256), fetched atomically and verified.
 
+A verified download gets a record beside it (``<file>.verified``: its sha256 and the file's size, times and inode);
+:func:`verify_download` checks the file again against it whenever the workflow plans a job that reads it, and hashes
+it anew when any of those changed, so a download edited after its verification is caught before it is used.
+
 ``mirror`` (a directory, a ``file://`` URL or an ``http(s)://`` URL) replaces the scheme and host of
 every remote URL: ``https://HOST/a/b/c`` is fetched from ``<mirror>/a/b/c``; ``file://`` URLs are local already.
 """
@@ -7,6 +11,7 @@ every remote URL: ``https://HOST/a/b/c`` is fetched from ``<mirror>/a/b/c``; ``f
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -19,11 +24,12 @@ from pathlib import Path
 
 import yaml
 
-from fingerprintml.io import atomic_path
+from fingerprintml.io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+VERIFIED = ".verified"
 
 
 class DownloadError(RuntimeError):
@@ -84,6 +90,60 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def _file_state(path: Path) -> dict[str, int]:
+    """What changes whenever a file's bytes do: size, modification and change times, inode."""
+    status = path.stat()
+    return {
+        "size": status.st_size,
+        "mtime_ns": status.st_mtime_ns,
+        "ctime_ns": status.st_ctime_ns,
+        "inode": status.st_ino,
+    }
+
+
+def _record(dest: Path) -> Path:
+    return dest.with_name(dest.name + VERIFIED)
+
+
+def _write_record(dest: Path, sha256: str) -> None:
+    write_json({"sha256": sha256, **_file_state(dest)}, _record(dest))
+
+
+def verify_download(remote: RemoteFile, dest: str | os.PathLike[str]) -> None:
+    """Check a download already at ``dest`` against its declared sha256 (for a file declared without one: the sha256
+    recorded when it was fetched) before a job reads it; nothing to check while it is not there yet.
+
+    The file is hashed only when its size, times or inode differ from its verification record (or it has none).
+    A mismatch is a :class:`ChecksumError` naming the file and both hashes.
+
+    Parameters
+    ----------
+    remote
+        The declaration of the file.
+    dest
+        Where the download rule put it.
+    """
+    dest = Path(dest)
+    if not dest.is_file():
+        return
+    try:
+        record = json.loads(_record(dest).read_text())
+    except (OSError, ValueError):
+        record = {}
+    expected = remote.sha256 or record.get("sha256")
+    if record.get("sha256") == expected and {k: record.get(k) for k in ("size", "mtime_ns", "ctime_ns", "inode")} == (
+        _file_state(dest)
+    ):
+        return
+    actual = sha256_of(dest)
+    if expected is not None and actual != expected:
+        raise ChecksumError(
+            f"{dest}: sha256 is {actual}, {'declared' if remote.sha256 else 'fetched as'} {expected}: the file changed "
+            "after it was downloaded and verified; delete it and the workflow fetches it again"
+        )
+    _write_record(dest, actual)
+
+
 def _copy_from(source: str, dest: Path, timeout: float) -> None:
     if "://" not in source:
         if not Path(source).is_file():
@@ -115,6 +175,8 @@ def fetch(
     dest = Path(dest)
     if dest.is_file() and (remote.sha256 is None or sha256_of(dest) == remote.sha256):
         log.info("%s: already present%s, not downloaded again", dest, "" if remote.sha256 is None else " and verified")
+        if not _record(dest).is_file():
+            _write_record(dest, sha256_of(dest))
         return dest
     source = resolve_url(remote.url, mirror)
     last_error: Exception | None = None
@@ -133,6 +195,7 @@ def fetch(
                         f"{remote.name}: sha256 of {source} is {actual}, declared {remote.sha256}; "
                         f"the downloaded bytes are kept at {bad}"
                     )
+            _write_record(dest, actual)
             if remote.sha256 is not None:
                 log.info("%s: verified sha256 %s", dest, remote.sha256)
             return dest

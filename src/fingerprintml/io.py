@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,23 +14,23 @@ import numpy as np
 import pandas as pd
 import yaml
 
-# The process's umask, read once (os.umask can only be read by setting it): outputs get the mode a plain open() gives.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
-    The file gets the mode a plain ``open`` would give it (mkstemp's 0600 would hide results from a group).
+    The file is created as a plain ``open`` creates one: mode 0666 less the umask in force at that moment, so a group
+    sharing the folder reads it (mkstemp's 0600 would hide it).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.fchmod(fd, 0o666 & ~_UMASK)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    while True:
+        tmp_path = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+        try:
+            os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -74,13 +74,44 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False)
 
 
+# Separators a spreadsheet may have used instead of the comma (a semicolon where the comma is the decimal mark).
+OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def missing_columns_problem(path: str | os.PathLike[str], header: list[str], columns: list[str]) -> str | None:
+    """What is wrong with a CSV table's ``header`` that lacks some of ``columns``, naming the file (None when nothing
+    is missing): a header whose names are joined by another separator is reported as a separator problem.
+
+    Parameters
+    ----------
+    path
+        The table, for the message.
+    header
+        Its column names as read with commas.
+    columns
+        The columns it must have.
+    """
+    missing = [c for c in columns if c not in header]
+    if not missing:
+        return None
+    for separator, name in OTHER_SEPARATORS.items():
+        if any(separator in field for field in header) and set(columns) <= {
+            part.strip() for field in header for part in field.split(separator)
+        }:
+            return (
+                f"{path}: the columns are separated by {name} ({separator!r}), not by commas: save it as "
+                f"comma-separated CSV (header read: {header})"
+            )
+    return f"{path}: missing columns {missing}; found {header}"
+
+
 def read_table_with(path: str | os.PathLike[str], columns: list[str]) -> pd.DataFrame:
     """Read a CSV table as :func:`read_table` does and check that it has ``columns``; a missing one is an error naming
-    the file and the columns."""
+    the file and the columns (or the separator the file uses instead of commas)."""
     table = read_table(path)
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
+    problem = missing_columns_problem(path, list(table.columns), columns)
+    if problem:
+        raise ValueError(problem)
     return table
 
 

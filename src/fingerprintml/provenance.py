@@ -6,10 +6,12 @@ import os
 import platform
 import re
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+from fingerprintml.download import sha256_of
 from fingerprintml.io import read_yaml, write_yaml
 
 # conda-forge package -> the Python distributions it can be installed as here (pip names).
@@ -82,8 +84,29 @@ def write_provenance(
     config: dict[str, Any],
     distributions: list[str],
     workflow_dir: str | os.PathLike[str],
+    user_input: str | None = None,
+    user_files: Sequence[str | os.PathLike[str]] = (),
 ) -> None:
-    """Write the provenance file of one dataset's results folder of a study."""
+    """Write the provenance file of one dataset's results folder of a study.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    study, dataset
+        Whose results folder it describes.
+    config
+        The settings the results were made with.
+    distributions
+        The Python distributions whose versions it records.
+    workflow_dir
+        The workflow's checkout, for its git commit.
+    user_input
+        The config key of the user's files the study's models classified (e.g. ``gamma.query_dir``).
+    user_files
+        Those files, recorded with their sha256 under ``user_inputs``.
+    """
+    inputs = {user_input: {str(file): sha256_of(file) for file in user_files}} if user_files else {}
     write_yaml(
         {
             "study": study,
@@ -94,6 +117,7 @@ def write_provenance(
             "platform": platform.platform(),
             "packages": package_versions(distributions),
             "config": config,
+            **({"user_inputs": inputs} if inputs else {}),
         },
         path,
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
-from fingerprintml.datasets import dataset_settings, lookup, requested_datasets, require_declared
+from fingerprintml.datasets import dataset_settings, lookup, requested_datasets, require_declared, user_files
 
 STUDY = {
     "dataset": "demo",
@@ -60,3 +62,22 @@ def test_a_key_missing_from_the_registry_names_its_owner_and_the_entry_to_add() 
         "gamma/a.zip": {"url": "file:///absolute/path/to/the/file", "sha256": entry["gamma/a.zip"]["sha256"]}
     }
     assert "Ask. Add to" in message and message.endswith("(layout)")
+
+
+def test_user_files_are_the_file_or_every_file_under_the_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ["q/valid_control.sps", "q/measurement_dates.csv", "q/GRIP_1/a.png", "q/.DS_Store", "q/.git/HEAD"]:
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        Path(name).write_text("x")
+    assert user_files("q", "gamma.query_dir") == ["q/GRIP_1/a.png", "q/measurement_dates.csv", "q/valid_control.sps"]
+    assert user_files("q/valid_control.sps", "isotopes.predict.input") == ["q/valid_control.sps"]
+    assert user_files(None, "xrd.query_dir") == []
+
+
+def test_a_missing_user_path_or_an_empty_folder_names_the_key_and_the_path(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"^config: isotopes.predict.input = 'mixd.csv': no such file"):
+        user_files("mixd.csv", "isotopes.predict.input")
+    Path("empty/.hidden").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=r"^config: xrd.query_dir = 'empty': the folder holds no files"):
+        user_files("empty", "xrd.query_dir")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import os
 import shutil
 import threading
 import urllib.parse
@@ -20,6 +21,7 @@ from fingerprintml.download import (
     load_registry,
     resolve_url,
     sha256_of,
+    verify_download,
 )
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -111,7 +113,8 @@ def test_fetch_from_directory_mirror(tmp_path: Path, fake_mirror: Path, remote: 
     dest = tmp_path / "out" / "values.txt"
     assert fetch(remote, dest, mirror=str(fake_mirror), retries=1, backoff=0) == dest
     assert dest.read_bytes() == CONTENT
-    assert leftovers(tmp_path) == ["out/values.txt"]
+    # Beside the file, its verification record (what verify_download checks it against later).
+    assert leftovers(tmp_path) == ["out/values.txt", "out/values.txt.verified"]
 
 
 def test_fetch_real_nanotracer_file_from_shared_mirror(tmp_path: Path, mirror: Path):
@@ -238,3 +241,36 @@ def test_unpinned_user_archive_is_fetched_once_and_kept(tmp_path: Path) -> None:
     source.write_bytes(b"changed upstream")
     fetch(RemoteFile("archive.zip", str(source), None), dest)
     assert dest.read_bytes() == b"user data"
+
+
+def test_a_download_edited_after_verification_is_caught(tmp_path: Path, mirror: Path) -> None:
+    """The issue's case on the real NanoTracer training table: a value edited after the download is refused, also
+    when the edit keeps the size and the modification time; new time stamps on the same bytes are not an edit."""
+    remote = RemoteFile(name="isotopes/X_train.txt", url=NANOTRACER_URL, sha256=NANOTRACER_SHA)
+    dest = fetch(remote, tmp_path / "X_train.txt", mirror=str(mirror), retries=1, backoff=0)
+    verify_download(remote, dest)
+    os.utime(dest)
+    verify_download(remote, dest)
+    original, status = dest.read_text(), dest.stat()
+    edited = original.replace("-4.57", "-4.75", 1)
+    assert edited != original and len(edited) == len(original)
+    dest.write_text(edited)
+    os.utime(dest, ns=(status.st_atime_ns, status.st_mtime_ns))
+    with pytest.raises(ChecksumError) as info:
+        verify_download(remote, dest)
+    assert f"{dest}: sha256 is {sha256_of(dest)}, declared {NANOTRACER_SHA}" in str(info.value)
+    dest.write_text(original.replace("-4.57", "94.57", 1))
+    with pytest.raises(ChecksumError, match="delete it and the workflow fetches it again"):
+        verify_download(remote, dest)
+
+
+def test_an_unpinned_user_archive_is_checked_against_its_first_fetch(tmp_path: Path) -> None:
+    source = tmp_path / "archive.zip"
+    source.write_bytes(b"user data")
+    remote = RemoteFile("archive.zip", str(source), None)
+    dest = fetch(remote, tmp_path / "out" / "archive.zip")
+    verify_download(remote, dest)
+    dest.write_bytes(b"user data, edited")
+    with pytest.raises(ChecksumError, match=f"fetched as {hashlib.sha256(b'user data').hexdigest()}"):
+        verify_download(remote, dest)
+    verify_download(remote, tmp_path / "out" / "not_fetched_yet.zip")

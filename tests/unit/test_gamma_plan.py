@@ -75,3 +75,13 @@ def test_planning_module_imports_nothing_heavy() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "[]"
+
+
+def test_a_cap_that_does_not_divide_into_feature_slices_is_a_config_error() -> None:
+    plan.check_feature_slices(CONFIG)
+    wrong = copy.deepcopy(CONFIG)
+    wrong["preprocess"]["cap_kev"] = 1510
+    with pytest.raises(ValueError) as info:
+        plan.check_feature_slices(wrong)
+    assert str(info.value).startswith("config: gamma.preprocess.cap_kev = 1510: not a multiple of")
+    assert "gamma.features.binary.slice_kev = 25" in str(info.value) and "e.g. 1500, 1525" in str(info.value)

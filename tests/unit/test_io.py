@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from fingerprintml.download import RemoteFile, fetch
 from fingerprintml.io import (
     atomic_path,
     read_table,
@@ -156,3 +160,29 @@ def test_read_table_with_names_the_file_and_the_missing_columns(tmp_path: Path) 
     assert read_table_with(path, ["class", "n"])["n"].tolist() == [3]
     with pytest.raises(ValueError, match=r"classes.csv: missing columns \['sessions'\]"):
         read_table_with(path, ["class", "n", "sessions"])
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_tables_and_downloads_get_the_mode_of_the_umask_in_force(tmp_path: Path, umask: int, mode: int) -> None:
+    """A group sharing a project folder (umask 002) can read and update results and downloads."""
+    source = tmp_path / "source.txt"
+    source.write_bytes(b"-4.10\t0.14\n")
+    previous = os.umask(umask)
+    try:
+        write_table(pd.DataFrame({"sample": ["S1"]}), tmp_path / "predictions.csv")
+        fetch(RemoteFile("x.txt", f"file://{source}", hashlib.sha256(b"-4.10\t0.14\n").hexdigest()), tmp_path / "x.txt")
+    finally:
+        os.umask(previous)
+    assert {name: (tmp_path / name).stat().st_mode & 0o777 for name in ("predictions.csv", "x.txt")} == {
+        "predictions.csv": mode,
+        "x.txt": mode,
+    }
+
+
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_table_with_another_separator_is_reported_as_such(tmp_path: Path, separator: str, name: str) -> None:
+    path = tmp_path / "classes.csv"
+    path.write_text(separator.join(["class", "n"]) + "\n" + separator.join(["A", "3,5"]) + "\n")
+    expected = f"classes.csv: the columns are separated by {name} ({separator!r})"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        read_table_with(path, ["class", "n"])

@@ -53,6 +53,13 @@ def test_read_samples_missing_column_names_file_and_column(tmp_path: Path):
     assert "d56Fe" in str(info.value)
 
 
+def test_read_samples_reports_a_semicolon_separated_file_as_a_separator_problem(tmp_path: Path):
+    path = tmp_path / "samples.csv"
+    path.write_text("sample;d18O;d56Fe\nS1;-4,1;0,2\n")
+    with pytest.raises(DataFormatError, match=r"samples.csv: the columns are separated by semicolons \(';'\)"):
+        read_samples(path)
+
+
 def test_classify_gives_source_and_probabilities(tmp_path: Path, estimator, paper_tables):
     train, _ = paper_tables
     path = tmp_path / "samples.csv"

@@ -11,6 +11,7 @@ import yaml
 
 from fingerprintml.xrd.plan import (
     built_datasets,
+    check_user_library,
     conversion_input,
     conversion_shards,
     count_rows,
@@ -130,3 +131,18 @@ def test_conversion_shards_and_inputs_follow_the_source(tmp_path: Path) -> None:
     assert demo_shards(demo) == 3 and demo_shards(paper) is None
     with pytest.raises(ValueError, match=r"xrd\.query_dir is not set"):
         query_dir(None)
+
+
+def test_a_user_library_too_small_for_the_demo_queries_or_top5_stops_the_planning(tmp_path: Path) -> None:
+    identify = yaml.safe_load((REPO / "config.yaml").read_text())["xrd"]["identify"]
+    for n in range(4):
+        (tmp_path / f"phase{n}.cif").write_text("data_x\n")
+    with pytest.raises(ValueError) as info:
+        check_user_library(str(tmp_path), identify)
+    assert str(info.value).startswith(f"config: xrd.cif_dir = {str(tmp_path)!r}: 4 CIF files, fewer than the 6 phases")
+    for n in range(4, 6):
+        (tmp_path / f"phase{n}.cif").write_text("data_x\n")
+    check_user_library(str(tmp_path), identify)
+    with pytest.raises(ValueError, match=r"lower xrd\.identify\.simulated_queries"):
+        check_user_library(str(tmp_path), {**identify, "simulated_queries": 7})
+    check_user_library(None, identify)

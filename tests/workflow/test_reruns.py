@@ -1,5 +1,6 @@
 """Partial reruns after a complete demo run, read off dry runs: nothing to do when nothing changed; a changed input
-reruns exactly its downstream jobs; a figure-only setting reruns only figures; a deleted shard only itself."""
+reruns exactly its downstream jobs; a figure-only setting reruns only figures (a lost intermediate file:
+test_reliability.py)."""
 
 from __future__ import annotations
 

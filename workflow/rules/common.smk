@@ -15,14 +15,28 @@ if SRC not in os.environ.get(SEARCH_PATH, "").split(os.pathsep):
     )
 sys.path.insert(0, SRC)
 
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from fingerprintml.config_errors import describe_validation_error
+
+# A schema error shows the offending key and value on its first line, not under a dump of the schema.
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as error:
+    if not hasattr(error.__context__, "absolute_path"):
+        raise
+    raise WorkflowError(describe_validation_error(error.__context__)) from None
+
 from fingerprintml.datasets import (
     USER,
     dataset_settings,
     lookup,
     require_declared,
     requested_datasets,
+    user_files as list_user_files,
 )
-from fingerprintml.download import load_registry
+from fingerprintml.download import load_registry, verify_download
 
 REMOTE_FILES = load_registry(Path(workflow.basedir) / "resources/remote_files.yaml")
 
@@ -32,8 +46,13 @@ wildcard_constraints:
 
 
 def downloaded(name):
-    """Local path of the declared remote file ``name`` (fetched by the download rule)."""
-    return f"resources/downloads/{require_declared(name, REMOTE_FILES, 'config.yaml names the remote file')}"
+    """Local path of the declared remote file ``name`` (fetched by the download rule); a copy already there is
+    checked against its sha256 again (``verify_download``), so a download edited since its verification stops the
+    planning instead of reaching a job."""
+    key = require_declared(name, REMOTE_FILES, "config.yaml names the remote file")
+    path = f"resources/downloads/{key}"
+    verify_download(REMOTE_FILES[key], path)
+    return path
 
 
 def datasets(study):
@@ -49,6 +68,23 @@ def dataset_block(study, wildcards):
 def per_dataset(study, key):
     """A params/resources function: the job's dataset's setting at ``key`` (dotted, e.g. ``"search.n_calls"``)."""
     return lambda wildcards: lookup(dataset_block(study, wildcards), key)
+
+
+# Each study's config key naming the user's own files classified by its models (a file or a folder).
+USER_INPUTS = {
+    "isotopes": "predict.input",
+    "gamma": "query_dir",
+    "particles": "inference.images",
+    "xrd": "query_dir",
+}
+
+
+def user_files(study):
+    """An input of the jobs that read the user's files (``USER_INPUTS``): the file, or every file of the folder,
+    listed at planning, so that an edited, added or removed file reruns them; a missing path stops the planning.
+    """
+    key = USER_INPUTS.get(study)
+    return list_user_files(lookup(config[study], key), f"{study}.{key}") if key else []
 
 
 def study_report(path, study, caption, subcategory):

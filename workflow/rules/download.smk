@@ -24,6 +24,7 @@ rule provenance:
             f"envs/{p.name}"
             for p in Path(workflow.basedir, "envs").glob(f"{wildcards.study}-*.yaml")
         ),
+        user=lambda wildcards: user_files(wildcards.study),
     output:
         "results/{study}/{dataset}/provenance.yaml",
     log:
@@ -33,6 +34,11 @@ rule provenance:
     conda:
         "../../envs/provenance.yaml"
     params:
+        user_input=lambda wildcards: (
+            f"{wildcards.study}.{USER_INPUTS[wildcards.study]}"
+            if wildcards.study in USER_INPUTS
+            else None
+        ),
         # The study's settings with the dataset's block in place of all blocks, and the download settings.
         config=lambda wildcards: {
             wildcards.study: {

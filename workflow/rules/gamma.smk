@@ -5,6 +5,7 @@ GAM_RESULTS = "results/gamma/{dataset}"
 GAM_USER = f"{GAM_RESULTS}/user"
 GAM_PRE = GAM["preprocess"]
 gamma_plan.check_predict_methods(GAM)
+gamma_plan.check_feature_slices(GAM)
 GAM_MODELS = {
     stage: f"{GAM_RESULTS}/models/{stage}/{GAM['predict'][f'{stage}_method']}.joblib"
     for stage in gamma_plan.STAGES
@@ -88,6 +89,7 @@ rule gamma_preprocess:
 use rule gamma_preprocess as gamma_preprocess_user with:
     input:
         data=lambda wildcards: gamma_plan.query_dir(GAM),
+        user=lambda wildcards: user_files("gamma"),
     output:
         binned=f"{GAM_USER}/preprocessed.npz",
         rates=f"{GAM_USER}/preprocessed_rates.npy",

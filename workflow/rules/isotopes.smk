@@ -327,6 +327,7 @@ rule isotopes_figure_decision_regions:
 rule isotopes_predict:
     input:
         samples=ISO["predict"]["input"] or [],
+        user=lambda wildcards: user_files("isotopes"),
         table=rules.isotopes_summary.output.table,
         models=ISO_PER_RUN(rules.isotopes_evaluate.output.model),
     output:

@@ -323,7 +323,7 @@ checkpoint particles_listing:
     input:
         unpack(
             lambda wildcards: (
-                {}
+                {"user": user_files("particles")}
                 if wildcards.images == "user"
                 else {"unlabelled": rules.particles_dataset.output.unlabelled}
             )

@@ -6,6 +6,7 @@ XRD_LOGS = "logs/xrd/{dataset}"
 XRD_BENCHMARKS = "benchmarks/xrd/{dataset}"
 # What the xrd target builds: xrd.dataset, and the dataset `user` whenever xrd.cif_dir is set.
 XRD_DATASETS = xrd_plan.built_datasets(datasets("xrd"), XRD["cif_dir"])
+xrd_plan.check_user_library(XRD["cif_dir"], XRD["identify"])
 XRD_SPLITS = ["copy"] + (
     ["structure"] if XRD["evaluation"]["structure_split_fraction"] > 0 else []
 )
@@ -386,6 +387,7 @@ rule xrd_identify:
 use rule xrd_identify as xrd_identify_user with:
     input:
         queries=lambda wildcards: xrd_plan.query_dir(XRD["query_dir"]),
+        user=lambda wildcards: user_files("xrd"),
         phases=rules.xrd_library.output.phases,
         caches=rules.xrd_library.output.caches,
         model=f"{XRD_RESULTS}/models/copy.pt",

@@ -11,4 +11,6 @@ with log_to(snakemake.log[0]):
         snakemake.params.config,
         env_distributions(snakemake.input.envs),
         Path(snakemake.scriptdir).parents[1],
+        snakemake.params.user_input,
+        snakemake.input.user,
     )

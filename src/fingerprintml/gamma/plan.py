@@ -3,9 +3,11 @@ the models' settings. Standard library only: the Snakefile imports it while plan
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from fingerprintml.config_errors import config_problem
 from fingerprintml.datasets import dataset_settings, require_declared
 
 STAGES = ("binary", "multilabel")
@@ -20,6 +22,25 @@ def check_predict_methods(gamma: Mapping[str, Any]) -> None:
     for stage in STAGES:
         if gamma["predict"][f"{stage}_method"] not in gamma[stage]["methods"]:
             raise ValueError(f"config.yaml: gamma.predict.{stage}_method must be one of gamma.{stage}.methods")
+
+
+def check_feature_slices(gamma: Mapping[str, Any]) -> None:
+    """The spectra (1 keV bins up to ``gamma.preprocess.cap_kev``) must divide into whole feature slices of each
+    stage (``gamma.features.<stage>.slice_kev``); a cap that does not is an error naming the nearest ones that do."""
+    cap_kev = gamma["preprocess"]["cap_kev"]
+    widths = {stage: gamma["features"][stage]["slice_kev"] for stage in STAGES}
+    step = math.lcm(*widths.values())
+    if cap_kev % step:
+        lower, upper = cap_kev - cap_kev % step, cap_kev - cap_kev % step + step
+        slices = ", ".join(f"gamma.features.{stage}.slice_kev = {width}" for stage, width in widths.items())
+        raise ValueError(
+            config_problem(
+                "gamma.preprocess.cap_kev",
+                cap_kev,
+                f"not a multiple of the feature slice widths ({slices}): the spectra must divide into whole "
+                f"slices; take a multiple of {step}, e.g. {', '.join(str(c) for c in (lower, upper) if c >= step)}",
+            )
+        )
 
 
 def is_simulated(gamma: Mapping[str, Any], dataset: str) -> bool:

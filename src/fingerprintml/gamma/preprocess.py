@@ -15,7 +15,7 @@ from scipy import sparse
 
 from fingerprintml.gamma.library import labels_from_name
 from fingerprintml.gamma.spectrum import Spectrum, channel_edges
-from fingerprintml.io import read_table, write_arrays
+from fingerprintml.io import read_table_with, write_arrays
 
 
 @dataclass(frozen=True)
@@ -128,10 +128,7 @@ def measurement_dates(folder: str | os.PathLike[str]) -> dict[str, str]:
     path = Path(folder) / "measurement_dates.csv"
     if not path.is_file():
         return {}
-    table = read_table(path)
-    missing = {"file", "measurement_date"} - set(table.columns)
-    if missing:
-        raise ValueError(f"{path}: lacks the columns {sorted(missing)}")
+    table = read_table_with(path, ["file", "measurement_date"])
     return dict(zip(table["file"], table["measurement_date"].astype(str), strict=True))
 
 

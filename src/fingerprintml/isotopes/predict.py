@@ -11,6 +11,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from fingerprintml.io import missing_columns_problem
 from fingerprintml.isotopes.data import FEATURES, LEVELS, DataFormatError
 from fingerprintml.isotopes.evaluate import best_run
 from fingerprintml.isotopes.models import node_probabilities, predict_paths
@@ -36,9 +37,9 @@ def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFra
     with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: spreadsheet exports start with a BOM
         reader = csv.DictReader(fh)
         header = [name.strip() for name in reader.fieldnames or []]
-        missing = [name for name in REQUIRED if name not in header]
-        if missing:
-            raise DataFormatError(f"{path}: missing column(s) {missing}; found {header}")
+        problem = missing_columns_problem(path, header, REQUIRED)
+        if problem:
+            raise DataFormatError(problem)
         reader.fieldnames = header
         good, bad = [], []
         for row in reader:

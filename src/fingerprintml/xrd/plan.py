@@ -10,12 +10,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fingerprintml.config_errors import config_problem
 from fingerprintml.datasets import USER
 from fingerprintml.shards import shard_names, shard_slice
 
 # A dataset's CIFs come from the library the project builds (``demo_library``), from a list of COD URLs declared
 # in resources/remote_files.yaml (``cod_list``), or, for the dataset ``user``, from the folder ``xrd.cif_dir``.
 SOURCES = ("demo_library", "cod_list")
+# The widest top-k accuracy the evaluation reports (fingerprintml.xrd.evaluate.accuracy_rows: top-1 and top-5).
+REPORTED_TOP_K = 5
 # Every job that holds the training set asks for this much on top of it (python, torch, the caches).
 BASE_MEMORY_MB = 4000
 
@@ -159,6 +162,35 @@ def list_cifs(folder: str | os.PathLike[str]) -> list[str]:
     if not cifs:
         raise ValueError(f"config.yaml: xrd.cif_dir {folder} holds no .cif file")
     return cifs
+
+
+def check_user_library(cif_dir: str | None, identify: Mapping[str, Any]) -> None:
+    """Stop at planning when the user's CIF folder is too small for the study: the demo queries draw
+    ``xrd.identify.simulated_queries`` distinct phases, and with :data:`REPORTED_TOP_K` phases or fewer every top-5
+    answer is right by construction. (CIFs that do not parse can still leave fewer phases; the library step says so.)
+
+    Parameters
+    ----------
+    cif_dir
+        ``xrd.cif_dir``; nothing to check when it is not set.
+    identify
+        The ``xrd.identify`` settings.
+    """
+    if not cif_dir:
+        return
+    n_cifs = len(list_cifs(cif_dir))
+    needed = max(identify["simulated_queries"], REPORTED_TOP_K + 1)
+    if n_cifs < needed:
+        raise ValueError(
+            config_problem(
+                "xrd.cif_dir",
+                cif_dir,
+                f"{n_cifs} CIF files, fewer than the {needed} phases the study needs: "
+                f"xrd.identify.simulated_queries = {identify['simulated_queries']} distinct phases for the demo "
+                f"queries, and more than {REPORTED_TOP_K} for a top-{REPORTED_TOP_K} accuracy that can be wrong; "
+                "add CIFs" + (" (or lower xrd.identify.simulated_queries)" if n_cifs > REPORTED_TOP_K else ""),
+            )
+        )
 
 
 def count_urls(path: str | os.PathLike[str]) -> int:
