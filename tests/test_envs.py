@@ -41,6 +41,7 @@ CONDA_NAME = {
     "PIL": "pillow",
     "pyarrow": "pyarrow",
     "numba": "numba",
+    "crepes": "crepes",
 }
 UNPINNED_OK = {"git"}
 
