@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 from fingerprintml.isotopes.data import FEATURES, LEVELS, ROOT, label_paths
 from fingerprintml.isotopes.metrics import hierarchical_scores, level_accuracy, level_confusion
 from fingerprintml.isotopes.models import fit_model, node_probabilities, predict_paths
-from fingerprintml.isotopes.search import Splits, cv_splits, search_log
+from fingerprintml.isotopes.search import Splits, cv_splits, fold_results, search_log
 from fingerprintml.isotopes.trust import TrustSettings, fit_trust
 
 PRED = [f"pred_{level}" for level in LEVELS]
@@ -112,28 +111,18 @@ def _fold_predictions(
 
 
 def cross_val_predictions(
-    X: np.ndarray,
-    Y: np.ndarray,
-    splits: Splits,
-    *,
-    model: str,
-    learner: str,
-    params: dict[str, Any],
-    seed: int,
-    n_jobs: int = 1,
+    X: np.ndarray, Y: np.ndarray, splits: Splits, best: dict[str, Any], *, seed: int, n_jobs: int = 1
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Out-of-fold predicted paths (as :func:`~fingerprintml.isotopes.search.cross_val_paths`, from the same fits)
-    and node probabilities (a node a fold's model does not know has probability 0); folds over ``n_jobs`` processes."""
-    chunks = [splits[i::n_jobs] for i in range(n_jobs)] if n_jobs > 1 else [splits]
-    kwargs = {"X": X, "Y": Y, "model": model, "learner": learner, "params": params, "seed": seed}
-    results = Parallel(n_jobs=n_jobs)(delayed(_fold_predictions)(chunk, **kwargs) for chunk in chunks if chunk)
+    """Out-of-fold predicted paths of the search's point ``best`` (model, learner, params) as
+    :func:`~fingerprintml.isotopes.search.cross_val_paths` gives them (the same fits), and node probabilities (a node a
+    fold's model does not know has probability 0); the folds over ``n_jobs`` processes."""
+    run = {"model": best["model"], "learner": best["learner"], "params": best["params"]}
     predicted = np.full(Y.shape, "", dtype=object)
     probabilities: dict[str, np.ndarray] = {}
-    for chunk in results:
-        for test, paths, nodes in chunk:
-            predicted[test] = paths
-            for node, values in nodes.items():
-                probabilities.setdefault(node, np.zeros(len(Y)))[test] = values
+    for test, paths, nodes in fold_results(_fold_predictions, splits, n_jobs, X=X, Y=Y, seed=seed, **run):
+        predicted[test] = paths
+        for node, values in nodes.items():
+            probabilities.setdefault(node, np.zeros(len(Y)))[test] = values
     return predicted.astype(str), probabilities
 
 
@@ -157,9 +146,7 @@ def evaluate_run(
     model, learner, params = best["model"], best["learner"], best["params"]
     X, Y = train[FEATURES].to_numpy(dtype=float), label_paths(train)
     splits = cv_splits(Y, best["cv"], seed)
-    predicted, probabilities = cross_val_predictions(
-        X, Y, splits, model=model, learner=learner, params=params, seed=seed, n_jobs=n_jobs
-    )
+    predicted, probabilities = cross_val_predictions(X, Y, splits, best, seed=seed, n_jobs=n_jobs)
     layer, train_trust, report = fit_trust(X, Y, predicted, probabilities, splits, trust, seed)
     estimator = fit_model(model, learner, params, seed, X, Y)
     X_ext = external[FEATURES].to_numpy(dtype=float)
@@ -219,12 +206,13 @@ def trust_tables(
     reports: dict[str, dict[str, Any]], loo: dict[str, pd.DataFrame]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """From each run's trust report (:func:`~fingerprintml.isotopes.trust.fit_trust`) and out-of-fold table: per run
-    and level the ECE before and after calibration and the conformal sets' leave-one-out coverage (with the hF1 and
-    depth of the backed-off paths), and the reliability bins (``stage`` before/after) in long form."""
+    and level the ECE before and after calibration and the conformal sets' leave-one-out coverage, size and the fraction
+    of backed-off paths that still reach the level, and the reliability bins (``stage`` before/after) in long form."""
     calibration, conformal, bins = [], [], []
     for run, report in reports.items():
-        backed = np.array([path.split(":") for path in loo[run]["backed_off_path"]], dtype=object)
-        for depth, (level, entry) in enumerate(report["levels"].items()):
+        backed = [path.split(":") for path in loo[run]["backed_off_path"]]
+        for depth, level in enumerate(LEVELS):
+            entry = report["levels"][level]
             calibration.append(
                 {
                     "run": run,

@@ -185,14 +185,15 @@ def confusion_matrices(confusion: pd.DataFrame):
 def reliability_diagrams(reliability: pd.DataFrame, calibration: pd.DataFrame, run: str):
     """Reliability diagrams of one run, a panel per level: accuracy against mean confidence of each bin before
     (open) and after (filled) calibration, marker area by count, the ECE of each in the legend."""
-    bins = reliability[reliability["run"] == run]
+    bins = reliability[(reliability["run"] == run) & (reliability["count"].astype(int) > 0)]
+    bins = bins.astype({"confidence": float, "accuracy": float, "count": int})  # empty bins were blank cells
     ece = calibration[calibration["run"] == run].set_index("level")
     levels = list(dict.fromkeys(bins["level"]))
     fig, axes = figure("double", aspect=0.36, ncols=len(levels), sharey=True, squeeze=False)
     for ax, level in zip(axes[0], levels, strict=True):
         ax.plot([0, 1], [0, 1], color="0.6", lw=0.6, ls="--")
         for stage, fill, colour in (("before", "none", OKABE_ITO[1]), ("after", OKABE_ITO[0], OKABE_ITO[0])):
-            part = bins[(bins["level"] == level) & (bins["stage"] == stage) & (bins["count"] > 0)]
+            part = bins[(bins["level"] == level) & (bins["stage"] == stage)]
             label = f"{stage}: ECE {ece.loc[level, f'ece_{stage}']:.3f}"
             ax.plot(part["confidence"], part["accuracy"], color=colour, lw=0.6)
             ax.scatter(

@@ -57,7 +57,7 @@ class TrustSettings:
     """
 
     domain_quantile: float = 0.05
-    calibration: str = "beta"
+    calibration: str = "sigmoid"
     confidence: float = 0.9
     ece_bins: int = 10
 
