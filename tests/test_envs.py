@@ -44,6 +44,7 @@ CONDA_NAME = {
     "numba": "numba",
     "xraydb": "xraydb",
     "periodictable": "periodictable",
+    "crepes": "crepes",
 }
 UNPINNED_OK = {"git"}
 

@@ -33,6 +33,7 @@ DISTRIBUTIONS = {
     "skopt": {"scikit-optimize"},
     "joblib": {"joblib"},
     "numba": {"numba"},
+    "crepes": {"crepes"},
     "xgboost": {"xgboost", "xgboost-cpu"},
     "torch": {"torch"},
     "becquerel": {"becquerel"},

@@ -18,7 +18,8 @@ from fingerprintml.isotopes.evaluate import HEADLINE, evaluate_run, predicted_pa
 from fingerprintml.isotopes.figures import run_title
 from fingerprintml.isotopes.metrics import hierarchical_f1
 from fingerprintml.isotopes.predict import predict_file
-from fingerprintml.isotopes.search import SearchSettings, run_search
+from fingerprintml.isotopes.search import SearchSettings, cross_val_paths, cv_splits, run_search
+from fingerprintml.isotopes.trust import TrustSettings
 
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = REPO / "resources" / "isotopes" / "demo_classes.csv"
@@ -73,7 +74,7 @@ def runs(demo):
     for run, (model, learner) in RUNS.items():
         settings = SearchSettings(space=SPACES[learner], n_calls=3, n_initial_points=2, seed=SEED)
         points, best = run_search(X, Y, settings, model=model, learner=learner, cv=3)
-        out[run] = (points, best, *evaluate_run(train, external, best, seed=SEED))
+        out[run] = (points, best, *evaluate_run(train, external, best, seed=SEED, trust=TrustSettings()))
     return out
 
 
@@ -89,14 +90,38 @@ def test_run_search_keeps_the_best_point_for_the_evaluation(runs):
 
 def test_evaluation_reproduces_the_search_score_and_predicts_the_external_set(runs, demo):
     train, external = demo
-    for _points, best, loo, predicted_external, fitted in runs.values():
-        # The same folds and seeded fits as the search's best point: the same out-of-fold hF1.
+    X, Y = train[FEATURES].to_numpy(dtype=float), label_paths(train)
+    for _points, best, loo, predicted_external, fitted, report in runs.values():
+        # The same folds and seeded fits as the search's best point: the same out-of-fold hF1 and paths.
         assert hierarchical_f1(label_paths(loo), predicted_paths(loo)) == pytest.approx(best["hF1"], abs=1e-12)
+        paths = cross_val_paths(
+            X,
+            Y,
+            cv_splits(Y, best["cv"], SEED),
+            model=best["model"],
+            learner=best["learner"],
+            params=best["params"],
+            seed=SEED,
+        )
+        np.testing.assert_array_equal(predicted_paths(loo), paths)
         pd.testing.assert_frame_equal(loo[train.columns], train)
         assert len(predicted_external) == len(external)
         natural = predicted_external["p_Natural"]
         assert natural.between(0, 1).all()
-        assert set(fitted) == {"model", "learner", "params", "estimator"}
+        assert set(fitted) == {"model", "learner", "params", "estimator", "trust"}
+        # Out-of-fold source probabilities add up to one, and the predicted source is the most probable one.
+        sources = loo[["p_Natural", "p_Incidental", "p_Engineered"]].to_numpy()
+        np.testing.assert_allclose(sources.sum(axis=1), 1.0, atol=1e-6)
+        for table in (loo, predicted_external):
+            assert {"domain_score", "in_domain", "cal_prob_source", "set_source", "backed_off_path"} <= set(table)
+            assert (table["in_domain"] == (table["domain_score"] >= 0)).all()
+            # A backed-off path is the predicted path cut at some level.
+            for row in table.itertuples():
+                full = ":".join(p for p in (row.pred_source, row.pred_species, row.pred_route) if p)
+                assert row.backed_off_path == "MgP" or full.startswith(row.backed_off_path)
+        assert set(report["levels"]) == set(LEVELS)
+        for entry in report["levels"].values():
+            assert 0 <= entry["ece_before"] <= 1 and 0 <= entry["ece_after"] <= 1 and 0 < entry["coverage"] <= 1
 
 
 def test_summary_ranks_the_runs_against_an_independent_baseline(runs, demo):
@@ -110,7 +135,7 @@ def test_summary_ranks_the_runs_against_an_independent_baseline(runs, demo):
         run: pd.DataFrame({"index": range(len(loo)), **{level: loo[f"pred_{level}"] for level in LEVELS}})
         for run, loo in each(2).items()
     }
-    summary = summarise(train, loo=each(2), nested=nested, external=each(3), points=each(0))
+    summary = summarise(train, loo=each(2), nested=nested, external=each(3), points=each(0), trust=each(5))
     table = summary.table
     assert sorted(table["model"] + "-" + table["learner"]) == sorted([*RUNS, "baseline-majority leaf"])
     assert table["hF1"].is_monotonic_decreasing
@@ -129,11 +154,17 @@ def test_summary_ranks_the_runs_against_an_independent_baseline(runs, demo):
     assert list(summary.headline.columns) == list(HEADLINE.values())
     assert list(summary.levels.columns) == ["model", "learner", "acc_source", "acc_species", "acc_route"]
     assert set(summary.search_log["run"]) == set(RUNS)
+    assert len(summary.calibration) == len(summary.conformal) == len(RUNS) * len(LEVELS)
+    domain = summary.domain.set_index(["run", "part"])
+    for run in RUNS:
+        assert domain.loc[(run, "in"), "n"] + domain.loc[(run, "out"), "n"] == domain.loc[(run, "all"), "n"]
+        in_domain = each(3)[run]["in_domain"]
+        assert domain.loc[(run, "in"), "n"] == in_domain.sum()
 
 
 def test_predict_file_uses_the_chosen_or_the_best_run(runs, tmp_path: Path):
     models = {}
-    for run, (*_, fitted) in runs.items():
+    for run, (*_, fitted, _report) in runs.items():
         models[run] = str(tmp_path / f"{run}.joblib")
         joblib.dump(fitted, models[run])
     samples = tmp_path / "samples.csv"
@@ -141,13 +172,16 @@ def test_predict_file_uses_the_chosen_or_the_best_run(runs, tmp_path: Path):
     table = pd.DataFrame(
         {"model": ["baseline", "flat", "lcpn"], "learner": ["majority leaf", "extra_trees", "xgboost"]}
     )
-    predictions, rejected = predict_file(samples, models, table)
+    mc = {"sd": {"d18O": 0.1, "d56Fe": 0.03}, "draws": 20, "seed": SEED}
+    predictions, rejected = predict_file(samples, models, table, **mc)
     assert set(predictions["model"]) == {"flat-extra_trees"} and list(predictions["sample"]) == ["A"]
     assert list(rejected["line"]) == [3]
-    chosen, _ = predict_file(samples, models, table, "lcpn-xgboost")
+    assert {"in_domain", "set_source", "backed_off_path", "mc_path_change", "mc_prob_source"} <= set(predictions)
+    assert predictions[["d18O_sd", "d56Fe_sd"]].to_numpy().tolist() == [[0.1, 0.03]]
+    chosen, _ = predict_file(samples, models, table, "lcpn-xgboost", **mc)
     assert set(chosen["model"]) == {"lcpn-xgboost"}
     with pytest.raises(ValueError, match="lcpl-svc"):
-        predict_file(samples, models, table, "lcpl-svc")
+        predict_file(samples, models, table, "lcpl-svc", **mc)
 
 
 def test_run_titles():

@@ -11,7 +11,7 @@ import pytest
 
 from fingerprintml.isotopes.data import DataFormatError
 from fingerprintml.isotopes.models import fit_model
-from fingerprintml.isotopes.predict import classify, predict_file, read_samples
+from fingerprintml.isotopes.predict import classify, measurement_sd, predict_file, read_samples
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,18 @@ def test_read_samples_rejects_non_finite_and_short_rows(tmp_path: Path):
     assert bad["line"].tolist() == [2, 3]
     assert "finite" in bad.loc[0, "reason"]
     assert "d56Fe" in bad.loc[1, "reason"]
+
+
+def test_read_samples_keeps_measurement_sd_and_rejects_bad_ones(tmp_path: Path):
+    path = tmp_path / "samples.csv"
+    path.write_text("sample,d18O,d56Fe,d18O_sd,d56Fe_sd\nA,-4.1,0.14,0.2,\nB,1.0,0.2,-0.1,0.05\nC,2.0,0.3,x,0.05\n")
+    good, bad = read_samples(path)
+    assert good["sample"].tolist() == ["A"]
+    assert good.loc[0, "d18O_sd"] == 0.2 and np.isnan(good.loc[0, "d56Fe_sd"])
+    assert bad["line"].tolist() == [3, 4]
+    assert "d18O_sd is negative" in bad.loc[0, "reason"] and "d18O_sd is not a number" in bad.loc[1, "reason"]
+    # A blank sd takes the configured default of its isotope.
+    assert measurement_sd(good, {"d18O": 0.1, "d56Fe": 0.03}).tolist() == [[0.2, 0.03]]
 
 
 def test_read_samples_missing_column_names_file_and_column(tmp_path: Path):
@@ -102,8 +114,10 @@ def test_implausible_isotope_values_are_flagged_and_still_classified(tmp_path: P
     path = tmp_path / "samples.csv"
     path.write_text("sample,d18O,d56Fe\n" + "".join(f"{s},{o},{fe}\n" for s, o, fe in values))
     model_file = tmp_path / "model.joblib"
-    joblib.dump({"estimator": estimator}, model_file)
-    predictions, rejected = predict_file(path, {"lcppn-xgboost": str(model_file)}, pd.DataFrame(), "lcppn-xgboost")
+    joblib.dump({"estimator": estimator, "trust": None}, model_file)
+    predictions, rejected = predict_file(
+        path, {"lcppn-xgboost": str(model_file)}, pd.DataFrame(), "lcppn-xgboost", sd={}, draws=0, seed=0
+    )
     assert rejected.empty and len(predictions) == 5 and predictions["pred_source"].notna().all()
     flags = predictions.set_index("sample")["outside_plausible_range"]
     assert (flags.loc[list(rows["sample"])] == "").all()

@@ -63,7 +63,13 @@ def test_isotopes_outputs_hold_the_demo(demo: Path) -> None:
     table = pd.read_csv(results / "model_comparison.csv")
     pd.testing.assert_frame_equal(levels, table[levels.columns])
     assert levels[["acc_source", "acc_species", "acc_route"]].stack().between(0, 1).all()
-    figures = ["model_comparison", "convergence", "confusion_matrices", *[f"decision_regions/{r}" for r in RUNS]]
+    figures = [
+        "model_comparison",
+        "convergence",
+        "confusion_matrices",
+        "reliability",
+        *[f"decision_regions/{r}" for r in RUNS],
+    ]
     for name in figures:
         assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
         width, height = _png_size(results / "figures" / f"{name}.png")
@@ -132,6 +138,11 @@ def test_predict_rule_classifies_user_samples_and_reports_bad_rows(demo_copy: Pa
     assert list(predictions["sample"]) == ["A", "D"]
     assert predictions.loc[0, "pred_source"] == "Engineered"
     assert predictions["prob_source"].between(0, 1).all()
+    # Issue 22: domain, calibrated probabilities, conformal sets, backed-off path and Monte Carlo per sample.
+    trust = ["domain_score", "in_domain", "cal_prob_source", "set_source", "backed_off_path", "mc_path_change"]
+    assert set(trust) <= set(predictions.columns)
+    assert predictions["mc_path_change"].between(0, 1).all()
+    assert predictions[["d18O_sd", "d56Fe_sd"]].to_numpy().tolist() == [[0.1, 0.03], [0.1, 0.03]]
     assert list(rejected["line"]) == [3, 4]
     assert "d56Fe is missing" in rejected.loc[0, "reason"] and "d18O is not a number" in rejected.loc[1, "reason"]
     best = best_run(pd.read_csv(demo / RESULTS / "model_comparison.csv"))

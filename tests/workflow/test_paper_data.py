@@ -94,6 +94,17 @@ def test_paper_results_land_beside_the_demo(demo_copy: Path, mirror: Path, tmp_p
     assert sorted(table["model"] + "-" + table["learner"]) == ["baseline-majority leaf", "lcpn-extra_trees"]
     assert json.loads((results / "search" / "lcpn-extra_trees.json").read_text())["cv"] == "loo"
     assert (results / "figures" / "decision_regions" / "lcpn-extra_trees.png").stat().st_size > 0
+    # Issue 22: the trust columns of the external predictions and the tables they add up to.
+    external = pd.read_csv(results / "external" / "lcpn-extra_trees.csv", keep_default_na=False)
+    assert {"domain_score", "in_domain", "cal_prob_source", "set_source", "backed_off_path"} <= set(external)
+    domain = pd.read_csv(results / "domain.csv").set_index("part")
+    assert domain.loc["in", "n"] + domain.loc["out", "n"] == domain.loc["all", "n"] == 142
+    assert domain.loc["in", "n"] == (external["in_domain"].astype(str) == "True").sum()
+    conformal = pd.read_csv(results / "conformal.csv")
+    assert list(conformal["level"]) == ["source", "species", "route"]
+    assert conformal["coverage"].between(0.87, 0.93).all()
+    assert (pd.read_csv(results / "calibration.csv")["n"].to_numpy() == [113, 84, 84]).all()
+    assert (results / "figures" / "reliability.png").stat().st_size > 0
     provenance = yaml.safe_load((results / "provenance.yaml").read_text())["config"]["isotopes"]
     assert provenance["dataset"] == "paper" and list(provenance["datasets"]) == ["paper"]
     again = run_snakemake(demo_copy, "-n", *DEMO_TARGETS)

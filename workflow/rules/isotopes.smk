@@ -63,6 +63,7 @@ ISO_FIGURES = [
     "model_comparison",
     "convergence",
     "confusion_matrices",
+    "reliability",
     *[f"decision_regions/{run}" for run in ISO_RUNS],
 ]
 ISO_OUTPUTS = [
@@ -71,6 +72,9 @@ ISO_OUTPUTS = [
     f"{ISO_RESULTS}/per_level_accuracy.csv",
     f"{ISO_RESULTS}/confusion_matrices.csv",
     f"{ISO_RESULTS}/search_log.csv",
+    f"{ISO_RESULTS}/calibration.csv",
+    f"{ISO_RESULTS}/conformal.csv",
+    f"{ISO_RESULTS}/domain.csv",
     f"{ISO_RESULTS}/provenance.yaml",
     *[
         f"{ISO_RESULTS}/figures/{name}.{ext}"
@@ -139,6 +143,7 @@ rule isotopes_evaluate:
         loo=f"{ISO_RESULTS}/loo/{{model}}-{{learner}}.csv",
         external=f"{ISO_RESULTS}/external/{{model}}-{{learner}}.csv",
         model=f"{ISO_RESULTS}/models/{{model}}-{{learner}}.joblib",
+        trust=f"{ISO_RESULTS}/trust/{{model}}-{{learner}}.json",
     log:
         f"{ISO_LOGS}/evaluate/{{model}}-{{learner}}.log",
     benchmark:
@@ -150,6 +155,7 @@ rule isotopes_evaluate:
         runtime=30,
     params:
         seed=ISO["seed"],
+        trust=ISO["trust"],
     script:
         "../scripts/isotopes/evaluate.py"
 
@@ -186,6 +192,7 @@ rule isotopes_summary:
         external=ISO_PER_RUN(rules.isotopes_evaluate.output.external),
         nested=ISO_PER_RUN(rules.isotopes_nested.output[0]),
         points=ISO_PER_RUN(rules.isotopes_search.output.points),
+        trust=ISO_PER_RUN(rules.isotopes_evaluate.output.trust),
     output:
         table=study_report(
             f"{ISO_RESULTS}/model_comparison.csv",
@@ -209,6 +216,14 @@ rule isotopes_summary:
         search_log=study_report(
             f"{ISO_RESULTS}/search_log.csv", "isotopes", "search_log", "tables"
         ),
+        calibration=study_report(
+            f"{ISO_RESULTS}/calibration.csv", "isotopes", "calibration", "tables"
+        ),
+        conformal=study_report(
+            f"{ISO_RESULTS}/conformal.csv", "isotopes", "conformal", "tables"
+        ),
+        reliability=f"{ISO_RESULTS}/reliability.csv",
+        domain=study_report(f"{ISO_RESULTS}/domain.csv", "isotopes", "domain", "tables"),
     log:
         f"{ISO_LOGS}/summary.log",
     conda:
@@ -290,6 +305,30 @@ rule isotopes_figure_confusion:
         "../scripts/isotopes/plot_confusion.py"
 
 
+rule isotopes_figure_reliability:
+    input:
+        reliability=rules.isotopes_summary.output.reliability,
+        calibration=rules.isotopes_summary.output.calibration,
+        table=rules.isotopes_summary.output.table,
+    output:
+        pdf=f"{ISO_RESULTS}/figures/reliability.pdf",
+        png=study_report(
+            f"{ISO_RESULTS}/figures/reliability.png",
+            "isotopes",
+            "reliability",
+            "figures",
+        ),
+    log:
+        f"{ISO_LOGS}/figures/reliability.log",
+    conda:
+        "../../envs/isotopes-figures.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/isotopes/plot_reliability.py"
+
+
 rule isotopes_figure_decision_regions:
     input:
         train=rules.isotopes_dataset.output.train,
@@ -345,5 +384,8 @@ rule isotopes_predict:
     params:
         runs=ISO_RUNS,
         model=ISO["predict"]["model"],
+        sd=ISO["predict"]["sd"],
+        draws=ISO["predict"]["draws"],
+        seed=ISO["seed"],
     script:
         "../scripts/isotopes/predict.py"

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from fingerprintml.isotopes.data import FEATURE_LABELS, FEATURES
 from fingerprintml.isotopes.models import predict_paths
@@ -35,12 +36,16 @@ def run_title(model: str, learner: str) -> str:
     return f"{name} + {learner.replace('_', ' ')}"
 
 
-def decision_regions(estimator, title: str, train: pd.DataFrame, external: pd.DataFrame, grid_points: int):
+def decision_regions(estimator, title: str, train: pd.DataFrame, external: pd.DataFrame, grid_points: int, domain=None):
     """Source-level and species-level decision regions in the (delta18O, delta56Fe) plane, with the
-    training samples coloured by their true class and the external test samples as crosses."""
+    training samples coloured by their true class and the external test samples as crosses; with ``domain`` (a
+    fitted :class:`~fingerprintml.isotopes.trust.ApplicabilityDomain`) the points outside the applicability domain
+    of their predicted source hatched in grey."""
     gx, gy = _grid(train, external, grid_points)
     xx, yy = np.meshgrid(gx, gy)
-    predicted = predict_paths(estimator, np.column_stack([xx.ravel(), yy.ravel()]))
+    grid = np.column_stack([xx.ravel(), yy.ravel()])
+    predicted = predict_paths(estimator, grid)
+    outside = None if domain is None else (domain.score(grid, predicted[:, 0]) < 0).reshape(xx.shape)
     fig, axes = figure("double", aspect=0.42, ncols=2, sharey=True)
     for depth, ax in enumerate(axes):
         labels = np.array([":".join(p for p in row[: depth + 1] if p) for row in predicted])
@@ -56,6 +61,8 @@ def decision_regions(estimator, title: str, train: pd.DataFrame, external: pd.Da
         cmap = ListedColormap([colours[c] for c in classes])
         ax.contourf(xx, yy, index, levels=np.arange(len(classes) + 1) - 0.5, cmap=cmap, alpha=0.25)
         ax.contour(xx, yy, index, levels=np.arange(len(classes)) + 0.5, colors="0.3", linewidths=0.4)
+        if outside is not None and outside.any():
+            ax.contourf(xx, yy, outside.astype(float), levels=[0.5, 1.5], colors="0.55", alpha=0.3, hatches=["////"])
         for c in classes:
             mask = true == c
             ax.scatter(
@@ -70,6 +77,8 @@ def decision_regions(estimator, title: str, train: pd.DataFrame, external: pd.Da
         ax.scatter(external["d18O"], external["d56Fe"], s=10, marker="x", color="0.15", linewidth=0.6, zorder=4)
         handles = [Line2D([], [], ls="", marker="o", color=colours[c], markeredgecolor="k", label=c) for c in classes]
         handles.append(Line2D([], [], ls="", marker="x", color="0.15", label="external (Natural)"))
+        if outside is not None and outside.any():
+            handles.append(Patch(facecolor="0.55", alpha=0.3, hatch="////", label="outside domain"))
         ax.legend(handles=handles, loc="upper right", fontsize=5.5, handletextpad=0.2, borderpad=0.2)
         ax.set_title(f"{title}: {LEVEL_TITLES[depth]} level")
         ax.set_xlabel(FEATURE_LABELS["d18O"])
@@ -170,4 +179,37 @@ def confusion_matrices(confusion: pd.DataFrame):
         ax.spines[["top", "right"]].set_visible(True)
     np.atleast_1d(axes)[0].set_ylabel("true")
     fig.suptitle(f"{confusion['run'].iloc[0]}: out-of-fold predictions", fontsize=8)
+    return fig
+
+
+def reliability_diagrams(reliability: pd.DataFrame, calibration: pd.DataFrame, run: str):
+    """Reliability diagrams of one run, a panel per level: accuracy against mean confidence of each bin before
+    (open) and after (filled) calibration, marker area by count, the ECE of each in the legend."""
+    bins = reliability[(reliability["run"] == run) & (reliability["count"].astype(int) > 0)]
+    bins = bins.astype({"confidence": float, "accuracy": float, "count": int})  # empty bins were blank cells
+    ece = calibration[calibration["run"] == run].set_index("level")
+    levels = list(dict.fromkeys(bins["level"]))
+    fig, axes = figure("double", aspect=0.36, ncols=len(levels), sharey=True, squeeze=False)
+    for ax, level in zip(axes[0], levels, strict=True):
+        ax.plot([0, 1], [0, 1], color="0.6", lw=0.6, ls="--")
+        for stage, fill, colour in (("before", "none", OKABE_ITO[1]), ("after", OKABE_ITO[0], OKABE_ITO[0])):
+            part = bins[(bins["level"] == level) & (bins["stage"] == stage)]
+            label = f"{stage}: ECE {ece.loc[level, f'ece_{stage}']:.3f}"
+            ax.plot(part["confidence"], part["accuracy"], color=colour, lw=0.6)
+            ax.scatter(
+                part["confidence"],
+                part["accuracy"],
+                s=4 + 2 * part["count"],
+                facecolor=fill,
+                edgecolor=colour,
+                label=label,
+                zorder=3,
+            )
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"{level} level (n = {int(ece.loc[level, 'n'])})")
+        ax.set_xlabel("confidence (out of fold)")
+        ax.legend(loc="upper left", fontsize=6)
+    axes[0][0].set_ylabel("accuracy")
+    fig.suptitle(f"{run}: per-level calibration", fontsize=8)
     return fig

@@ -1,4 +1,5 @@
-"""Classifying new samples from a user's CSV file (columns ``sample``, ``d18O``, ``d56Fe``)."""
+"""Classifying new samples from a user's CSV file (columns ``sample``, ``d18O``, ``d56Fe``; optional measurement
+standard deviations ``d18O_sd``, ``d56Fe_sd``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from fingerprintml.io import missing_columns_problem
 from fingerprintml.isotopes.data import FEATURES, LEVELS, DataFormatError
 from fingerprintml.isotopes.evaluate import best_run
 from fingerprintml.isotopes.models import node_probabilities, predict_paths
+from fingerprintml.isotopes.trust import MC_SD_COLUMNS, TrustLayer, monte_carlo
+from fingerprintml.seeds import rng_for
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +31,26 @@ REQUIRED = ["sample", *FEATURES]
 PLAUSIBLE_RANGES = {"d18O": (-30.0, 35.0), "d56Fe": (-5.0, 3.0)}
 
 
+def _number(text: str, name: str, problems: list[str], *, sd: bool = False) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        problems.append(f"{name} is not a number: {text!r}")
+        return None
+    if not math.isfinite(value):
+        problems.append(f"{name} is not finite: {text!r}")
+    elif sd and value < 0:
+        problems.append(f"{name} is negative: {text!r}")
+    return value
+
+
 def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read the user's samples; returns the valid rows and the rejected ones (``line, sample, reason``).
 
     A row with a missing value or text in a number column is rejected with its line number (the header
-    is line 1) and logged; a missing column stops with an error naming the file and the column.
+    is line 1) and logged; a missing column stops with an error naming the file and the column. The optional
+    columns ``d18O_sd`` and ``d56Fe_sd`` (measurement standard deviations) are kept when present; a blank cell
+    there is NaN (the configured default applies), text or a negative value rejects the row.
     """
     with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: spreadsheet exports start with a BOM
         reader = csv.DictReader(fh)
@@ -41,6 +59,7 @@ def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFra
         if problem:
             raise DataFormatError(problem)
         reader.fieldnames = header
+        sd_columns = [name for name in MC_SD_COLUMNS if name in header]
         good, bad = [], []
         for row in reader:
             line = reader.line_num
@@ -50,14 +69,10 @@ def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFra
                 if not text:
                     problems.append(f"{name} is missing")
                     continue
-                try:
-                    value = float(text)
-                except ValueError:
-                    problems.append(f"{name} is not a number: {text!r}")
-                    continue
-                if not math.isfinite(value):
-                    problems.append(f"{name} is not finite: {text!r}")
-                values[name] = value
+                values[name] = _number(text, name, problems)
+            for name in sd_columns:
+                text = (row.get(name) or "").strip()
+                values[name] = _number(text, name, problems, sd=True) if text else math.nan
             sample = (row.get("sample") or "").strip() or f"line{line}"
             if problems:
                 reason = "; ".join(problems)
@@ -66,7 +81,7 @@ def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFra
             else:
                 good.append({"line": line, "sample": sample, **values})
     return (
-        pd.DataFrame(good, columns=["line", "sample", *FEATURES]),
+        pd.DataFrame(good, columns=["line", "sample", *FEATURES, *sd_columns]),
         pd.DataFrame(bad, columns=["line", "sample", "reason"]),
     )
 
@@ -93,8 +108,30 @@ def flag_implausible(samples: pd.DataFrame) -> pd.DataFrame:
     return samples.assign(outside_plausible_range=pd.Series(flags, index=samples.index, dtype=object))
 
 
-def classify(estimator, samples: pd.DataFrame, run: str) -> pd.DataFrame:
-    """Predicted path and per-level probabilities (``p_<node>``) of each sample, by the model ``run``."""
+def measurement_sd(samples: pd.DataFrame, default: dict[str, float]) -> np.ndarray:
+    """(n, 2) measurement standard deviations: a sample's own ``d18O_sd`` / ``d56Fe_sd``, else ``default`` (per
+    isotope, config ``isotopes.predict.sd``)."""
+    columns = []
+    for feature, name in zip(FEATURES, MC_SD_COLUMNS, strict=True):
+        own = samples[name].to_numpy(dtype=float) if name in samples else np.full(len(samples), np.nan)
+        columns.append(np.where(np.isnan(own), float(default[feature]), own))
+    return np.column_stack(columns) if columns else np.empty((0, len(FEATURES)))
+
+
+def classify(
+    estimator,
+    samples: pd.DataFrame,
+    run: str,
+    trust: TrustLayer | None = None,
+    *,
+    sd: dict[str, float] | None = None,
+    draws: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Predicted path and per-level probabilities (``prob_<level>``, and ``p_<node>`` of every node) of each sample,
+    by the model ``run``; with ``trust`` its columns (:meth:`~fingerprintml.isotopes.trust.TrustLayer.annotate`), and
+    with ``draws`` > 0 the measurement uncertainty (the samples' own ``d18O_sd`` / ``d56Fe_sd``, else ``sd``)
+    propagated by Monte Carlo (:func:`~fingerprintml.isotopes.trust.monte_carlo`, seeded by ``seed``)."""
     out = samples.copy()
     if samples.empty:
         return out.assign(model=run, **{f"pred_{level}": [] for level in LEVELS})
@@ -111,18 +148,35 @@ def classify(estimator, samples: pd.DataFrame, run: str) -> pd.DataFrame:
         for row, path in enumerate(predicted):
             if path[i]:
                 out.loc[out.index[row], f"prob_{level}"] = probabilities[":".join(path[: i + 1])][row]
+    if trust is not None:
+        out = pd.concat([out, trust.annotate(X, predicted, probabilities).set_index(out.index)], axis=1)
+    if draws > 0:
+        spread = measurement_sd(samples, sd or {})
+        out[MC_SD_COLUMNS] = spread
+        mc = monte_carlo(estimator, X, spread, draws, rng_for(seed, "isotopes", "predict", run))
+        out = pd.concat([out, mc.set_index(out.index)], axis=1)
     return out
 
 
 def predict_file(
-    path: str | os.PathLike[str], models: dict[str, str], table: pd.DataFrame, run: str | None = None
+    path: str | os.PathLike[str],
+    models: dict[str, str],
+    table: pd.DataFrame,
+    run: str | None = None,
+    *,
+    sd: dict[str, float],
+    draws: int,
+    seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The user's samples in ``path`` classified by one fitted run: ``run`` (``model-learner``), or the best of the
-    comparison ``table`` when None. ``models`` maps each run to its fitted model file. Returns the predictions
-    (:func:`classify`, flagged by :func:`flag_implausible`) and the rejected rows (:func:`read_samples`)."""
+    comparison ``table`` when None. ``models`` maps each run to its fitted model file; ``sd``, ``draws`` and ``seed``
+    set the Monte Carlo of the measurement uncertainty. Returns the predictions (:func:`classify`, with the run's
+    trust layer, flagged by :func:`flag_implausible`) and the rejected rows (:func:`read_samples`)."""
     run = run or best_run(table)
     if run not in models:
         raise ValueError(f"isotopes.predict.model {run!r} is not a run of this dataset; runs: {sorted(models)}")
     samples, rejected = read_samples(path)
     log.info("%s: %d samples read, %d rejected; classifying with %s", path, len(samples), len(rejected), run)
-    return flag_implausible(classify(joblib.load(models[run])["estimator"], samples, run)), rejected
+    fitted = joblib.load(models[run])
+    predictions = classify(fitted["estimator"], samples, run, fitted["trust"], sd=sd, draws=draws, seed=seed)
+    return flag_implausible(predictions), rejected

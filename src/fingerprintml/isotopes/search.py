@@ -73,15 +73,20 @@ def cv_splits(Y: np.ndarray, cv: str | int, seed: int) -> Splits:
     return list(folds.split(np.zeros(n), leaf_names(Y)))
 
 
-def _over_folds(worker: Callable[..., list], splits: Splits, n_jobs: int, shape: tuple[int, ...], **kwargs: Any):
-    """``worker(chunk, **kwargs)`` on the folds shared out over ``n_jobs`` processes; its out-of-fold predictions
-    ``(test indices, values)`` gathered into one array of ``shape``."""
+def fold_results(worker: Callable[..., list], splits: Splits, n_jobs: int, **kwargs: Any) -> list:
+    """``worker(chunk, **kwargs)`` on the folds shared out over ``n_jobs`` processes; the items its chunks return
+    (one per fold), in one list."""
     chunks = [splits[i::n_jobs] for i in range(n_jobs)] if n_jobs > 1 else [splits]
     results = Parallel(n_jobs=n_jobs)(delayed(worker)(chunk, **kwargs) for chunk in chunks if chunk)
+    return [item for chunk in results for item in chunk]
+
+
+def _over_folds(worker: Callable[..., list], splits: Splits, n_jobs: int, shape: tuple[int, ...], **kwargs: Any):
+    """The out-of-fold predictions ``(test indices, values)`` of :func:`fold_results` gathered into one array of
+    ``shape``."""
     predicted = np.full(shape, "", dtype=object)
-    for chunk in results:
-        for test, values in chunk:
-            predicted[test] = values
+    for test, values in fold_results(worker, splits, n_jobs, **kwargs):
+        predicted[test] = values
     return predicted.astype(str)
 
 

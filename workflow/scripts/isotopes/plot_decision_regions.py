@@ -11,5 +11,7 @@ with log_to(snakemake.log[0]):
     for model, pdf, png in progress(outputs, desc="decision regions", total=len(snakemake.input.models)):
         fitted = joblib.load(model)
         title = run_title(fitted["model"], fitted["learner"])
-        fig = decision_regions(fitted["estimator"], title, train, external, snakemake.params.grid_points)
+        fig = decision_regions(
+            fitted["estimator"], title, train, external, snakemake.params.grid_points, fitted["trust"].domain
+        )
         save_figure(fig, pdf, png)
