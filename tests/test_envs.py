@@ -35,6 +35,7 @@ CONDA_NAME = {
     "shap": "shap",
     "diffpy": "diffpy.srfit",
     "pymatgen": "pymatgen",
+    "pybaselines": "pybaselines",
     "becquerel": "becquerel",
     "skimage": "scikit-image",
     "umap": "umap-learn",

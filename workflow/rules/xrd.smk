@@ -199,6 +199,7 @@ rule xrd_augment:
         grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         augmentation=XRD["augmentation"],
+        preprocessing=XRD["preprocessing"],
         copies=per_dataset("xrd", "training.copies"),
         validation_copies=per_dataset("xrd", "training.validation_copies"),
         structure_fraction=XRD["evaluation"]["structure_split_fraction"],
@@ -264,6 +265,7 @@ rule xrd_evaluate:
         grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         augmentation=XRD["augmentation"],
+        preprocessing=XRD["preprocessing"],
         evaluation=XRD["evaluation"],
     script:
         "../scripts/xrd/evaluate.py"
@@ -378,6 +380,7 @@ rule xrd_identify:
         grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         identify=XRD["identify"],
+        preprocessing=XRD["preprocessing"],
     script:
         "../scripts/xrd/identify.py"
 
