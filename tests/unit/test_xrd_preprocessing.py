@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from pymatgen.core import Lattice
+from pymatgen.core import Lattice, Structure
 
 from fingerprintml.xrd.augment import augmented_set, augmented_sticks
 from fingerprintml.xrd.demo import BROKEN_QUERY, write_demo_queries
@@ -23,6 +23,7 @@ from fingerprintml.xrd.library import from_spacegroup
 from fingerprintml.xrd.model import Identifier
 from fingerprintml.xrd.patterns import Grid, Preprocessing, crop_ranges, network_inputs, read_measured_pattern
 from fingerprintml.xrd.reflections import compute_reflections
+from fingerprintml.xrd.structures import strain_modes
 
 REPO = Path(__file__).resolve().parents[2]
 CU1 = 1.540562
@@ -78,6 +79,27 @@ def test_strain_keeps_cubic_reflections_together_and_splits_tetragonal_a_from_c(
     strain_c = np.sin(np.radians(bragg_two_theta(2.96 / 2) / 2)) / np.sin(np.radians(c_family[:, 0] / 2)) - 1
     assert abs(np.corrcoef(strain_a, strain_c)[0, 1]) < 0.2  # a and c strained independently
     assert np.abs(strain_a).max() == pytest.approx(0.004, abs=3e-4)
+
+
+@pytest.mark.parametrize(
+    ("lattice", "system", "free"),
+    [
+        (Lattice.cubic(4.0), "cubic", 1),
+        (Lattice.hexagonal(3.0, 5.0), "hexagonal", 2),
+        (Lattice.tetragonal(3.0, 5.0), "tetragonal", 2),
+        (Lattice.orthorhombic(3.0, 4.0, 5.0), "orthorhombic", 3),
+        (Lattice.monoclinic(3.0, 4.0, 5.0, 100.0), "monoclinic", 4),
+        (Lattice.from_parameters(3.0, 4.0, 5.0, 80.0, 95.0, 103.0), "triclinic", 6),
+    ],
+)
+def test_the_strains_a_lattice_allows_are_its_free_cell_parameters(lattice: Lattice, system: str, free: int) -> None:
+    found, modes = strain_modes(Structure(lattice, ["Cu"], [[0, 0, 0]]))
+    assert found == system and modes.shape == (free, 3, 3)
+    assert np.allclose(modes, modes.transpose(0, 2, 1)) and np.allclose(np.abs(modes).max(axis=(1, 2)), 1)
+    # Each mode strains the cell into one of the same system (spglib finds the same lattice symmetry).
+    for mode in modes:
+        strained = Structure(Lattice(lattice.matrix @ (np.eye(3) + 0.02 * mode)), ["Cu"], [[0, 0, 0]])
+        assert strain_modes(strained)[0] == system
 
 
 @pytest.fixture(scope="module")
