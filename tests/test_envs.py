@@ -35,6 +35,7 @@ CONDA_NAME = {
     "shap": "shap",
     "diffpy": "diffpy.srfit",
     "pymatgen": "pymatgen",
+    "pybaselines": "pybaselines",
     "becquerel": "becquerel",
     "tables": "pytables",
     "skimage": "scikit-image",

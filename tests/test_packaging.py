@@ -44,6 +44,7 @@ DISTRIBUTIONS = {
     "shap": {"shap"},
     "pymatgen": {"pymatgen"},
     "tables": {"tables"},
+    "pybaselines": {"pybaselines"},
     "diffpy.srfit": {"diffpy.srfit"},
     "diffpy.structure": {"diffpy.structure"},
     "diffpy.srreal": {"diffpy.srreal"},

@@ -18,7 +18,7 @@ import yaml
 
 from fingerprintml.xrd.augment import add_background_and_noise, augmented_set
 from fingerprintml.xrd.identify import identify_mixture, prepare_query, reference_patterns
-from fingerprintml.xrd.patterns import Grid
+from fingerprintml.xrd.patterns import Grid, Preprocessing
 from fingerprintml.xrd.reflections import wavelength_of
 from fingerprintml.xrd.store import load_caches
 from fingerprintml.xrd.train import load_identifier, predict_logits
@@ -34,6 +34,7 @@ def main() -> None:
     config = yaml.safe_load((REPO / "config.yaml").read_text())["xrd"]
     grid, wavelength = Grid.from_config(config["datasets"]["demo"]["grid"]), wavelength_of(config["wavelength"])
     settings, identify = config["augmentation"], config["identify"]
+    preprocessing = Preprocessing.from_config(config["preprocessing"])
     noiseless = copy.deepcopy(settings)
     noiseless["noise"]["enabled"] = noiseless["background"]["enabled"] = False
     results = args.workdir / "results" / "xrd" / "demo"
@@ -49,7 +50,7 @@ def main() -> None:
             for label, w in zip(labels, weights, strict=True)
         )
         counts = 1000 * add_background_and_noise(peaks, grid, settings, rng)[0] + 50
-        query = prepare_query(grid.two_theta, counts, grid, wavelength, wavelength, identify["baseline"])
+        query = prepare_query(grid.two_theta, counts, grid, wavelength, wavelength, preprocessing)
         components = identify_mixture(
             query,
             lambda x: predict_logits(model, x, device),

@@ -18,7 +18,14 @@ from fingerprintml.xrd.augment import add_background_and_noise, augmented_set
 from fingerprintml.xrd.cod import fetch_cifs, read_cif_list, source_id
 from fingerprintml.xrd.identify import identify_mixture, reference_patterns
 from fingerprintml.xrd.library import from_spacegroup, write_cif
-from fingerprintml.xrd.patterns import Grid, PatternReadError, arpls_baseline, read_measured_pattern, resample
+from fingerprintml.xrd.patterns import (
+    Grid,
+    PatternReadError,
+    Preprocessing,
+    preprocess,
+    read_measured_pattern,
+    resample,
+)
 from fingerprintml.xrd.reflections import compute_reflections
 from fingerprintml.xrd.store import convert_cifs
 from fingerprintml.xrd.structures import CifError, read_cif
@@ -141,17 +148,20 @@ def test_unreadable_patterns_are_reported_by_name(tmp_path: Path, name: str, tex
         read_measured_pattern(tmp_path / name)
 
 
-def test_resampling_and_arpls_recover_peaks_on_a_background() -> None:
+@pytest.mark.parametrize("measured_range", [(5, 95), (20, 70)])
+def test_preprocessing_removes_the_background_within_the_measured_range(measured_range: tuple[float, float]) -> None:
     grid = Grid(10, 90, 0.1)
-    measured = np.arange(5, 95, 0.013)
+    measured = np.arange(*measured_range, 0.013)
     peaks = 100 * np.exp(-0.5 * ((measured - 40) / 0.1) ** 2) + 60 * np.exp(-0.5 * ((measured - 61) / 0.1) ** 2)
     background = 20 + 15 * np.exp(-0.5 * ((measured - 25) / 8) ** 2) - 0.1 * measured
-    pattern = resample(grid, measured, peaks + background)
-    corrected = pattern - arpls_baseline(pattern, smoothness=1e3)
-    truth = resample(grid, measured, peaks)
-    away = truth < 0.01
-    assert np.abs(corrected[away]).max() < 2.0  # background removed to < 2 % of the strongest peak
-    assert corrected[np.argmin(np.abs(grid.two_theta - 40))] == pytest.approx(truth.max(), rel=0.05)
+    settings = Preprocessing(baseline=True, smoothness=1e3, crop_fraction=0.0, crop_max=0.0)
+    corrected = preprocess(measured, peaks + background, grid, settings)
+    truth = resample(grid, measured, peaks) / 100
+    away = truth < 1e-4
+    assert np.abs(corrected[away]).max() < 0.02  # background removed to < 2 % of the strongest peak
+    assert corrected[np.argmin(np.abs(grid.two_theta - 61))] == pytest.approx(0.6, rel=0.05)
+    outside = (grid.two_theta < measured[0]) | (grid.two_theta > measured[-1])
+    assert (corrected[outside] == 0).all()
 
 
 def test_two_phase_mixtures_are_resolved_and_single_phases_stay_single() -> None:

@@ -20,7 +20,7 @@ from fingerprintml.xrd.figures import learning_curves
 from fingerprintml.xrd.identify import IdentifySettings, identify_folder
 from fingerprintml.xrd.library import from_spacegroup, write_cif
 from fingerprintml.xrd.model import Identifier
-from fingerprintml.xrd.patterns import Grid, read_measured_pattern
+from fingerprintml.xrd.patterns import Grid, Preprocessing, network_inputs, read_measured_pattern
 from fingerprintml.xrd.reflections import compute_reflections
 from fingerprintml.xrd.store import convert_cifs, merge_library, shard_cifs
 from fingerprintml.xrd.train import load_identifier, save_identifier, train_identifier
@@ -30,6 +30,7 @@ CU1 = 1.54056
 GRID = Grid(10.0, 90.0, 0.1)
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())["xrd"]
 AUGMENTATION = CONFIG["augmentation"]
+PREPROCESSING = Preprocessing.from_config(CONFIG["preprocessing"])
 ARCH = {"stem_width": 8, "stem_kernel": 9, "stem_stride": 4, "widths": [8, 16], "depths": [1, 1],
         "group_width": 4, "se_ratio": 0.25, "embedding": 16}  # fmt: skip
 CPU = torch.device("cpu")
@@ -105,20 +106,35 @@ def test_library_merge_drops_repeated_phase_ids_with_their_caches(library: list)
 
 def test_training_set_has_its_copies_per_phase_from_separate_seed_streams(library: list) -> None:
     arrays = training_set(
-        library[:3], GRID, CU1, AUGMENTATION, copies=4, validation_copies=2, seed=5, split="copy", threads=2
+        library[:3],
+        GRID,
+        CU1,
+        AUGMENTATION,
+        PREPROCESSING,
+        copies=4,
+        validation_copies=2,
+        seed=5,
+        split="copy",
+        threads=2,
     )
     assert arrays["train_x"].shape == (12, GRID.size) and arrays["validation_x"].shape == (6, GRID.size)
     assert arrays["train_y"].tolist() == [0] * 4 + [1] * 4 + [2] * 4
     assert arrays["validation_y"].tolist() == [0, 0, 1, 1, 2, 2]
     assert not np.allclose(arrays["train_x"][:2], arrays["validation_x"][:2])
-    again = training_set(library[:3], GRID, CU1, AUGMENTATION, copies=4, validation_copies=2, seed=5, split="copy")
+    again = training_set(
+        library[:3], GRID, CU1, AUGMENTATION, PREPROCESSING, copies=4, validation_copies=2, seed=5, split="copy"
+    )
     assert np.array_equal(again["train_x"], arrays["train_x"])  # seeded, whatever the thread count
-    other = training_set(library[:3], GRID, CU1, AUGMENTATION, copies=4, validation_copies=2, seed=5, split="structure")
+    other = training_set(
+        library[:3], GRID, CU1, AUGMENTATION, PREPROCESSING, copies=4, validation_copies=2, seed=5, split="structure"
+    )
     assert not np.array_equal(other["train_x"], arrays["train_x"])
 
 
 def test_training_history_has_the_project_columns_and_the_model_round_trips(library: list, tmp_path: Path) -> None:
-    arrays = training_set(library, GRID, CU1, AUGMENTATION, copies=4, validation_copies=2, seed=1, split="copy")
+    arrays = training_set(
+        library, GRID, CU1, AUGMENTATION, PREPROCESSING, copies=4, validation_copies=2, seed=1, split="copy"
+    )
     training = {"epochs": 2, "batch_size": 8, "learning_rate": 0.01, "weight_decay": 0.0}
     model, history = train_identifier(
         arrays["train_x"],
@@ -162,20 +178,23 @@ def test_evaluation_protocol_sizes_and_examples(library: list) -> None:
     settings = EvaluationSettings.from_config(evaluation)
     model = untrained_model(len(library))
     kwargs = {"grid": GRID, "wavelength": CU1, "augmentation": AUGMENTATION, "settings": settings, "seed": 3}
+    kwargs["preprocessing"] = PREPROCESSING
     result = evaluate_identifier(library, model, CPU, structure_model=untrained_model(3), **kwargs)
     metrics = result.metrics.set_index(["set", "method", "metric"])
     n = len(library)
     assert metrics.loc[("held-out augmentations", "classifier", "top1"), "n"] == n * 2
-    assert metrics.loc[("hard", "prototype", "top5"), "n"] == n * 2
+    assert metrics.loc[("partial range", "classifier", "top1"), "n"] == n * 2
+    assert metrics.loc[("hard", "prototype", "top1"), "n"] == n * 2
     assert metrics.loc[("held-out structures", "prototype", "top1"), "n"] == 2 * 2  # 40 % of 5 phases, 2 copies
-    # Five phases: the right one is always among the best five.
-    assert (result.metrics.loc[result.metrics["metric"] == "top5", "value"] == 1.0).all()
-    assert result.strength["strength"].tolist() == [0.5, 0.5, 2.0, 2.0]
+    # Five phases: the right one is always among the best five, so no top-5 is reported.
+    assert set(result.metrics["metric"]) == {"top1"} and set(result.strength["metric"]) == {"top1"}
+    assert result.strength["strength"].tolist() == [0.5, 2.0]
     examples = result.examples
     assert examples["patterns"].shape == (3, GRID.size) and examples["top5"].shape == (3, 5)
     fwhm = float(np.mean(AUGMENTATION["profile"]["instrument_fwhm"]))
     best = int(examples["top5"][0, 0])
-    assert np.allclose(examples["references"][0, 0], clean_pattern(library[best], GRID, CU1, fwhm))
+    reference = network_inputs(clean_pattern(library[best], GRID, CU1, fwhm)[None], GRID, PREPROCESSING)[0]
+    assert np.allclose(examples["references"][0, 0], reference)
     assert (np.diff(examples["scores"], axis=1) <= 0).all()
     again = evaluate_identifier(library, model, CPU, **kwargs)
     assert again.metrics.equals(result.metrics[result.metrics["set"] != "held-out structures"].reset_index(drop=True))
@@ -198,7 +217,16 @@ def test_demo_queries_are_identified_by_folder_and_the_broken_file_is_rejected(l
     classes = np.arange(len(library))
     model = untrained_model(len(library))
     table, rejects = identify_folder(
-        tmp_path, library, phases, model, classes, CPU, grid=GRID, wavelength=CU1, settings=settings
+        tmp_path,
+        library,
+        phases,
+        model,
+        classes,
+        CPU,
+        grid=GRID,
+        wavelength=CU1,
+        settings=settings,
+        preprocessing=PREPROCESSING,
     )
     assert rejects["query"].tolist() == [BROKEN_QUERY] and "non-numeric" in rejects["reason"].iloc[0]
     first = table[(table["component"] == 1) & (table["rank"] == 1)].set_index("query")["phase_id"]

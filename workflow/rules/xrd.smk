@@ -200,6 +200,7 @@ rule xrd_augment:
         grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         augmentation=XRD["augmentation"],
+        preprocessing=XRD["preprocessing"],
         copies=per_dataset("xrd", "training.copies"),
         validation_copies=per_dataset("xrd", "training.validation_copies"),
         structure_fraction=XRD["evaluation"]["structure_split_fraction"],
@@ -265,6 +266,7 @@ rule xrd_evaluate:
         grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         augmentation=XRD["augmentation"],
+        preprocessing=XRD["preprocessing"],
         evaluation=XRD["evaluation"],
     script:
         "../scripts/xrd/evaluate.py"
@@ -379,6 +381,7 @@ rule xrd_identify:
         grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         identify=XRD["identify"],
+        preprocessing=XRD["preprocessing"],
     script:
         "../scripts/xrd/identify.py"
 

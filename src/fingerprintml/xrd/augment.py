@@ -3,8 +3,10 @@
 Each effect is switched on and sized in config (``xrd.augmentation``):
 
 * Debye-Waller: per-element B (angstrom^2), intensities times exp(-B s^2), s = sin(theta)/lambda.
-* Strain: a random symmetric strain tensor deforms the cell; peak positions follow from the strained reciprocal
-  lattice (a stretched cell moves peaks to lower angles), scattering factors and Lorentz-polarisation follow too.
+* Strain: a random strain the crystal system allows deforms the cell (cubic: isotropic; tetragonal, trigonal and
+  hexagonal: a and c; orthorhombic: a, b, c; lower symmetries: every free cell parameter), so that symmetry-equivalent
+  reflections stay together; peak positions follow from the strained reciprocal lattice (a stretched cell moves
+  peaks to lower angles), scattering factors and Lorentz-polarisation follow too.
 * Crystallite size: Scherrer broadening, FWHM = K lambda / (L cos theta), added in quadrature to the instrument's.
 * Pseudo-Voigt peak shape with a random Lorentzian fraction (else Gaussian).
 * K-alpha2: a second set of sticks at the K-alpha2 wavelength with a fixed intensity ratio.
@@ -27,7 +29,7 @@ import scipy.special
 
 from fingerprintml.seeds import rng_for
 from fingerprintml.xrd import kernels
-from fingerprintml.xrd.patterns import Grid, normalise
+from fingerprintml.xrd.patterns import Grid, Preprocessing, crop_ranges, network_inputs, normalise
 from fingerprintml.xrd.reflections import Reflections, metric_terms, stick_intensities
 
 ORIENTATION_AXES = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 1, 1]], dtype=float)
@@ -60,10 +62,10 @@ def scaled_settings(settings: dict[str, Any], strength: float) -> dict[str, Any]
 
 
 def _strained_reciprocals(refl: Reflections, strain: float, rng: np.random.Generator, copies: int) -> np.ndarray:
-    if strain <= 0:
-        return np.broadcast_to(refl.reciprocal, (copies, 3, 3))
-    tensor = rng.uniform(-strain, strain, (copies, 3, 3))
-    tensor = (tensor + tensor.transpose(0, 2, 1)) / 2
+    """Reciprocal lattices (copies, 3, 3) of the cell deformed by strains whose coefficients along each of the
+    structure's allowed strain modes (largest component 1) are uniform in +-``strain``."""
+    coefficients = rng.uniform(-strain, strain, (copies, len(refl.strain_modes)))
+    tensor = np.einsum("cm,mij->cij", coefficients, refl.strain_modes)
     return np.linalg.inv(refl.lattice @ (np.eye(3) + tensor)).transpose(0, 2, 1)
 
 
@@ -291,6 +293,7 @@ def training_set(
     grid: Grid,
     wavelength: float,
     settings: dict[str, Any],
+    preprocessing: Preprocessing,
     *,
     copies: int,
     validation_copies: int,
@@ -298,13 +301,16 @@ def training_set(
     split: str,
     threads: int = 1,
 ) -> dict[str, np.ndarray]:
-    """The augmented patterns a model of ``split`` trains on: ``copies`` (train_x, train_y) and
-    ``validation_copies`` (validation_x, validation_y) of each phase of ``library``, labelled by position in it,
-    each set from its own seed stream."""
+    """The network inputs a model of ``split`` trains on: ``copies`` (train_x, train_y) and ``validation_copies``
+    (validation_x, validation_y) of each phase of ``library``, labelled by position in it, each set from its own
+    seed stream; augmented patterns cut to partial ranges (:func:`fingerprintml.xrd.patterns.crop_ranges`) and
+    preprocessed as measured queries are (:func:`fingerprintml.xrd.patterns.network_inputs`)."""
     arrays = {}
     for name, count in [("train", copies), ("validation", validation_copies)]:
         labels = np.repeat(np.arange(len(library)), count)
         rng = rng_for(seed, "xrd", split, name)
-        arrays[f"{name}_x"] = augmented_set(library, labels, grid, wavelength, settings, rng, threads=threads)
+        patterns = augmented_set(library, labels, grid, wavelength, settings, rng, threads=threads)
+        ranges = crop_ranges(len(labels), grid, preprocessing, rng_for(seed, "xrd", split, name, "range"))
+        arrays[f"{name}_x"] = network_inputs(patterns, grid, preprocessing, ranges)
         arrays[f"{name}_y"] = labels
     return arrays

@@ -53,12 +53,21 @@ def write_demo_queries(
     augmentation: dict[str, Any],
     seed: int,
 ) -> list[str]:
-    """Simulated measured patterns of ``queries`` distinct library phases, written as instruments export them:
+    """Simulated measured patterns of ``queries`` distinct library phases (as many as the library has, if fewer;
+    with a warning), written as instruments export them:
     different ranges and steps, .xy and .xye (two-theta, counts, counting error) and .csv (two-theta, counts,
     with a header); the first is a two-phase mixture. One unreadable file (``query_broken.xy``) exercises the
     rejects. Returns the names written, the broken file last."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    if queries > len(library):
+        log.warning(
+            "the library has %d phases: %d demo queries of distinct phases instead of %d",
+            len(library),
+            len(library),
+            queries,
+        )
+        queries = len(library)
     rng = rng_for(seed, "xrd", "demo-queries")
     picks = rng.choice(len(library), queries, replace=False)
     names = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import torch
 from fingerprintml.seeds import rng_for
 from fingerprintml.xrd.augment import augmented_set, clean_pattern, scaled_settings
 from fingerprintml.xrd.model import Identifier
-from fingerprintml.xrd.patterns import Grid
+from fingerprintml.xrd.patterns import Grid, Preprocessing, crop_ranges, network_inputs
 from fingerprintml.xrd.reflections import Reflections
 from fingerprintml.xrd.splits import held_out_phases
 from fingerprintml.xrd.train import embeddings, predict_logits
@@ -84,9 +85,12 @@ def class_prototypes(embedding: np.ndarray, labels: np.ndarray, n_classes: int) 
 
 
 def accuracy_rows(name: str, split: str, method: str, scores: np.ndarray, labels: np.ndarray) -> list[dict]:
+    """Top-1 and top-5 rows of the metrics table; a top-k is left out when the library has no more than k phases
+    (any k candidates include the truth: 1.0 whatever the model)."""
     return [
         {"set": name, "split": split, "method": method, "n": len(labels), "metric": f"top{k}", "value": value}
         for k in (1, 5)
+        if k < scores.shape[1]
         for value in [top_k_accuracy(scores, labels, k)]
     ]
 
@@ -103,6 +107,7 @@ def evaluate_identifier(
     grid: Grid,
     wavelength: float,
     augmentation: dict[str, Any],
+    preprocessing: Preprocessing,
     settings: EvaluationSettings,
     seed: int,
     threads: int = 1,
@@ -111,47 +116,62 @@ def evaluate_identifier(
     """The evaluation protocol of a model trained on every phase of ``library`` (the split by augmented copy).
 
     Top-1 and top-5 by the classifier and by the nearest clean-pattern prototype in embedding space on held-out
-    augmentations (seed streams training never uses), on a harder set (stronger augmentations, two-phase
-    mixtures), top-k against the augmentation strength, and, with ``structure_model`` (trained without the
-    held-out fraction of phases), retrieval of the phases it never saw among all prototypes. Examples: a seeded
-    pick of held-out patterns with their five best candidates and those candidates' clean patterns.
+    augmentations (seed streams training never uses) over the whole grid, on the same patterns measured over
+    partial ranges (every one cut at both ends, as ``preprocessing`` cuts training copies), on a harder set
+    (stronger augmentations, two-phase mixtures), top-k against the augmentation strength, and, with
+    ``structure_model`` (trained without the held-out fraction of phases), retrieval of the phases it never saw
+    among all prototypes. Every pattern is preprocessed as a measured query is. Examples: a seeded pick of
+    held-out patterns with their five best candidates and those candidates' clean patterns.
     """
     n = len(library)
+    if n <= 5:
+        log.warning("top-5 not reported: with %d phases any 5 candidates include the right one", n)
     fwhm = float(np.mean(augmentation["profile"]["instrument_fwhm"]))
-    references = np.stack([clean_pattern(refl, grid, wavelength, fwhm) for refl in library])
+    references = network_inputs(
+        np.stack([clean_pattern(refl, grid, wavelength, fwhm) for refl in library]), grid, preprocessing
+    )
     prototypes = embeddings(model, references, device)
 
     def scored(name: str, augmentation_settings: dict[str, Any], copies: int, mixture: float = 0.0):
         labels = np.repeat(np.arange(n), copies)
         rng = rng_for(seed, "xrd", "test", name)
-        x = augmented_set(
+        raw = augmented_set(
             library, labels, grid, wavelength, augmentation_settings, rng, mixture_fraction=mixture, threads=threads
         )
-        return x, labels, predict_logits(model, x, device), embeddings(model, x, device)
+        x = network_inputs(raw, grid, preprocessing)
+        return raw, x, labels, predict_logits(model, x, device), embeddings(model, x, device)
 
-    test_x, test_y, test_scores, test_embedding = scored("held-out", augmentation, settings.test_copies)
+    test_raw, test_x, test_y, test_scores, test_embedding = scored("held-out", augmentation, settings.test_copies)
     rows = accuracy_rows("held-out augmentations", "copy", "classifier", test_scores, test_y)
     rows += accuracy_rows(
         "held-out augmentations", "copy", "prototype", prototype_scores(test_embedding, prototypes), test_y
     )
+    every_copy_cut = dataclasses.replace(preprocessing, crop_fraction=1.0)
+    ranges = crop_ranges(len(test_y), grid, every_copy_cut, rng_for(seed, "xrd", "test", "partial-range"))
+    partial_x = network_inputs(test_raw, grid, preprocessing, ranges)
+    rows += accuracy_rows("partial range", "copy", "classifier", predict_logits(model, partial_x, device), test_y)
     hard = scaled_settings(augmentation, settings.hard_strength)
-    _, hard_y, hard_scores, hard_embedding = scored("hard", hard, settings.hard_copies, settings.hard_mixture_fraction)
+    _, _, hard_y, hard_scores, hard_embedding = scored(
+        "hard", hard, settings.hard_copies, settings.hard_mixture_fraction
+    )
     rows += accuracy_rows("hard", "copy", "classifier", hard_scores, hard_y)
     rows += accuracy_rows("hard", "copy", "prototype", prototype_scores(hard_embedding, prototypes), hard_y)
     strength_rows = []
     for strength in settings.strengths:
-        _, y, scores, _ = scored(
+        _, _, y, scores, _ = scored(
             f"strength-{strength}", scaled_settings(augmentation, strength), settings.strength_copies
         )
         strength_rows += [
-            {"strength": strength, "metric": f"top{k}", "value": top_k_accuracy(scores, y, k)} for k in (1, 5)
+            {"strength": strength, "metric": f"top{k}", "value": top_k_accuracy(scores, y, k)} for k in (1, 5) if k < n
         ]
     if structure_model is not None:
         unseen = held_out_phases(n, settings.structure_split_fraction, seed)
         gallery = embeddings(structure_model, references, device)
         labels = np.repeat(unseen, settings.test_copies)
         rng = rng_for(seed, "xrd", "test", "unseen")
-        x = augmented_set(library, labels, grid, wavelength, augmentation, rng, threads=threads)
+        x = network_inputs(
+            augmented_set(library, labels, grid, wavelength, augmentation, rng, threads=threads), grid, preprocessing
+        )
         scores = prototype_scores(embeddings(structure_model, x, device), gallery)
         rows += accuracy_rows("held-out structures", "structure", "prototype", scores, labels)
         log.info("structure split: %d unseen phases retrieved among %d", len(unseen), n)

@@ -20,18 +20,17 @@ from fingerprintml.xrd.patterns import (
     PATTERN_SUFFIXES,
     Grid,
     PatternReadError,
-    arpls_baseline,
+    Preprocessing,
     convert_wavelength,
     normalise,
+    preprocess,
     read_measured_pattern,
-    resample,
 )
 from fingerprintml.xrd.reflections import Reflections, wavelength_of
 from fingerprintml.xrd.train import predict_logits
 
 log = logging.getLogger(__name__)
 
-BASELINE_STEP = 0.1  # two-theta step (deg) the configured baseline smoothness refers to
 IDENTIFY_COLUMNS = ["query", "component", "rank", "phase_id", "formula", "spacegroup", "score", "weight"]
 REJECT_COLUMNS = ["query", "reason"]
 
@@ -47,7 +46,6 @@ class IdentifySettings:
     min_explained: float
     reference_fwhm: tuple[float, ...]
     max_shift: float
-    baseline: Mapping[str, Any]
 
     @classmethod
     def from_config(cls, identify: Mapping[str, Any]) -> IdentifySettings:
@@ -57,7 +55,6 @@ class IdentifySettings:
             min_explained=float(identify["min_explained"]),
             reference_fwhm=tuple(float(w) for w in identify["reference_fwhm"]),
             max_shift=float(identify["max_shift"]),
-            baseline=dict(identify["baseline"]),
             **counts,
         )
 
@@ -68,21 +65,15 @@ def prepare_query(
     grid: Grid,
     measured_wavelength: float,
     model_wavelength: float,
-    baseline: Mapping[str, Any],
+    preprocessing: Preprocessing,
 ) -> np.ndarray:
-    """Measured pattern -> model input: two-theta converted to the model's wavelength, resampled onto the grid,
-    baseline (arPLS) removed, scaled to a maximum of 1."""
+    """Measured pattern -> model input: two-theta converted to the model's wavelength, then the preprocessing of
+    the training patterns (:func:`fingerprintml.xrd.patterns.preprocess`)."""
     if measured_wavelength != model_wavelength:
         two_theta = convert_wavelength(two_theta, measured_wavelength, model_wavelength)
         keep = np.isfinite(two_theta)
         two_theta, intensity = two_theta[keep], intensity[keep]
-    pattern = resample(grid, two_theta, intensity)
-    if baseline["enabled"]:
-        inside = (grid.two_theta >= two_theta.min()) & (grid.two_theta <= two_theta.max())
-        # The penalty acts on second differences: the same physical smoothness needs lambda ~ step^-4.
-        smoothness = baseline["smoothness"] * (BASELINE_STEP / grid.step) ** 4
-        pattern[inside] -= arpls_baseline(pattern[inside], smoothness=smoothness)
-    return normalise(np.clip(pattern, 0, None)).astype(np.float32)
+    return preprocess(two_theta, intensity, grid, preprocessing)
 
 
 def identify_mixture(
@@ -175,11 +166,13 @@ def identify_folder(
     grid: Grid,
     wavelength: float,
     settings: IdentifySettings,
+    preprocessing: Preprocessing,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Identify every pattern file (.xy/.xye/.csv) of ``folder``, in name order, with the model whose classes are
     the library indices ``classes``. Returns the identifications (:data:`IDENTIFY_COLUMNS`: per query, component
-    and rank) and the files that could not be read, by name with the reason; an unreadable file never stops the
-    others."""
+    and rank) and the files left out, by name with the reason: unreadable, physically impossible (see
+    :func:`fingerprintml.xrd.patterns.check_pattern`), outside the model's grid, or explained by no library phase.
+    Every file is in exactly one of the two tables; a bad file never stops the others."""
     references = reference_patterns([library[c] for c in classes], grid, wavelength, list(settings.reference_fwhm))
     class_phases = phases.iloc[classes].reset_index(drop=True)
     max_lag = round(settings.max_shift / grid.step)
@@ -188,11 +181,12 @@ def identify_folder(
     for path in files:
         try:
             two_theta, intensity = read_measured_pattern(path)
+            pattern = prepare_query(two_theta, intensity, grid, settings.query_wavelength, wavelength, preprocessing)
         except PatternReadError as error:
-            log.warning("rejected %s", error)
-            rejects.append({"query": path.name, "reason": str(error)})
+            reason = str(error) if str(error).startswith(path.name) else f"{path.name}: {error}"
+            log.warning("rejected %s", reason)
+            rejects.append({"query": path.name, "reason": reason})
             continue
-        pattern = prepare_query(two_theta, intensity, grid, settings.query_wavelength, wavelength, settings.baseline)
         components = identify_mixture(
             pattern,
             lambda x: predict_logits(model, x, device),
@@ -203,6 +197,11 @@ def identify_folder(
             min_explained=settings.min_explained,
             max_lag=max_lag,
         )
+        if not components:
+            reason = f"{path.name}: no library phase explains at least {settings.min_explained:g} of the pattern"
+            log.warning("rejected %s", reason)
+            rejects.append({"query": path.name, "reason": reason})
+            continue
         rows += identify_rows(path.name, components, class_phases)
     log.info("%d patterns identified, %d rejected", len(files) - len(rejects), len(rejects))
     return pd.DataFrame(rows, columns=IDENTIFY_COLUMNS), pd.DataFrame(rejects, columns=REJECT_COLUMNS)

@@ -20,6 +20,7 @@ from pymatgen.analysis.diffraction.xrd import ATOMIC_SCATTERING_PARAMS, WAVELENG
 from pymatgen.core import Structure
 
 from fingerprintml.xrd import kernels
+from fingerprintml.xrd.structures import strain_modes
 
 TWO_THETA_TOL = AbstractDiffractionPatternCalculator.TWO_THETA_TOL
 SCALED_INTENSITY_TOL = AbstractDiffractionPatternCalculator.SCALED_INTENSITY_TOL
@@ -47,6 +48,8 @@ class Reflections:
     symbols: list[str]
     lattice: np.ndarray  # (3, 3) direct lattice vectors as rows, angstrom
     family: np.ndarray  # (M,) index of the pymatgen peak (merged two-theta bin) each point belongs to
+    crystal_system: str
+    strain_modes: np.ndarray  # (k, 3, 3) the strains the point group allows (structures.strain_modes)
 
     @property
     def reciprocal(self) -> np.ndarray:
@@ -113,6 +116,7 @@ def compute_reflections(structure: Structure, wavelength: float, two_theta_max: 
         _, coords, occus = groups[symbol]
         phase_sums[:, e] = np.exp(2j * math.pi * (hkl @ np.asarray(coords).T)) @ np.asarray(occus)
     two_theta = np.degrees(2 * np.arcsin(np.clip(wavelength * g / 2, -1, 1)))
+    system, modes = strain_modes(structure)
     _, family = np.unique(np.round(two_theta / TWO_THETA_TOL).astype(np.int64), return_inverse=True)
     return Reflections(
         hkl=hkl,
@@ -122,6 +126,8 @@ def compute_reflections(structure: Structure, wavelength: float, two_theta_max: 
         symbols=symbols,
         lattice=np.array(lattice.matrix, dtype=float),
         family=family.astype(np.int64),
+        crystal_system=system,
+        strain_modes=modes,
     )
 
 

@@ -1,7 +1,7 @@
 from fingerprintml.io import write_arrays
 from fingerprintml.logs import log_to
 from fingerprintml.xrd.augment import training_set
-from fingerprintml.xrd.patterns import Grid
+from fingerprintml.xrd.patterns import Grid, Preprocessing
 from fingerprintml.xrd.reflections import wavelength_of
 from fingerprintml.xrd.splits import structure_split_classes
 from fingerprintml.xrd.store import load_caches
@@ -15,6 +15,7 @@ with log_to(snakemake.log[0]) as log:
         Grid.from_config(p.grid),
         wavelength_of(p.wavelength),
         p.augmentation,
+        Preprocessing.from_config(p.preprocessing),
         copies=p.copies,
         validation_copies=p.validation_copies,
         seed=p.seed,

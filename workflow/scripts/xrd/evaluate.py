@@ -4,7 +4,7 @@ from fingerprintml.io import write_arrays, write_table
 from fingerprintml.logs import log_to
 from fingerprintml.torch_runtime import select_device
 from fingerprintml.xrd.evaluate import EvaluationSettings, evaluate_identifier
-from fingerprintml.xrd.patterns import Grid
+from fingerprintml.xrd.patterns import Grid, Preprocessing
 from fingerprintml.xrd.reflections import wavelength_of
 from fingerprintml.xrd.store import load_caches
 from fingerprintml.xrd.train import load_identifier
@@ -20,6 +20,7 @@ with log_to(snakemake.log[0]) as log:
         grid=Grid.from_config(p.grid),
         wavelength=wavelength_of(p.wavelength),
         augmentation=p.augmentation,
+        preprocessing=Preprocessing.from_config(p.preprocessing),
         settings=EvaluationSettings.from_config(p.evaluation),
         seed=p.seed,
         threads=snakemake.threads,

@@ -4,7 +4,7 @@ from fingerprintml.io import read_table, write_table
 from fingerprintml.logs import log_to
 from fingerprintml.torch_runtime import select_device
 from fingerprintml.xrd.identify import IdentifySettings, identify_folder
-from fingerprintml.xrd.patterns import Grid
+from fingerprintml.xrd.patterns import Grid, Preprocessing
 from fingerprintml.xrd.reflections import wavelength_of
 from fingerprintml.xrd.store import load_caches
 from fingerprintml.xrd.train import load_identifier
@@ -24,6 +24,7 @@ with log_to(snakemake.log[0]):
         grid=Grid.from_config(p.grid),
         wavelength=wavelength_of(p.wavelength),
         settings=IdentifySettings.from_config(p.identify),
+        preprocessing=Preprocessing.from_config(p.preprocessing),
     )
     write_table(table, snakemake.output.table)
     write_table(rejects, snakemake.output.rejects)
