@@ -41,6 +41,7 @@ CONDA_NAME = {
     "PIL": "pillow",
     "pyarrow": "pyarrow",
     "numba": "numba",
+    "plotly": "plotly",
 }
 UNPINNED_OK = {"git"}
 

@@ -45,6 +45,7 @@ DISTRIBUTIONS = {
     "diffpy.srfit": {"diffpy.srfit"},
     "diffpy.structure": {"diffpy.structure"},
     "diffpy.srreal": {"diffpy.srreal"},
+    "plotly": {"plotly"},
 }
 # Shared modules whose imports only some studies need: the extra that carries them.
 SHARED_EXTRA = {"torch_runtime": "torch"}

@@ -18,6 +18,7 @@ from fingerprintml.motifs.figures import FIGURE_INPUTS, draw
 from fingerprintml.motifs.fitting import FitSettings, fit_masks
 from fingerprintml.motifs.motif import atom_table, extract_motif
 from fingerprintml.motifs.pipeline import fit_shard, gather_fits
+from fingerprintml.motifs.tables import CONFIDENCE_COLUMNS
 from fingerprintml.shards import shard_names, shard_slice
 
 PDF = PDFSettings(qmin=0.7, qmax=20.0, qdamp=0.05, qbroad=0.01, biso_default=0.4, qstep=0.05)
@@ -98,11 +99,27 @@ def test_motif_from_a_catalogue_and_its_shap_values() -> None:
         np.where(features.iloc[:, :-1] == 1, 1.0, -1.0) * sign * 0.05, columns=features.columns[:-1]
     )
     shap_table["n_atoms"] = 0.0
-    atoms = extract_motif(cluster, catalogue, shap_table, removable=["W"], cutoff=2.5, spread_factor=1.0)
+    # Two bootstrap repeats: the first finds the planted motif, the second only its W.
+    bootstrap = pd.DataFrame(
+        {
+            "repeat": np.repeat([0, 1], len(cluster)),
+            "index": np.tile(np.arange(len(cluster)), 2),
+            "acv": np.tile(np.where(cluster.elements == "W", -0.05, np.nan), 2),
+            "in_motif": np.concatenate([planted, planted & (cluster.elements == "W")]),
+        }
+    )
+    options = {"removable": ["W"], "cutoff": 2.5, "spread_factor": 1.0, "bootstrap": bootstrap, "level": 0.9}
+    atoms = extract_motif(cluster, catalogue, shap_table, **options)
     np.testing.assert_array_equal(atoms["in_motif"].to_numpy(), planted)
-    pd.testing.assert_frame_equal(atoms, atom_table(cluster, features, shap_table, ["W"], 2.5, 1.0))
+    pd.testing.assert_frame_equal(
+        atoms.drop(columns=CONFIDENCE_COLUMNS), atom_table(cluster, features, shap_table, ["W"], 2.5, 1.0)
+    )
+    expected = np.where(planted, np.where(cluster.elements == "W", 1.0, 0.5), 0.0)
+    np.testing.assert_allclose(atoms["p_in_motif"], expected)
     with pytest.raises(ValueError, match="does not match"):
-        extract_motif(cluster, catalogue.iloc[:10], shap_table, removable=["W"], cutoff=2.5, spread_factor=1.0)
+        extract_motif(cluster, catalogue.iloc[:10], shap_table, **options)
+    with pytest.raises(ValueError, match="does not cover"):
+        extract_motif(cluster, catalogue, shap_table, **{**options, "bootstrap": bootstrap[bootstrap["index"] > 0]})
 
 
 @pytest.fixture
@@ -121,6 +138,9 @@ def figure_inputs(tmp_path: Path) -> dict[str, str]:
             "acv": [-0.02, 0.01, np.nan],
             "spread": [0.005, 0.004, np.nan],
             "in_motif": [True, False, True],
+            "acv_low": [-0.025, 0.005, np.nan],
+            "acv_high": [-0.015, 0.02, np.nan],
+            "p_in_motif": [0.95, 0.3, 0.95],
         }
     )
     r = np.linspace(1.6, 10.0, 50)
