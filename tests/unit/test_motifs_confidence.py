@@ -17,18 +17,21 @@ from fingerprintml.motifs.motif import summarise_bootstrap
 
 PDF = PDFSettings(qmin=0.7, qmax=20.0, qdamp=0.05, qbroad=0.01, biso_default=0.4, qstep=0.05)
 FIT = FitSettings(rmin=1.6, rmax=10.0, zoom_min=0.99, zoom_max=1.01)
+MEASUREMENT = {"qmin": 0.8, "qmax": 18.0, "qdamp": 0.04, "biso": 0.5, "delta1": 0.5, "qbroad": 0.02}
 GENERATOR = {"decoys": 3, "scale": 1.3, "zoom": 1.004, "noise": 0.02, "rmax": 12.0, "rstep": 0.01}
+GENERATOR["measurement"] = MEASUREMENT
 METRICS = {
     "params": {"max_depth": 3, "learning_rate": 0.1, "subsample": 0.8, "colsample_bytree": 0.8},
     "n_estimators": 150,
 }
-SETTINGS = BootstrapSettings(repeats=8, shap_rows=400, level=0.9)
+SETTINGS = BootstrapSettings(repeats=8, shap_rows=400)
+LEVEL = 0.9
 
 
 @pytest.fixture(scope="module")
 def fitted():
     """The demo's cluster (Keggin + 3 decoy octahedra), the noisy PDF of the Keggin alone and 500 fitted cut-outs."""
-    data = generate(GeneratorSettings.from_config(GENERATOR), PDF, np.random.default_rng(3))
+    data = generate(GeneratorSettings.from_config(GENERATOR), np.random.default_rng(3))
     masks = build_catalogue(data.cluster, ["W"], 2.5, 500, np.random.default_rng(4))
     catalogue = masks_to_table(masks)
     fits = fit_masks(data.cluster, masks, data.r, data.g, pdf=PDF, fit=FIT, engine="fast")
@@ -55,7 +58,7 @@ def test_the_planted_motif_is_certain_and_the_decoys_are_not_in_it(fitted) -> No
     data, catalogue, fits = fitted
     table = _bootstrap(data, catalogue, fits)
     assert len(table) == SETTINGS.repeats * len(data.cluster)
-    summary = summarise_bootstrap(table, SETTINGS.level).set_index("index")
+    summary = summarise_bootstrap(table, LEVEL).set_index("index")
     w = np.flatnonzero(data.cluster.elements == "W")
     planted_w, decoy_w = w[data.planted[w]], w[~data.planted[w]]
     assert (summary.loc[planted_w, "p_in_motif"] >= 0.9).all()
@@ -71,7 +74,7 @@ def test_the_planted_motif_is_certain_and_the_decoys_are_not_in_it(fitted) -> No
 def test_rw_that_ignores_the_atoms_gives_no_confident_motif(fitted) -> None:
     data, catalogue, fits = fitted
     shuffled = fits.assign(rw=np.random.default_rng(5).permutation(fits["rw"].to_numpy()))
-    summary = summarise_bootstrap(_bootstrap(data, catalogue, shuffled), SETTINGS.level)
+    summary = summarise_bootstrap(_bootstrap(data, catalogue, shuffled), LEVEL)
     w = np.flatnonzero(data.cluster.elements == "W")
     assert (summary.loc[w, "p_in_motif"] < 0.9).all()
     # The intervals of most W straddle zero: no atom's effect is resolved.
@@ -111,7 +114,7 @@ def test_the_bootstrap_needs_two_repeats(fitted) -> None:
             removable=["W"],
             cutoff=2.5,
             spread_factor=1.0,
-            settings=BootstrapSettings(repeats=1, shap_rows=100, level=0.9),
+            settings=BootstrapSettings(repeats=1, shap_rows=100),
             seed=0,
             threads=1,
         )

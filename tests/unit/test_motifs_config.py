@@ -79,7 +79,7 @@ def test_the_users_data_is_built_instead_of_the_datasets_unless_they_name_user()
         layout.built_datasets(with_input(CONFIG, "my.xyz", None))
     with pytest.raises(ValueError, match=r"motifs\.input"):
         layout.built_datasets(with_input(CONFIG, None, None, "user"))
-    with pytest.raises(ValueError, match="known datasets: demo, paper, user"):
+    with pytest.raises(ValueError, match="known datasets: clusterfinder, demo, paper, user"):
         layout.built_datasets(with_input(CONFIG, None, None, "papers"))
 
 

@@ -47,7 +47,6 @@ rule motifs_generate:
     params:
         seed=MOT["seed"],
         generator=per_dataset("motifs", "generator"),
-        pdf=MOT["pdf"],
     script:
         "../scripts/motifs/generate.py"
 
@@ -228,7 +227,7 @@ rule motifs_bootstrap:
     params:
         **MOT_SHARED,
         spread_factor=MOT["motif"]["spread_factor"],
-        bootstrap=MOT["motif"]["bootstrap"],
+        bootstrap=per_dataset("motifs", "bootstrap"),
     script:
         "../scripts/motifs/bootstrap.py"
 
@@ -256,7 +255,7 @@ rule motifs_atoms:
         removable=MOT["removable"],
         bond_cutoff=MOT["bond_cutoff"],
         spread_factor=MOT["motif"]["spread_factor"],
-        level=MOT["motif"]["bootstrap"]["level"],
+        level=MOT["motif"]["confidence_level"],
     script:
         "../scripts/motifs/atoms.py"
 

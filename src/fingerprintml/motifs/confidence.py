@@ -27,17 +27,15 @@ LOG = logging.getLogger("fingerprintml")
 
 @dataclass(frozen=True)
 class BootstrapSettings:
-    """The bootstrap: ``repeats`` resampled catalogues and models, SHAP values of ``shap_rows`` cut-outs of each;
-    ACV intervals at confidence ``level``."""
+    """The bootstrap: ``repeats`` resampled catalogues and models, SHAP values of ``shap_rows`` cut-outs of each."""
 
     repeats: int
     shap_rows: int
-    level: float
 
     @classmethod
     def from_config(cls, cfg: dict) -> BootstrapSettings:
-        """Settings from the ``motifs.motif.bootstrap`` block."""
-        return cls(repeats=cfg["repeats"], shap_rows=cfg["shap_rows"], level=cfg["level"])
+        """Settings from a dataset block's ``bootstrap``."""
+        return cls(repeats=cfg["repeats"], shap_rows=cfg["shap_rows"])
 
 
 def bootstrap_motif(
@@ -67,7 +65,7 @@ def bootstrap_motif(
     removable, cutoff, spread_factor
         Removable elements, bond cutoff (A) and the motif rule's spread factor.
     settings
-        Repeats and SHAP rows per repeat (the level is the atom table's).
+        Repeats and SHAP rows per repeat.
     seed, threads
         The study's seed; xgboost's threads.
     """
