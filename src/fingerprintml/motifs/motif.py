@@ -104,6 +104,8 @@ def summarise_bootstrap(bootstrap: pd.DataFrame, level: float) -> pd.DataFrame:
     if not 0 < level < 1:
         raise ValueError(f"the interval's confidence level must lie in (0, 1), got {level}")
     tail = 50 * (1 - level)
+    # Read back with fingerprintml.io.read_table, a missing ACV is an empty string.
+    bootstrap = bootstrap.assign(acv=pd.to_numeric(bootstrap["acv"].replace("", np.nan)))
     grouped = bootstrap.groupby("index")
     return pd.DataFrame(
         {
