@@ -46,6 +46,7 @@ CONDA_NAME = {
     "xraydb": "xraydb",
     "periodictable": "periodictable",
     "crepes": "crepes",
+    "plotly": "plotly",
 }
 UNPINNED_OK = {"git"}
 

@@ -50,6 +50,7 @@ DISTRIBUTIONS = {
     "diffpy.srreal": {"diffpy.srreal"},
     "xraydb": {"xraydb"},
     "periodictable": {"periodictable"},
+    "plotly": {"plotly"},
 }
 # Shared modules whose imports only some studies need: the extra that carries them.
 SHARED_EXTRA = {"torch_runtime": "torch"}

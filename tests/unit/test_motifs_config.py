@@ -81,7 +81,7 @@ def test_the_users_data_is_built_instead_of_the_datasets_unless_they_name_user()
         layout.built_datasets(with_input(CONFIG, "my.xyz", None))
     with pytest.raises(ValueError, match=r"motifs\.input"):
         layout.built_datasets(with_input(CONFIG, None, None, "user"))
-    with pytest.raises(ValueError, match="known datasets: demo, paper, user"):
+    with pytest.raises(ValueError, match="known datasets: clusterfinder, demo, paper, user"):
         layout.built_datasets(with_input(CONFIG, None, None, "papers"))
 
 
@@ -99,7 +99,27 @@ def test_shards_and_figure_inputs_are_the_datasets_own() -> None:
     shards = layout.shard_files(CONFIG, "paper", "fits")
     assert shards == [f"results/motifs/paper/fits/shard_0000{k}.csv" for k in range(4)]  # 10,000 in 2,500s
     assert len(layout.shard_files(CONFIG, "demo", "fits_srreal")) == 2
-    assert layout.figure_inputs("user", "rw_distribution") == {
+    assert layout.figure_inputs(CONFIG, "user", "rw_distribution") == {
         "fits": "results/motifs/user/fits.csv",
         "result": "results/motifs/user/motif_fit.json",
     }
+
+
+def test_a_fits_table_replaces_the_catalogue_and_the_pdf_fits() -> None:
+    config = copy.deepcopy(CONFIG)
+    config["input"] = {"structure": "my.xyz", "data": None, "fits": "my_fits.csv"}
+    assert not errors(config)
+    assert layout.built_datasets(config) == ["user"]
+    assert layout.catalogue_file(config, "user") == "results/motifs/user/imported/catalogue.csv"
+    assert layout.fits_file(config, "user") == "results/motifs/user/imported/fits.csv"
+    assert layout.fits_file(config, "paper") == "results/motifs/paper/fits.csv"
+    # Without a PDF there is no motif refinement; the motif, its confidence and the interactive view remain.
+    files = layout.result_files(config, "user")
+    assert "results/motifs/user/atoms.csv" in files and "results/motifs/user/figures/structure_acv.html" in files
+    assert not any("motif_fit" in path or "rw_distribution" in path for path in files)
+    config["input"]["data"] = "my.gr"
+    assert "results/motifs/user/motif_fit.json" in layout.result_files(config, "user")
+    assert layout.figure_inputs(config, "user", "rw_distribution")["fits"] == "results/motifs/user/imported/fits.csv"
+    config["input"] = {"structure": None, "data": None, "fits": "my_fits.csv"}
+    with pytest.raises(ValueError, match="structure and the table"):
+        layout.built_datasets(config)

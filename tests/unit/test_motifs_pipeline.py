@@ -13,21 +13,39 @@ import pytest
 
 from fingerprintml.motifs.catalogue import build_catalogue, cutout_features, masks_to_table
 from fingerprintml.motifs.debye import PDFSettings, debye_gr
-from fingerprintml.motifs.demo import GeneratorSettings, generate, keggin_with_decoys
+from fingerprintml.motifs.demo import (
+    GeneratorSettings,
+    MeasurementSettings,
+    fourier_noise,
+    generate,
+    keggin_with_decoys,
+    realspace_gr,
+)
 from fingerprintml.motifs.figures import FIGURE_INPUTS, draw
-from fingerprintml.motifs.fitting import FitSettings, fit_masks
+from fingerprintml.motifs.fitting import FitSettings, fit_masks, rw
 from fingerprintml.motifs.motif import atom_table, extract_motif
 from fingerprintml.motifs.pipeline import fit_shard, gather_fits
+from fingerprintml.motifs.structure import Cluster
+from fingerprintml.motifs.tables import CONFIDENCE_COLUMNS
 from fingerprintml.shards import shard_names, shard_slice
 
 PDF = PDFSettings(qmin=0.7, qmax=20.0, qdamp=0.05, qbroad=0.01, biso_default=0.4, qstep=0.05)
 FIT = FitSettings(rmin=1.6, rmax=10.0, zoom_min=0.99, zoom_max=1.01)
-GENERATOR = {"decoys": 2, "scale": 1.3, "zoom": 1.004, "noise": 0.0, "rmax": 12.0, "rstep": 0.01}
+MEASUREMENT = {"qmin": 0.8, "qmax": 18.0, "qdamp": 0.04, "biso": 0.5, "delta1": 0.5, "qbroad": 0.02}
+GENERATOR = {
+    "decoys": 2,
+    "scale": 1.3,
+    "zoom": 1.004,
+    "noise": 0.0,
+    "rmax": 12.0,
+    "rstep": 0.01,
+    "measurement": MEASUREMENT,
+}
 
 
 @pytest.fixture(scope="module")
 def generated():
-    return generate(GeneratorSettings.from_config(GENERATOR), PDF, np.random.default_rng(0))
+    return generate(GeneratorSettings.from_config(GENERATOR), np.random.default_rng(0))
 
 
 def test_generated_dataset_is_the_keggin_plus_decoys_and_the_pdf_of_the_keggin_alone(generated) -> None:
@@ -37,18 +55,55 @@ def test_generated_dataset_is_the_keggin_plus_decoys_and_the_pdf_of_the_keggin_a
     assert generated.r[0] == 0.0 and generated.r[-1] == pytest.approx(12.0)
     assert np.diff(generated.r) == pytest.approx(0.01)
     keggin = generated.cluster.subset(generated.planted)
-    expected = 1.3 * debye_gr(keggin.xyz, keggin.elements, PDF, generated.r, 1.004)
+    zoomed = Cluster(keggin.elements, keggin.xyz * 1.004)
+    expected = 1.3 * realspace_gr(zoomed, generated.r, MeasurementSettings(**MEASUREMENT))
     np.testing.assert_allclose(generated.g, expected)
     table = generated.planted_table()
     assert list(table.columns) == ["index", "planted"] and table["planted"].sum() == 52
-    assert "zoom 1.004" in generated.header
+    assert "zoom 1.004" in generated.header and "Qbroad 0.02" in generated.header
 
 
-def test_noise_is_a_fraction_of_the_largest_peak() -> None:
-    noisy = generate(GeneratorSettings.from_config({**GENERATOR, "noise": 0.05}), PDF, np.random.default_rng(1))
-    clean = generate(GeneratorSettings.from_config(GENERATOR), PDF, np.random.default_rng(1))
-    residual = noisy.g - clean.g
-    assert residual.std() == pytest.approx(0.05 * np.abs(clean.g).max(), rel=0.1)
+def test_the_real_space_engine_agrees_with_the_debye_engine_on_shared_settings() -> None:
+    """With the fit's Q range, Qdamp and Biso, no correlated motion and one element (where the demo's Z weights and
+    the fit's f(Q) weights normalise to the same G(r)), the demo's real-space Gaussian peaks and the fit's Debye sum
+    are the same PDF (the Debye form has 1/d_ij where PDFfit2's has 1/r: a percent-level difference); so a misfit of
+    the demo data comes from the settings it does not share: its weights, Q range, Qdamp, Biso and peak width."""
+    keggin = keggin_with_decoys(0)[0]
+    tungsten = keggin.subset(keggin.elements == "W")
+    r = np.round(np.arange(0.0, 12.0 + 1e-9, 0.01), 6)
+    shared = MeasurementSettings(qmin=0.7, qmax=20.0, qdamp=0.05, biso=0.4, delta1=0.0, qbroad=0.0)
+    pdf = PDFSettings(qmin=0.7, qmax=20.0, qdamp=0.05, qbroad=0.0, biso_default=0.4, qstep=0.01)
+    window = (r >= 1.6) & (r <= 10.0)
+    real_space = realspace_gr(tungsten, r, shared)[window]
+    debye = debye_gr(tungsten.xyz, tungsten.elements, pdf, r)[window]
+    scale = (real_space @ debye) / (debye @ debye)
+    assert scale == pytest.approx(1.0, abs=0.05)
+    assert rw(real_space, scale * debye) < 0.05
+    # The demo's own measurement of the whole cluster (Z weights, Qmax 18, delta1, Qbroad 0.02) is well away from
+    # the fit's model of it.
+    own = realspace_gr(keggin, r, MeasurementSettings(**MEASUREMENT))[window]
+    model = debye_gr(keggin.xyz, keggin.elements, pdf, r)[window]
+    assert rw(own, (own @ model) / (model @ model) * model) > 2 * rw(real_space, scale * debye)
+
+
+def test_noise_is_white_in_q_and_correlated_over_r() -> None:
+    settings = MeasurementSettings(**MEASUREMENT)
+    r = np.round(np.arange(0.0, 30.0 + 1e-9, 0.01), 6)
+    rng = np.random.default_rng(1)
+    draws = np.array([fourier_noise(r, settings, 0.05, rng) for _ in range(40)])
+    assert draws.std(axis=1) == pytest.approx(0.05)
+    inner = draws[:, 500:2500]  # away from r = 0, where every sine vanishes
+    span = settings.qmax - settings.qmin
+    for lag in (5, 10, 20, 30):  # 0.05 to 0.3 A
+        d = lag * 0.01
+        measured = np.mean([np.corrcoef(row[:-lag], row[lag:])[0, 1] for row in inner])
+        expected = (np.sin(settings.qmax * d) - np.sin(settings.qmin * d)) / (span * d)
+        assert measured == pytest.approx(expected, abs=0.05)
+    # Neighbouring points are strongly correlated, unlike white noise in r.
+    assert np.mean([np.corrcoef(row[:-5], row[5:])[0, 1] for row in inner]) > 0.8
+    noisy = generate(GeneratorSettings.from_config({**GENERATOR, "noise": 0.05}), np.random.default_rng(1))
+    clean = generate(GeneratorSettings.from_config(GENERATOR), np.random.default_rng(1))
+    assert (noisy.g - clean.g).std() == pytest.approx(0.05 * np.abs(clean.g).max(), rel=1e-6)
 
 
 def test_shards_together_are_the_whole_catalogue_fitted_at_once(generated) -> None:
@@ -98,11 +153,27 @@ def test_motif_from_a_catalogue_and_its_shap_values() -> None:
         np.where(features.iloc[:, :-1] == 1, 1.0, -1.0) * sign * 0.05, columns=features.columns[:-1]
     )
     shap_table["n_atoms"] = 0.0
-    atoms = extract_motif(cluster, catalogue, shap_table, removable=["W"], cutoff=2.5, spread_factor=1.0)
+    # Two bootstrap repeats: the first finds the planted motif, the second only its W.
+    bootstrap = pd.DataFrame(
+        {
+            "repeat": np.repeat([0, 1], len(cluster)),
+            "index": np.tile(np.arange(len(cluster)), 2),
+            "acv": np.tile(np.where(cluster.elements == "W", -0.05, np.nan), 2),
+            "in_motif": np.concatenate([planted, planted & (cluster.elements == "W")]),
+        }
+    )
+    options = {"removable": ["W"], "cutoff": 2.5, "spread_factor": 1.0, "bootstrap": bootstrap, "level": 0.9}
+    atoms = extract_motif(cluster, catalogue, shap_table, **options)
     np.testing.assert_array_equal(atoms["in_motif"].to_numpy(), planted)
-    pd.testing.assert_frame_equal(atoms, atom_table(cluster, features, shap_table, ["W"], 2.5, 1.0))
+    pd.testing.assert_frame_equal(
+        atoms.drop(columns=CONFIDENCE_COLUMNS), atom_table(cluster, features, shap_table, ["W"], 2.5, 1.0)
+    )
+    expected = np.where(planted, np.where(cluster.elements == "W", 1.0, 0.5), 0.0)
+    np.testing.assert_allclose(atoms["p_in_motif"], expected)
     with pytest.raises(ValueError, match="does not match"):
-        extract_motif(cluster, catalogue.iloc[:10], shap_table, removable=["W"], cutoff=2.5, spread_factor=1.0)
+        extract_motif(cluster, catalogue.iloc[:10], shap_table, **options)
+    with pytest.raises(ValueError, match="does not cover"):
+        extract_motif(cluster, catalogue, shap_table, **{**options, "bootstrap": bootstrap[bootstrap["index"] > 0]})
 
 
 @pytest.fixture
@@ -121,6 +192,9 @@ def figure_inputs(tmp_path: Path) -> dict[str, str]:
             "acv": [-0.02, 0.01, np.nan],
             "spread": [0.005, 0.004, np.nan],
             "in_motif": [True, False, True],
+            "acv_low": [-0.025, 0.005, np.nan],
+            "acv_high": [-0.015, 0.02, np.nan],
+            "p_in_motif": [0.95, 0.3, 0.95],
         }
     )
     r = np.linspace(1.6, 10.0, 50)

@@ -51,11 +51,27 @@ def test_model_and_motif_fit_are_good(demo: Path) -> None:
     fit = json.loads((demo / RESULTS / "motif_fit.json").read_text())
     fits = pd.read_csv(demo / RESULTS / "fits.csv")
     assert fit["rw"] <= fits["rw"].min() + 1e-3  # the motif fits at least as well as the best cut-out
-    # motif.refine.zoom_axes: abc. The ideal Keggin is cubic, so its three axis zooms trade against each other; their
-    # volume mean is the planted isotropic zoom.
-    assert (fit["zoom_a"] * fit["zoom_b"] * fit["zoom_c"]) ** (1 / 3) == pytest.approx(1.004, abs=1e-3)
+    # The data come from a real-space engine with its own Qmax, Qdamp, Biso and Jeong peak width (1/r peaks, delta1),
+    # none of them the fit's, and motif.refine.zoom_axes is abc: the ideal Keggin is cubic, so its three axis zooms
+    # trade against each other; their volume mean is the planted isotropic zoom, recovered to a few 1e-3.
+    assert (fit["zoom_a"] * fit["zoom_b"] * fit["zoom_c"]) ** (1 / 3) == pytest.approx(1.004, abs=3e-3)
     profile = pd.read_csv(demo / RESULTS / "motif_fit.csv")
     np.testing.assert_allclose(profile["gobs"] - profile["gcalc"], profile["difference"], atol=1e-6)
+
+
+def test_the_bootstrap_is_confident_about_the_planted_motif(demo: Path) -> None:
+    atoms = pd.read_csv(demo / RESULTS / "atoms.csv")
+    planted = pd.read_csv(demo / RESULTS / "generated" / "planted.csv").set_index("index").loc[atoms["index"]]
+    truth = planted["planted"].to_numpy(bool)
+    w = (atoms["element"] == "W").to_numpy()
+    assert atoms.loc[w & truth, "p_in_motif"].min() >= 0.8
+    assert atoms.loc[w & ~truth, "p_in_motif"].max() <= 0.2
+    scored = atoms.dropna(subset=["acv"])
+    assert (scored["acv_low"] <= scored["acv_high"]).all()
+    bootstrap = pd.read_csv(demo / RESULTS / "model" / "bootstrap.csv")
+    assert bootstrap["repeat"].nunique() == 5 and len(bootstrap) == 5 * len(atoms)
+    html = (demo / RESULTS / "figures" / "structure_acv.html").read_text()
+    assert "atom 0 W" in html and len(html) > 1_000_000
 
 
 def test_structure_outputs_are_readable(demo: Path) -> None:
@@ -123,3 +139,29 @@ def test_a_new_generated_dataset_is_one_block(demo: Path, tmp_path: Path) -> Non
     proc = run_snakemake(demo, "-n", "motifs", "--configfile", str(override))
     assert proc.stdout.count("rule motifs_fit:") == 5
     assert "results/motifs/noisy/recovery.json" in proc.stdout and "dataset=demo" not in proc.stdout
+
+
+def test_a_fits_table_from_elsewhere_skips_the_pdf_fits(demo: Path, tmp_path: Path) -> None:
+    """motifs.input.fits (cut-out masks and their Rw computed elsewhere) is the dataset user without catalogue or
+    PDF fits; without a PDF the motif is not refined."""
+    catalogue = pd.read_csv(demo / RESULTS / "catalogue.csv", dtype={"mask": str})
+    fits = pd.read_csv(demo / RESULTS / "fits.csv")
+    table = tmp_path / "fits_from_elsewhere.csv"
+    catalogue[["cutout", "mask"]].merge(fits[["cutout", "rw"]]).to_csv(table, index=False)
+    structure = demo / RESULTS / "generated" / "structure.xyz"
+    override = f'motifs={{"input": {{"structure": "{structure}", "fits": "{table}"}}}}'
+    proc = run_snakemake(demo, "-n", "motifs", "--config", override)
+    assert "rule motifs_import_fits:" in proc.stdout and "results/motifs/user/imported/fits.csv" in proc.stdout
+    for absent in ("rule motifs_fit:", "rule motifs_catalogue:", "rule motifs_refine:", "rule motifs_generate:"):
+        assert absent not in proc.stdout
+    assert "rule motifs_bootstrap:" in proc.stdout and "structure_acv.html" in proc.stdout
+
+
+def test_the_clusterfinder_dataset_plans_from_its_declared_downloads(demo: Path) -> None:
+    """The second real system: the metatungstate PDF and the W24O80 model, pinned to ClusterFinder's commit."""
+    proc = run_snakemake(demo, "-n", "motifs", "--config", 'motifs={"dataset": "clusterfinder"}')
+    assert "resources/downloads/motifs/clusterfinder/Experimental_Data/AMWH2O.gr" in proc.stdout
+    assert "resources/downloads/motifs/clusterfinder/Structure_Models/Database/109725.xyz" in proc.stdout
+    assert proc.stdout.count("rule motifs_fit:") == 2  # 4,000 cut-outs in shards of 2,000
+    assert "results/motifs/clusterfinder/figures/structure_acv.html" in proc.stdout
+    assert "rule motifs_recovery:" not in proc.stdout and "dataset=demo" not in proc.stdout

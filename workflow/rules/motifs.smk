@@ -4,8 +4,8 @@ MOT = config["motifs"]
 MOT_RESULTS = motifs_layout.RESULTS
 MOT_LOGS = "logs/motifs/{dataset}"
 MOT_FIT_DIR = "fits_srreal" if MOT["engine"] == "srreal" else "fits"
-# The user's own structure and PDF (motifs.input) are the dataset `user`, built instead of motifs.dataset when
-# given (unless motifs.dataset names user itself).
+# The user's own data (motifs.input: structure with PDF and/or fits table) is the dataset `user`, built instead of
+# motifs.dataset when given (unless motifs.dataset names user itself).
 MOT_DATASETS = motifs_layout.built_datasets(MOT)
 MOT_FIGURES = list(motifs_layout.FIGURE_FILES)
 MOT_SHARED = {
@@ -19,34 +19,17 @@ MOT_STRUCTURE = lambda wildcards: motifs_layout.source(
 MOT_DATA = lambda wildcards: motifs_layout.source(
     MOT, wildcards.dataset, "data", downloaded
 )
+MOT_CATALOGUE = lambda wildcards: motifs_layout.catalogue_file(MOT, wildcards.dataset)
+MOT_FITS = lambda wildcards: motifs_layout.fits_file(MOT, wildcards.dataset)
 
 
 rule motifs:
     input:
-        expand(
-            f"{MOT_RESULTS}/{{name}}",
-            dataset=MOT_DATASETS,
-            name=[
-                "atoms.csv",
-                "structure_acv.xyz",
-                "structure_acv.cif",
-                "motif.xyz",
-                "motif.cif",
-                "motif_fit.json",
-                "model_metrics.json",
-                "provenance.yaml",
-            ],
-        ),
-        expand(
-            f"{MOT_RESULTS}/figures/{{figure}}.{{ext}}",
-            dataset=MOT_DATASETS,
-            figure=MOT_FIGURES,
-            ext=["pdf", "png"],
-        ),
-        expand(
-            f"{MOT_RESULTS}/recovery.json",
-            dataset=[d for d in MOT_DATASETS if motifs_layout.is_generated(MOT, d)],
-        ),
+        [
+            path
+            for dataset in MOT_DATASETS
+            for path in motifs_layout.result_files(MOT, dataset)
+        ],
 
 
 rule motifs_generate:
@@ -64,7 +47,6 @@ rule motifs_generate:
     params:
         seed=MOT["seed"],
         generator=per_dataset("motifs", "generator"),
-        pdf=MOT["pdf"],
     script:
         "../scripts/motifs/generate.py"
 
@@ -85,6 +67,24 @@ rule motifs_catalogue:
         cutouts=per_dataset("motifs", "cutouts"),
     script:
         "../scripts/motifs/catalogue.py"
+
+
+rule motifs_import_fits:
+    input:
+        structure=MOT_STRUCTURE,
+        table=MOT["input"].get("fits") or [],
+    output:
+        catalogue=f"{MOT_RESULTS}/{motifs_layout.IMPORTED['catalogue']}",
+        fits=f"{MOT_RESULTS}/{motifs_layout.IMPORTED['fits']}",
+    log:
+        f"{MOT_LOGS}/import_fits.log",
+    conda:
+        "../../envs/motifs-fit.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/motifs/import_fits.py"
 
 
 MOT_FIT_PARAMS = {
@@ -168,8 +168,8 @@ rule motifs_gather:
 rule motifs_model:
     input:
         structure=MOT_STRUCTURE,
-        catalogue=rules.motifs_catalogue.output[0],
-        fits=rules.motifs_gather.output[0],
+        catalogue=MOT_CATALOGUE,
+        fits=MOT_FITS,
     output:
         model=f"{MOT_RESULTS}/model/xgboost.json",
         search=f"{MOT_RESULTS}/model/search.csv",
@@ -192,7 +192,7 @@ rule motifs_model:
 rule motifs_shap:
     input:
         structure=MOT_STRUCTURE,
-        catalogue=rules.motifs_catalogue.output[0],
+        catalogue=MOT_CATALOGUE,
         model=rules.motifs_model.output.model,
     output:
         features=f"{MOT_RESULTS}/model/features.csv",
@@ -209,11 +209,35 @@ rule motifs_shap:
         "../scripts/motifs/shap.py"
 
 
+rule motifs_bootstrap:
+    input:
+        structure=MOT_STRUCTURE,
+        catalogue=MOT_CATALOGUE,
+        fits=MOT_FITS,
+        metrics=rules.motifs_model.output.metrics,
+    output:
+        f"{MOT_RESULTS}/model/bootstrap.csv",
+    log:
+        f"{MOT_LOGS}/bootstrap.log",
+    benchmark:
+        "benchmarks/motifs/{dataset}/bootstrap.tsv"
+    conda:
+        "../../envs/motifs-ml.yaml"
+    threads: 2
+    params:
+        **MOT_SHARED,
+        spread_factor=MOT["motif"]["spread_factor"],
+        bootstrap=per_dataset("motifs", "bootstrap"),
+    script:
+        "../scripts/motifs/bootstrap.py"
+
+
 rule motifs_atoms:
     input:
         structure=MOT_STRUCTURE,
-        catalogue=rules.motifs_catalogue.output[0],
+        catalogue=MOT_CATALOGUE,
         shap=rules.motifs_shap.output.shap,
+        bootstrap=rules.motifs_bootstrap.output[0],
     output:
         table=study_report(f"{MOT_RESULTS}/atoms.csv", "motifs", "atoms", "tables"),
         xyz=f"{MOT_RESULTS}/structure_acv.xyz",
@@ -231,6 +255,7 @@ rule motifs_atoms:
         removable=MOT["removable"],
         bond_cutoff=MOT["bond_cutoff"],
         spread_factor=MOT["motif"]["spread_factor"],
+        level=MOT["motif"]["confidence_level"],
     script:
         "../scripts/motifs/atoms.py"
 
@@ -280,7 +305,7 @@ rule motifs_figure:
     input:
         unpack(
             lambda wildcards: motifs_layout.figure_inputs(
-                wildcards.dataset, wildcards.figure
+                MOT, wildcards.dataset, wildcards.figure
             )
         ),
     output:
@@ -302,3 +327,26 @@ rule motifs_figure:
         spread_factor=MOT["motif"]["spread_factor"],
     script:
         "../scripts/motifs/figure.py"
+
+
+rule motifs_figure_interactive:
+    input:
+        atoms=rules.motifs_atoms.output.table,
+    output:
+        study_report(
+            f"{MOT_RESULTS}/figures/structure_acv.html",
+            "motifs",
+            "interactive",
+            "figures",
+        ),
+    log:
+        f"{MOT_LOGS}/figures/structure_acv_html.log",
+    conda:
+        "../../envs/motifs-figures.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        bond_cutoff=MOT["bond_cutoff"],
+    script:
+        "../scripts/motifs/interactive.py"

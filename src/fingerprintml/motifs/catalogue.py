@@ -102,3 +102,44 @@ def feature_table(masks: np.ndarray, removable: np.ndarray) -> pd.DataFrame:
 def cutout_features(cluster: Cluster, catalogue: pd.DataFrame, removable_elements: list[str]) -> pd.DataFrame:
     """The features of every cut-out of a catalogue table (:func:`feature_table` of its masks)."""
     return feature_table(table_to_masks(catalogue, len(cluster)), removable_atoms(cluster, removable_elements))
+
+
+def read_fits_table(path: str, n_atoms: int, quality: str = "rw") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A table of cut-outs fitted elsewhere (ML-MotEx's entry at its steps 3 and 4): one row per cut-out with its
+    ``mask`` (one 0/1 character per atom of the starting structure) and its fit quality (column ``quality``, lower is
+    better), optionally a ``cutout`` id (else the row number) and other columns (kept with the fits).
+
+    Returns the catalogue (``cutout``, ``n_atoms``, ``mask``) and the fits (``cutout``, ``n_atoms``, ``rw`` and the
+    other columns); every problem is an error naming the file.
+    """
+    try:
+        table = pd.read_csv(path, dtype={"mask": str}, keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise ValueError(f"{path}: the fits table (motifs.input.fits) does not exist") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as error:
+        raise ValueError(f"{path}: not a readable CSV table of cut-outs ({error})") from None
+    missing = {"mask", quality} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {sorted(missing)}; a fits table needs mask and {quality}")
+    if len(table) < 2:
+        raise ValueError(f"{path}: {len(table)} cut-out(s); the model needs many")
+    if "cutout" not in table.columns:
+        table.insert(0, "cutout", np.arange(len(table)))
+    ids = pd.to_numeric(table["cutout"], errors="coerce")
+    if ids.isna().any() or (ids % 1 != 0).any() or ids.duplicated().any():
+        raise ValueError(f"{path}: the cutout column must hold distinct integers")
+    masks = table_to_masks(table, n_atoms, path)
+    if not masks.any(axis=1).all():
+        raise ValueError(f"{path}: cut-out row {int(np.argmin(masks.any(axis=1)))} keeps no atom")
+    values = pd.to_numeric(table[quality], errors="coerce")
+    bad = values.isna() | ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise ValueError(
+            f"{path}: row {int(np.flatnonzero(bad)[0])} has {quality} {table[quality].iloc[bad.argmax()]!r}, "
+            "not a finite number >= 0"
+        )
+    catalogue = masks_to_table(masks)
+    catalogue["cutout"] = ids.astype(int).to_numpy()
+    extra = table.drop(columns=["cutout", "mask", quality, "n_atoms"], errors="ignore")
+    fits = catalogue[["cutout", "n_atoms"]].assign(rw=values.to_numpy())
+    return catalogue, pd.concat([fits, extra.reset_index(drop=True)], axis=1)

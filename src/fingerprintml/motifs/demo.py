@@ -4,8 +4,14 @@ The Keggin is built from its ideal geometry: the 12 W sit on the vertices of a c
 ``radius``), one terminal O points radially out of each W, one bridging O sits on each of the 24 edges (pushed
 outwards to a W-O distance of ``bridge``), and four mu4-O sit towards the four tetrahedrally arranged triangular faces
 (W-O distance ``central``). Decoy W atoms are bonded through the terminal O of some Keggin W (linear W-O-W) and
-complete their octahedra with five terminal O. The planted motif is the Keggin: the demo PDF is its Debye PDF
-(zoomed, scaled) plus Gaussian noise, on the r grid and Q settings of the paper's data.
+complete their octahedra with five terminal O. The planted motif is the Keggin.
+
+The demo's "measured" PDF shares no setting or code with the fit, so that the demo tests whether the fit's model is
+adequate, not only its mechanics: it is made by :func:`realspace_gr`, Gaussian pair peaks summed in real space
+(PDFfit2's form, 1/r, with Jeong's correlated-motion width sigma^2 = sigma_0^2 (1 - delta1/d) + Qbroad^2 d^2 where the
+fit uses delta2 and its own Qbroad), band-limited to the generator's own Q range and damped by its own Qdamp, with its
+own Biso; the noise is white in Q and transformed to r (:func:`fourier_noise`), so it is correlated over r as in a
+measured PDF.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import periodictable
 from scipy.optimize import brentq
 
 from fingerprintml.motifs.debye import PDFSettings, debye_gr
@@ -97,15 +104,90 @@ def simulate_pdf(
     noise: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """The motif's Debye PDF times ``scale`` at ``zoom``, plus Gaussian noise of sd ``noise`` x max |G|."""
+    """The motif's PDF under the fit's own model (Debye engine) times ``scale`` at ``zoom``, plus white Gaussian
+    noise of sd ``noise`` x max |G|: data the fit can reproduce exactly, for testing the engines' mechanics (the demo
+    dataset uses :func:`realspace_gr` instead)."""
     g = scale * debye_gr(motif.xyz, motif.elements, settings, r, zoom)
     return g + rng.normal(0.0, noise * np.abs(g).max(), size=len(g))
 
 
 @dataclass(frozen=True)
+class MeasurementSettings:
+    """How the demo's "measured" PDF is made (its own settings, not the fit's): Q range (1/A), Qdamp, Biso (A^2,
+    all atoms), Jeong's delta1 (A) and Qbroad (1/A), Q step of the band limit and of the noise."""
+
+    qmin: float
+    qmax: float
+    qdamp: float
+    biso: float
+    delta1: float
+    qbroad: float
+    qstep: float = 0.01
+
+    def q_grid(self) -> np.ndarray:
+        """The Q points of the band limit (midpoints of steps of ``qstep`` from ``qmin`` to ``qmax``)."""
+        n = max(round((self.qmax - self.qmin) / self.qstep), 1)
+        return self.qmin + (np.arange(n) + 0.5) * (self.qmax - self.qmin) / n
+
+
+def _band_limit(g_full: np.ndarray, r: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """G(r) restricted to the Q window of ``q``: F(Q) = int G sin(Q r) dr, then G = 2/pi sum F(Q) sin(Q r) dQ."""
+    dr, dq = np.gradient(r), q[1] - q[0] if len(q) > 1 else 1.0
+    sines = np.sin(np.outer(q, r))
+    return (2 / np.pi) * dq * (sines.T @ (sines @ (g_full * dr)))
+
+
+def realspace_gr(motif: Cluster, r: np.ndarray, settings: MeasurementSettings) -> np.ndarray:
+    """The cluster's PDF from Gaussian pair peaks in real space, independent of the fit's Debye engine.
+
+    G(r) = 1/(N <Z>^2) sum_{i != j} Z_i Z_j / r [g(r - d_ij) - g(r + d_ij)], g a unit Gaussian of variance
+    sigma_ij^2 = 2 Biso / (8 pi^2) (1 - delta1 / d_ij) + (Qbroad d_ij)^2, band-limited to [qmin, qmax] (termination
+    ripples) and damped by exp(-(Qdamp r)^2 / 2).
+
+    Parameters
+    ----------
+    motif
+        The atoms (x-ray weights: atomic numbers).
+    r
+        The r grid (A), uniform from (near) 0.
+    settings
+        The measurement's own settings.
+    """
+    z = np.array([periodictable.elements.symbol(element).number for element in motif.elements], dtype=float)
+    i, j = np.triu_indices(len(motif), k=1)
+    d = np.linalg.norm(motif.xyz[i] - motif.xyz[j], axis=1)
+    weight = 2 * z[i] * z[j] / (len(motif) * z.mean() ** 2)  # both orders of each pair
+    variance = 2 * settings.biso / (8 * np.pi**2) * (1 - settings.delta1 / d) + (settings.qbroad * d) ** 2
+    if (variance <= 0).any():
+        raise ValueError(f"delta1 {settings.delta1} A makes the peak width of pairs at {d.min():.2f} A non-positive")
+    sigma = np.sqrt(variance)
+    peaks = np.zeros_like(r)
+    for start in range(0, len(d), 2048):
+        part = slice(start, start + 2048)
+        gauss = [
+            np.exp(-0.5 * ((r[None, :] - sign * d[part, None]) / sigma[part, None]) ** 2)
+            / (np.sqrt(2 * np.pi) * sigma[part, None])
+            for sign in (1, -1)
+        ]
+        peaks += (weight[part, None] * (gauss[0] - gauss[1])).sum(axis=0)
+    g_full = np.divide(peaks, r, out=np.zeros_like(r), where=r > 0)
+    return _band_limit(g_full, r, settings.q_grid()) * np.exp(-0.5 * (settings.qdamp * r) ** 2)
+
+
+def fourier_noise(r: np.ndarray, settings: MeasurementSettings, sd: float, rng: np.random.Generator) -> np.ndarray:
+    """Noise as in a measured PDF: white Gaussian noise in F(Q) on the measurement's Q grid, sine-transformed to r
+    and scaled to standard deviation ``sd``. Its autocorrelation at lag D is close to
+    (sin(qmax D) - sin(qmin D)) / ((qmax - qmin) D): neighbouring points within about pi / qmax are correlated."""
+    q = settings.q_grid()
+    noise = np.sin(np.outer(r, q)) @ rng.normal(size=len(q))
+    return noise * sd / noise.std()
+
+
+@dataclass(frozen=True)
 class GeneratorSettings:
     """A generated dataset (a dataset block's ``generator``): decoy octahedra, the planted motif's scale and zoom,
-    the noise (fraction of max |G|) and the r grid (0 to ``rmax`` in steps of ``rstep``, A)."""
+    the noise (its standard deviation as a fraction of max |G|), the r grid (0 to ``rmax`` in steps of ``rstep``, A)
+    and the measurement's own settings."""
 
     decoys: int
     scale: float
@@ -113,11 +195,13 @@ class GeneratorSettings:
     noise: float
     rmax: float
     rstep: float
+    measurement: MeasurementSettings
 
     @classmethod
     def from_config(cls, cfg: dict) -> GeneratorSettings:
-        """Settings from a ``motifs.datasets.<name>.generator`` block."""
-        return cls(**{name: cfg[name] for name in ("decoys", "scale", "zoom", "noise", "rmax", "rstep")})
+        """Settings from a ``motifs.datasets.<name>.generator`` block (``measurement``: its own sub-block)."""
+        names = ("decoys", "scale", "zoom", "noise", "rmax", "rstep")
+        return cls(**{name: cfg[name] for name in names}, measurement=MeasurementSettings(**cfg["measurement"]))
 
 
 @dataclass(frozen=True)
@@ -135,15 +219,20 @@ class Generated:
         return pd.DataFrame({"index": np.arange(len(self.cluster)), "planted": self.planted})
 
 
-def generate(settings: GeneratorSettings, pdf: PDFSettings, rng: np.random.Generator) -> Generated:
-    """The Keggin with ``settings.decoys`` decoy octahedra and the noisy, scaled, zoomed PDF of the Keggin alone."""
+def generate(settings: GeneratorSettings, rng: np.random.Generator) -> Generated:
+    """The Keggin with ``settings.decoys`` decoy octahedra and the "measured" PDF of the Keggin alone: scaled, zoomed
+    (coordinates times ``zoom``), from :func:`realspace_gr` with the measurement's own settings, plus noise
+    correlated over r (:func:`fourier_noise`)."""
     cluster, planted = keggin_with_decoys(settings.decoys)
     r = np.round(np.arange(0.0, settings.rmax + 1e-9, settings.rstep), 6)
-    g = simulate_pdf(
-        cluster.subset(planted), pdf, r, scale=settings.scale, zoom=settings.zoom, noise=settings.noise, rng=rng
-    )
+    keggin_alone = cluster.subset(planted)
+    zoomed = Cluster(keggin_alone.elements, keggin_alone.xyz * settings.zoom)
+    g = settings.scale * realspace_gr(zoomed, r, settings.measurement)
+    g += fourier_noise(r, settings.measurement, settings.noise * np.abs(g).max(), rng)
+    m = settings.measurement
     header = (
-        f"generated PDF of the planted Keggin motif: scale {settings.scale}, zoom {settings.zoom}, "
-        f"noise {settings.noise}"
+        f"generated PDF of the planted Keggin motif: scale {settings.scale}, zoom {settings.zoom}, noise "
+        f"{settings.noise} (white in Q); real-space engine, Q {m.qmin}-{m.qmax}, Qdamp {m.qdamp}, Biso {m.biso}, "
+        f"delta1 {m.delta1}, Qbroad {m.qbroad}"
     )
     return Generated(cluster, planted, r, g, header)

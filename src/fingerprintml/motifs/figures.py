@@ -35,21 +35,34 @@ def shap_summary(features: pd.DataFrame, shap_table: pd.DataFrame, max_display: 
 
 
 def acv_per_atom(atoms: pd.DataFrame, spread_factor: float):
-    """ACV with its spread as error bar for each removable atom; motif atoms highlighted."""
+    """ACV of each removable atom with its spread (grey) and its bootstrap interval (black) as error bars; motif
+    atoms highlighted."""
     scored = atoms.dropna(subset=["acv"])
     fig, ax = figure("double", aspect=0.3)
     colours = np.where(scored["in_motif"], OKABE_ITO[3], OKABE_ITO[0])
     ax.errorbar(scored["index"], scored["acv"], yerr=spread_factor * scored["spread"], fmt="none", ecolor="0.6", lw=0.6)
+    interval = np.vstack([scored["acv"] - scored["acv_low"], scored["acv_high"] - scored["acv"]]).clip(min=0)
+    ax.errorbar(scored["index"] + 0.25, scored["acv"], yerr=interval, fmt="none", ecolor="k", lw=0.8)
     ax.scatter(scored["index"], scored["acv"], c=colours, s=8, zorder=3)
     ax.axhline(0, color="0.3", lw=0.5)
     ax.set_xlabel("atom index")
     ax.set_ylabel("ACV (Rw)")
-    ax.set_title(f"red: motif (ACV + {spread_factor:g} x spread < 0)")
+    ax.set_title(f"red: motif (ACV + {spread_factor:g} x spread < 0); grey: spread, black: bootstrap interval")
     return fig
 
 
+# In-motif probability classes of the structure figure: (lowest probability, marker, label), highest first.
+PROBABILITY_MARKERS = ((0.9, "o", "p >= 0.9"), (0.1, "^", "0.1 < p < 0.9"), (0.0, "s", "p <= 0.1"))
+
+
+def probability_class(p_in_motif: np.ndarray) -> np.ndarray:
+    """Index into :data:`PROBABILITY_MARKERS` of each in-motif probability (0: >= 0.9, 1: between, 2: <= 0.1)."""
+    return np.where(p_in_motif >= 0.9, 0, np.where(p_in_motif > 0.1, 1, 2))
+
+
 def structure_projection(atoms: pd.DataFrame):
-    """The structure projected on its two main axes, removable atoms coloured by ACV, motif atoms outlined."""
+    """The structure projected on its two main axes: removable atoms coloured by ACV, the marker giving the
+    bootstrap's in-motif probability (circle >= 0.9, triangle in between, square <= 0.1), motif atoms outlined."""
     xyz = atoms[["x", "y", "z"]].to_numpy()
     centred = xyz - xyz.mean(axis=0)
     axes = np.linalg.svd(centred, full_matrices=False)[2][:2]
@@ -58,16 +71,30 @@ def structure_projection(atoms: pd.DataFrame):
     scored = atoms["acv"].notna().to_numpy()
     ax.scatter(xy[~scored, 0], xy[~scored, 1], s=6, c="0.75", label="not removable")
     limit = np.nanmax(np.abs(atoms["acv"])) if scored.any() else 1.0
-    points = ax.scatter(
-        xy[scored, 0], xy[scored, 1], s=28, c=atoms.loc[scored, "acv"], cmap="coolwarm", vmin=-limit, vmax=limit
-    )
+    classes = probability_class(atoms["p_in_motif"].to_numpy())
+    points = None
+    for number, (_, marker, label) in enumerate(PROBABILITY_MARKERS):
+        rows = scored & (classes == number)
+        if rows.any():
+            points = ax.scatter(
+                xy[rows, 0],
+                xy[rows, 1],
+                s=28,
+                marker=marker,
+                c=atoms.loc[rows, "acv"],
+                cmap="coolwarm",
+                vmin=-limit,
+                vmax=limit,
+                label=f"in-motif {label}",
+            )
     motif = atoms["in_motif"].to_numpy()
-    ax.scatter(xy[motif, 0], xy[motif, 1], s=48, facecolors="none", edgecolors="k", linewidths=0.6, label="motif")
-    fig.colorbar(points, ax=ax, label="ACV")
+    ax.scatter(xy[motif, 0], xy[motif, 1], s=60, facecolors="none", edgecolors="k", linewidths=0.6, label="motif")
+    if points is not None:
+        fig.colorbar(points, ax=ax, label="ACV")
     ax.set_aspect("equal")
     ax.set_xlabel("principal axis 1 (A)")
     ax.set_ylabel("principal axis 2 (A)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper right", fontsize="x-small")
     return fig
 
 

@@ -41,9 +41,8 @@ def _dimensions(space: dict) -> list:
     return dims
 
 
-def _regressor(
-    params: dict, n_estimators: int, threads: int, seed: int, early_stopping: int | None
-) -> xgb.XGBRegressor:
+def regressor(params: dict, n_estimators: int, threads: int, seed: int, early_stopping: int | None) -> xgb.XGBRegressor:
+    """The xgboost model of Rw with hyperparameters ``params`` (mean absolute error as evaluation metric)."""
     return xgb.XGBRegressor(
         n_estimators=n_estimators,
         early_stopping_rounds=early_stopping,
@@ -99,7 +98,7 @@ def train_model(
 
     def objective(values: list) -> float:
         params = {d.name: (int(v) if isinstance(d, Integer) else float(v)) for d, v in zip(dims, values, strict=True)}
-        model = _regressor(params, settings.max_estimators, threads, seed_for(seed, "xgboost"), settings.early_stopping)
+        model = regressor(params, settings.max_estimators, threads, seed_for(seed, "xgboost"), settings.early_stopping)
         model.fit(x[tr], target[tr], eval_set=[(x[va], target[va])], verbose=False)
         mae = mean_absolute_error(target[va], model.predict(x[va], iteration_range=(0, model.best_iteration + 1)))
         log.append({**params, "n_estimators": model.best_iteration + 1, "validation_mae": mae})
@@ -116,7 +115,7 @@ def train_model(
     search = pd.DataFrame(log)
     best = search.loc[search["validation_mae"].idxmin()]
     params = {d.name: (int(best[d.name]) if isinstance(d, Integer) else float(best[d.name])) for d in dims}
-    model = _regressor(params, int(best["n_estimators"]), threads, seed_for(seed, "xgboost"), None)
+    model = regressor(params, int(best["n_estimators"]), threads, seed_for(seed, "xgboost"), None)
     model.fit(x[tr], target[tr], verbose=False)
     metrics = {"params": params, "n_estimators": int(best["n_estimators"])}
     for name, rows in splits.items():

@@ -76,13 +76,41 @@ def extract_motif(
     removable: list[str],
     cutoff: float,
     spread_factor: float,
+    bootstrap: pd.DataFrame,
+    level: float,
 ) -> pd.DataFrame:
-    """The atom table (:func:`atom_table`) of a catalogue's SHAP values: the features are rebuilt from the
-    catalogue, so the SHAP table's columns must be those of :func:`~fingerprintml.motifs.catalogue.cutout_features`."""
+    """The atom table (:func:`atom_table`) of a catalogue's SHAP values with the bootstrap's columns
+    (:func:`summarise_bootstrap` of ``bootstrap`` at ``level``). The features are rebuilt from the catalogue, so the
+    SHAP table's columns must be those of :func:`~fingerprintml.motifs.catalogue.cutout_features`."""
     features = cutout_features(cluster, catalogue, removable)
     if list(shap_table.columns) != list(features.columns) or len(shap_table) != len(features):
         raise ValueError(
             f"the SHAP table ({len(shap_table)} rows) does not match the catalogue's features ({len(features)} rows, "
             f"columns {list(features.columns)[:3]}...)"
         )
-    return atom_table(cluster, features, shap_table, removable, cutoff, spread_factor)
+    confidence = summarise_bootstrap(bootstrap, level)
+    if confidence["index"].tolist() != list(range(len(cluster))):
+        raise ValueError(f"the bootstrap table does not cover the structure's {len(cluster)} atoms")
+    table = atom_table(cluster, features, shap_table, removable, cutoff, spread_factor)
+    return table.merge(confidence, on="index", how="left")
+
+
+def summarise_bootstrap(bootstrap: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Per atom: the ``level`` percentile interval of its ACV over the repeats (``acv_low``, ``acv_high``; NaN for
+    atoms without ACV) and the fraction of repeats that put it in the motif (``p_in_motif``)."""
+    missing = {"repeat", "index", "acv", "in_motif"} - set(bootstrap.columns)
+    if missing:
+        raise ValueError(f"the bootstrap table misses column(s) {sorted(missing)}")
+    if not 0 < level < 1:
+        raise ValueError(f"the interval's confidence level must lie in (0, 1), got {level}")
+    tail = 50 * (1 - level)
+    # Read back with fingerprintml.io.read_table, a missing ACV is an empty string.
+    bootstrap = bootstrap.assign(acv=pd.to_numeric(bootstrap["acv"].replace("", np.nan)))
+    grouped = bootstrap.groupby("index")
+    return pd.DataFrame(
+        {
+            "acv_low": grouped["acv"].agg(lambda v: np.nanpercentile(v, tail) if v.notna().any() else np.nan),
+            "acv_high": grouped["acv"].agg(lambda v: np.nanpercentile(v, 100 - tail) if v.notna().any() else np.nan),
+            "p_in_motif": grouped["in_motif"].agg(lambda v: v.astype(str).eq("True").mean()),
+        }
+    ).reset_index()

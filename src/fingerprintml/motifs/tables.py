@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+# The columns the bootstrap (:mod:`fingerprintml.motifs.confidence`) adds to the atom table.
+CONFIDENCE_COLUMNS = ["acv_low", "acv_high", "p_in_motif"]
+
 
 def read_atom_table(path: str) -> pd.DataFrame:
-    """The atom table written by the atoms rule, ACV/spread as floats (NaN where not removable), in_motif as bool."""
+    """The atom table written by the atoms rule, ACV/spread and their bootstrap interval as floats (NaN where not
+    removable), in_motif as bool, p_in_motif (the bootstrap's probability) as float."""
     table = pd.read_csv(path)
-    missing = {"index", "element", "x", "y", "z", "acv", "spread", "in_motif"} - set(table.columns)
+    missing = {"index", "element", "x", "y", "z", "acv", "spread", "in_motif", *CONFIDENCE_COLUMNS} - set(table.columns)
     if missing:
         raise ValueError(f"{path}: missing column(s) {sorted(missing)}")
     table["in_motif"] = table["in_motif"].astype(bool)

@@ -14,11 +14,15 @@ with log_to(snakemake.log[0]) as log:
         removable=p.removable,
         cutoff=p.bond_cutoff,
         spread_factor=p.spread_factor,
+        bootstrap=read_table(snakemake.input.bootstrap),
+        level=p.level,
     )
     motif = atoms["in_motif"].to_numpy()
     log.info(
         "motif: %d of %d atoms (%s)", motif.sum(), len(atoms), atoms.loc[motif, "element"].value_counts().to_dict()
     )
+    uncertain = atoms.loc[atoms["p_in_motif"].between(0.1, 0.9, inclusive="neither"), "index"].tolist()
+    log.info("atoms with in-motif probability strictly between 0.1 and 0.9: %s", uncertain)
     write_table(atoms, out.table)
     columns = atoms[["acv", "spread", "in_motif"]].astype(float)
     write_xyz(cluster, out.xyz, columns, comment="element x y z ACV spread in_motif")
