@@ -13,7 +13,7 @@ from scipy.sparse.linalg import spsolve
 
 from fingerprintml.xrd.plan import grid_points
 
-PATTERN_SUFFIXES = (".xy", ".xye", ".csv")
+PATTERN_SUFFIXES = (".xy", ".xye", ".csv", ".xrdml")
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,14 @@ class PatternReadError(ValueError):
 
 def read_measured_pattern(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Two-theta and intensity from the first two numeric columns of an .xy/.xye/.csv file (comment lines with
-    # or ! and a header row allowed; further columns ignored). Raises :class:`PatternReadError` naming the problem."""
+    # or ! and a header row allowed; further columns ignored), or the counts of a Panalytical .xrdml scan.
+    Raises :class:`PatternReadError` naming the problem."""
     path = Path(path)
+    if path.suffix.lower() == ".xrdml":
+        from fingerprintml.xrd.xrdml import read_xrdml  # xrdml imports this module for its error class
+
+        scan = read_xrdml(path)
+        return scan.two_theta, scan.counts
     if path.suffix.lower() not in PATTERN_SUFFIXES:
         raise PatternReadError(f"{path.name}: unsupported suffix (expected one of {PATTERN_SUFFIXES})")
     separator = "," if path.suffix.lower() == ".csv" else r"\s+"
