@@ -35,6 +35,7 @@ CONDA_NAME = {
     "shap": "shap",
     "diffpy": "diffpy.srfit",
     "pymatgen": "pymatgen",
+    "spglib": "spglib",
     "becquerel": "becquerel",
     "skimage": "scikit-image",
     "umap": "umap-learn",

@@ -42,6 +42,7 @@ DISTRIBUTIONS = {
     "umap": {"umap-learn"},
     "shap": {"shap"},
     "pymatgen": {"pymatgen"},
+    "spglib": {"spglib"},
     "diffpy.srfit": {"diffpy.srfit"},
     "diffpy.structure": {"diffpy.structure"},
     "diffpy.srreal": {"diffpy.srreal"},

@@ -24,7 +24,7 @@ from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from fingerprintml.download import load_registry, resolve_url
 from fingerprintml.plotting import save_figure
 from fingerprintml.xrd.dara import CIF_PREFIX, PATTERN_PREFIX, is_weighed_phase, mixture_truth
-from fingerprintml.xrd.figures import whole_pattern_fit
+from fingerprintml.xrd.fit_figure import whole_pattern_fit
 from fingerprintml.xrd.library import build_library
 from fingerprintml.xrd.refine import FitPhase, FitSettings, Radiation, fit_pattern
 from fingerprintml.xrd.structures import SYMPREC, phase_label, read_cif

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from fingerprintml.plotting import figure
-
-if TYPE_CHECKING:
-    from fingerprintml.xrd.refine import FitResult
 
 
 def learning_curves(histories: dict[str, pd.DataFrame]):
@@ -59,23 +54,4 @@ def example_patterns(examples: dict[str, np.ndarray], phases: pd.DataFrame):
         ax.text(1.01, 0.5, "\n".join(candidates), transform=ax.transAxes, fontsize=5, va="center")
         ax.set_yticks([])
     axes[-1, 0].set_xlabel("2θ (deg)")
-    return fig
-
-
-def whole_pattern_fit(result: FitResult, names: list[str], title: str):
-    """A fitted pattern as crystallographers draw it: measured counts, the fitted sum, each phase on the background
-    (labelled with its weight fraction), the difference below, unexplained peaks marked."""
-    fig, (top, bottom) = figure("double", 0.5, nrows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    top.plot(result.two_theta, result.observed, ".", ms=1.5, color="0.3", label="measured")
-    top.plot(result.two_theta, result.calculated, lw=0.8, color="C3", label=f"fit (Rwp {result.rwp:.3f})")
-    for phase, component, name in zip(result.phases, result.components, names, strict=True):
-        label = f"{name} {100 * phase.weight_fraction:.1f} +- {100 * phase.weight_fraction_sd:.1f} wt%"
-        top.plot(result.two_theta, result.background + component, lw=0.6, label=label)
-    top.plot(result.two_theta, result.background, lw=0.6, color="0.6", label="background")
-    for position, _ in result.unexplained:
-        top.axvline(position, color="k", lw=0.4, ls=":")
-    top.set(ylabel="counts", title=title)
-    top.legend(fontsize="x-small")
-    bottom.plot(result.two_theta, result.observed - result.calculated, lw=0.5, color="0.3")
-    bottom.set(xlabel="2θ (deg)", ylabel="measured - fit")
     return fig

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from fingerprintml.plotting import save_figure
+from fingerprintml.xrd.fit_figure import whole_pattern_fit
 from fingerprintml.xrd.model import Identifier
 from fingerprintml.xrd.patterns import (
     PATTERN_SUFFIXES,
@@ -206,11 +208,12 @@ def identify_folder(
     grid: Grid,
     wavelength: float,
     settings: IdentifySettings,
+    figures: str | os.PathLike[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Identify every pattern file (.xy/.xye/.csv/.xrdml) of ``folder``, in name order, with the model whose classes are
     the library indices ``classes``. Returns the identifications (:data:`IDENTIFY_COLUMNS`: per query, component
     and rank) and the files that could not be read, by name with the reason; an unreadable file never stops the
-    others."""
+    others. With ``figures`` a folder, each query's fit is drawn there (``<query stem>.pdf/.png``)."""
     fit_phases = fit_library([library[c] for c in classes], phases.iloc[classes])
     class_phases = phases.iloc[classes].reset_index(drop=True)
     files = sorted(f for f in Path(folder).iterdir() if f.suffix.lower() in PATTERN_SUFFIXES)
@@ -233,5 +236,10 @@ def identify_folder(
             settings=settings,
         )
         rows += identify_rows(path.name, components, result, class_phases)
+        if figures is not None:
+            names = [class_phases["formula"].iloc[int(c.top[0])] for c in components]
+            stem = Path(figures) / path.stem
+            Path(figures).mkdir(parents=True, exist_ok=True)
+            save_figure(whole_pattern_fit(result, names, path.name), f"{stem}.pdf", f"{stem}.png")
     log.info("%d patterns identified, %d rejected", len(files) - len(rejects), len(rejects))
     return pd.DataFrame(rows, columns=IDENTIFY_COLUMNS), pd.DataFrame(rejects, columns=REJECT_COLUMNS)

@@ -1,7 +1,7 @@
 """Malvern Panalytical XRDML: the XML scan files of Panalytical diffractometers (Aeris, Empyrean, X'Pert).
 
 No maintained library on the project's registries reads them (xrdtools and xrayutilities each carry a parser inside
-a large package), so this is a small parser after the XRDML schema (``http://www.xrdml.com/XRDMeasurement/<v>``):
+a large package), so this is a small parser (the standard library's ElementTree) after the XRDML schema (``http://www.xrdml.com/XRDMeasurement/<v>``):
 per ``scan`` a ``dataPoints`` element holds ``positions`` of each axis (``startPosition``/``endPosition`` for
 equidistant points or ``listPositions``) and the detector's ``counts`` or ``intensities``; the measurement's
 ``usedWavelength`` gives K-alpha1, K-alpha2 and their intensity ratio.
@@ -10,11 +10,11 @@ equidistant points or ``listPositions``) and the detector's ``counts`` or ``inte
 from __future__ import annotations
 
 import os
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from lxml import etree
 
 from fingerprintml.xrd.patterns import PatternReadError
 
@@ -35,14 +35,14 @@ class XrdmlScan:
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _child(element: etree._Element, name: str) -> etree._Element | None:
+def _child(element: ElementTree.Element, name: str) -> ElementTree.Element | None:
     return next((c for c in element if _local(c.tag) == name), None)
 
 
-def _float(element: etree._Element | None) -> float | None:
+def _float(element: ElementTree.Element | None) -> float | None:
     if element is None or element.text is None or not element.text.strip():
         return None
     return float(element.text)
@@ -56,8 +56,8 @@ def read_xrdml(path: str | os.PathLike[str]) -> XrdmlScan:
     """
     path = Path(path)
     try:
-        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
-    except (OSError, etree.XMLSyntaxError) as error:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError) as error:
         raise XrdmlError(f"{path.name}: not readable as XML ({error})") from error
     wavelength = next((e for e in root.iter() if _local(e.tag) == "usedWavelength"), None)
     kalpha1 = _float(_child(wavelength, "kAlpha1")) if wavelength is not None else None
@@ -95,7 +95,7 @@ def read_xrdml(path: str | os.PathLike[str]) -> XrdmlScan:
     )
 
 
-def _positions(path: Path, positions: etree._Element, size: int) -> np.ndarray:
+def _positions(path: Path, positions: ElementTree.Element, size: int) -> np.ndarray:
     listed = _child(positions, "listPositions")
     if listed is not None:
         two_theta = np.array((listed.text or "").split(), dtype=float)

@@ -24,6 +24,7 @@ with log_to(snakemake.log[0]):
         grid=Grid.from_config(p.grid),
         wavelength=wavelength_of(p.wavelength),
         settings=IdentifySettings.from_config(p.identify),
+        figures=snakemake.output.fits,
     )
     write_table(table, snakemake.output.table)
     write_table(rejects, snakemake.output.rejects)
