@@ -208,7 +208,8 @@ class PatternModel:
 
     # Non-linear parameter vector: zero shift, then per phase its metric coordinates, log FWHM at 90 deg,
     # tan-theta share of the width and Lorentzian fraction.
-    def initial(self, widths: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def initial(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start values (FWHM 0.12 deg, no strain or shift) and bounds of the non-linear parameters."""
         values, lower, upper = [0.0], [-self.settings.max_zero_shift], [self.settings.max_zero_shift]
         low_w, high_w = (math.log(w) for w in self.settings.fwhm_range)
         for k, basis in enumerate(self.bases):
@@ -216,8 +217,7 @@ class PatternModel:
             window = (
                 2 * self.settings.strain_window * np.linalg.norm(self.metrics0[k]) / (np.trace(self.metrics0[k]) / 3)
             )
-            width = math.log(widths[k]) if widths is not None else math.log(0.12)
-            values += [0.0] * len(basis) + [width, 0.5, 0.5]
+            values += [0.0] * len(basis) + [math.log(0.12), 0.5, 0.5]
             lower += [-window] * len(basis) + [low_w, 0.0, 0.0]
             upper += [window] * len(basis) + [high_w, 1.0, 1.0]
         return np.array(values), np.array(lower), np.array(upper)
@@ -247,7 +247,9 @@ class PatternModel:
             ]
         ).reshape(len(self.phases), len(self.two_theta))
 
-    def _phase_pattern(self, k: int, coords: np.ndarray, log_width: float, share: float, eta: float, zero: float):
+    def _phase_pattern(
+        self, k: int, coords: np.ndarray, log_width: float, share: float, eta: float, zero: float
+    ) -> np.ndarray:
         lattice = self._cell(k, coords)
         two_theta, intensity = stick_intensities(
             self.phases[k].reflections, self.radiation.kalpha1, reciprocal=np.linalg.inv(lattice).T
@@ -328,10 +330,6 @@ class PatternModel:
         _, per_phase = self._unpack(params)
         return float(abs(np.linalg.det(self._cell(k, per_phase[k][0]))))
 
-    @property
-    def parameter_count(self) -> int:
-        return 1 + self.background_basis.shape[1] + sum(len(b) + 4 for b in self.bases)
-
 
 def _degenerate_groups(refl: Reflections) -> tuple[np.ndarray, np.ndarray]:
     """Points with the same spacing in the library cell (symmetry equivalents, which a symmetry-respecting strain
@@ -400,12 +398,8 @@ def fit_pattern(
     evidence: list[float] = []
     while len(chosen) < settings.max_phases and len(chosen) < len(pool):
         best = None
-        for candidate, strain in _screen(
-            chosen, pool, library, two_theta, counts, radiation, settings, params
-        ):
-            model = PatternModel(
-                [library[c] for c in [*chosen, candidate]], two_theta, counts, radiation, settings
-            )
+        for candidate, strain in _screen(chosen, pool, library, two_theta, counts, radiation, settings, params):
+            model = PatternModel([library[c] for c in [*chosen, candidate]], two_theta, counts, radiation, settings)
             trial, trial_chi2 = refine(model, _extended(model, params, strain), settings.selection_evaluations)
             added = len(model.bases[-1]) + 4
             gain = (chi2 - trial_chi2) / added / robust_variance(model.residual(trial))
