@@ -36,6 +36,7 @@ CONDA_NAME = {
     "diffpy": "diffpy.srfit",
     "pymatgen": "pymatgen",
     "pybaselines": "pybaselines",
+    "spglib": "spglib",
     "becquerel": "becquerel",
     "tables": "pytables",
     "skimage": "scikit-image",

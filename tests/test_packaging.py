@@ -45,6 +45,7 @@ DISTRIBUTIONS = {
     "pymatgen": {"pymatgen"},
     "tables": {"tables"},
     "pybaselines": {"pybaselines"},
+    "spglib": {"spglib"},
     "diffpy.srfit": {"diffpy.srfit"},
     "diffpy.structure": {"diffpy.structure"},
     "diffpy.srreal": {"diffpy.srreal"},

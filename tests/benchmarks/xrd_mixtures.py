@@ -1,5 +1,5 @@
 """Mixture identification by the trained demo model: simulated single-phase and two-phase "measured" patterns
-through the identify path (arPLS baseline, network-guided NNLS pursuit), scored against the phases they hold.
+through the identify path (network candidates, whole-pattern fit), scored against the phases they hold.
 
 Run after a demo run: PYTHONPATH=src python tests/benchmarks/xrd_mixtures.py --workdir DIR [--queries 40], DIR
 being the folder the demo ran in (results/xrd/demo/ under it). Prints how often a single phase is named first and
@@ -13,12 +13,14 @@ import copy
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import yaml
 
 from fingerprintml.xrd.augment import add_background_and_noise, augmented_set
-from fingerprintml.xrd.identify import identify_mixture, prepare_query, reference_patterns
+from fingerprintml.xrd.identify import IdentifySettings, fit_library, identify_pattern
 from fingerprintml.xrd.patterns import Grid, Preprocessing
+from fingerprintml.xrd.refine import Radiation
 from fingerprintml.xrd.reflections import wavelength_of
 from fingerprintml.xrd.store import load_caches
 from fingerprintml.xrd.train import load_identifier, predict_logits
@@ -41,7 +43,8 @@ def main() -> None:
     caches = load_caches(results / "library" / "reflections.pkl")
     device = torch.device("cpu")
     model, classes = load_identifier(str(results / "models" / "copy.pt"), device)
-    references = reference_patterns([caches[c] for c in classes], grid, wavelength, identify["reference_fwhm"])
+    library = fit_library([caches[c] for c in classes], pd.read_csv(results / "library" / "phases.csv").iloc[classes])
+    radiation = Radiation(wavelength, settings["kalpha2"]["wavelength"], settings["kalpha2"]["ratio"])
     rng = np.random.default_rng(11)
 
     def identified(labels: list[int], weights: list[float]) -> list[int]:
@@ -49,19 +52,19 @@ def main() -> None:
             w * augmented_set(caches, np.array([classes[label]]), grid, wavelength, noiseless, rng)
             for label, w in zip(labels, weights, strict=True)
         )
-        counts = 1000 * add_background_and_noise(peaks, grid, settings, rng)[0] + 50
-        query = prepare_query(grid.two_theta, counts, grid, wavelength, wavelength, preprocessing)
-        components = identify_mixture(
-            query,
+        counts = rng.poisson(1000 * add_background_and_noise(peaks, grid, settings, rng)[0] + 50).astype(float)
+        components, _ = identify_pattern(
+            grid.two_theta,
+            counts,
+            radiation,
             lambda x: predict_logits(model, x, device),
-            references,
-            max_phases=identify["max_phases"],
-            top_k=identify["top_k"],
-            candidates=identify["candidates"],
-            min_explained=identify["min_explained"],
-            max_lag=round(identify["max_shift"] / grid.step),
+            library,
+            grid=grid,
+            model_wavelength=wavelength,
+            settings=IdentifySettings.from_config(identify),
+            preprocessing=preprocessing,
         )
-        return [int(top[0]) for top, _, _ in components]
+        return [int(c.top[0]) for c in components]
 
     n = len(classes)
     labels = rng.integers(n, size=args.queries).tolist()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import http.server
 import threading
@@ -10,13 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from pymatgen.core import Lattice
 
 from fingerprintml.shards import shard_names, shard_slice
-from fingerprintml.xrd.augment import add_background_and_noise, augmented_set
 from fingerprintml.xrd.cod import fetch_cifs, read_cif_list, source_id
-from fingerprintml.xrd.identify import identify_mixture, reference_patterns
 from fingerprintml.xrd.library import from_spacegroup, write_cif
 from fingerprintml.xrd.patterns import (
     Grid,
@@ -26,12 +22,10 @@ from fingerprintml.xrd.patterns import (
     read_measured_pattern,
     resample,
 )
-from fingerprintml.xrd.reflections import compute_reflections
 from fingerprintml.xrd.store import convert_cifs
 from fingerprintml.xrd.structures import CifError, read_cif
 
 CU1 = 1.54056
-PURSUIT = {"max_phases": 3, "top_k": 2, "candidates": 4, "min_explained": 0.05, "max_lag": 3}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -162,41 +156,3 @@ def test_preprocessing_removes_the_background_within_the_measured_range(measured
     assert corrected[np.argmin(np.abs(grid.two_theta - 61))] == pytest.approx(0.6, rel=0.05)
     outside = (grid.two_theta < measured[0]) | (grid.two_theta > measured[-1])
     assert (corrected[outside] == 0).all()
-
-
-def test_two_phase_mixtures_are_resolved_and_single_phases_stay_single() -> None:
-    grid = Grid(10, 90, 0.1)
-    structures = [
-        rocksalt("Na", "Cl", 5.64),
-        rocksalt("Mg", "O", 4.21),
-        rocksalt("K", "Br", 6.6),
-        rocksalt("Li", "F", 4.03),
-        from_spacegroup("P4_2/mnm", Lattice.tetragonal(4.59, 2.96), ["Ti", "O"], [[0, 0, 0], [0.305, 0.305, 0]]),
-        from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0.125, 0.125, 0.125]]),
-    ]
-    library = [compute_reflections(s, CU1, 90) for s in structures]
-    references = reference_patterns(library, grid, CU1, [0.1, 0.25, 0.5])
-    middle = references[:, 1] / np.linalg.norm(references[:, 1], axis=1, keepdims=True)
-
-    def cosine(x: np.ndarray) -> np.ndarray:  # stands in for the network's ranking
-        return (x / np.linalg.norm(x, axis=1, keepdims=True)) @ middle.T
-
-    settings = yaml.safe_load((REPO / "config.yaml").read_text())["xrd"]["augmentation"]
-    noiseless = copy.deepcopy(settings)
-    noiseless["noise"]["enabled"] = noiseless["background"]["enabled"] = False
-    rng = np.random.default_rng(8)
-
-    def measured(phases: list[int], weights: list[float]) -> np.ndarray:
-        peaks = sum(
-            w * augmented_set(library, np.array([i]), grid, CU1, noiseless, rng)
-            for i, w in zip(phases, weights, strict=True)
-        )
-        return add_background_and_noise(peaks, grid, settings, rng)[0]
-
-    for major, minor in [(0, 2), (4, 5), (5, 1)]:
-        components = identify_mixture(measured([major, minor], [1.0, 0.5]), cosine, references, **PURSUIT)
-        assert [int(top[0]) for top, _, _ in components] == [major, minor]
-        assert components[1][2] / components[0][2] == pytest.approx(0.5, abs=0.2)
-    for phase in range(len(library)):
-        single = identify_mixture(measured([phase], [1.0]), cosine, references, **PURSUIT)
-        assert [int(top[0]) for top, _, _ in single] == [phase]

@@ -208,11 +208,17 @@ def test_demo_queries_are_identified_by_folder_and_the_broken_file_is_rejected(l
     assert [Path(n).suffix for n in names[:4]] == [".xy", ".xye", ".csv", ".xy"]
     two_theta, _ = read_measured_pattern(tmp_path / names[2])
     assert 8 <= two_theta[0] <= 15 and two_theta[-1] == pytest.approx(85, abs=0.05)
-    # With as many candidates as phases the non-negative fit examines every phase: an untrained ranking still
+    # With as many candidates as phases the whole-pattern fit examines every phase: an untrained ranking still
     # names the right one first.
     settings = IdentifySettings.from_config(dict(CONFIG["identify"], candidates=len(library)))
     phases = pd.DataFrame(
-        {"phase_id": [f"p{i}" for i in range(len(library))], "formula": "x", "spacegroup": "y", "source_id": "z"}
+        {
+            "phase_id": [f"p{i}" for i in range(len(library))],
+            "formula": "x",
+            "spacegroup": "y",
+            "source_id": "z",
+            "cell_mass": [s.composition.weight for s in STRUCTURES],
+        }
     )
     classes = np.arange(len(library))
     model = untrained_model(len(library))

@@ -368,6 +368,7 @@ rule xrd_identify:
     output:
         table=study_report(f"{XRD_RESULTS}/identify.csv", "xrd", "identify", "tables"),
         rejects=f"{XRD_RESULTS}/identify_rejects.csv",
+        fits=directory(f"{XRD_RESULTS}/fits"),
     log:
         f"{XRD_LOGS}/identify.log",
     conda:
@@ -399,5 +400,6 @@ use rule xrd_identify as xrd_identify_user with:
             f"{XRD_RESULTS}/user/identify.csv", "xrd", "identify", "tables"
         ),
         rejects=f"{XRD_RESULTS}/user/identify_rejects.csv",
+        fits=directory(f"{XRD_RESULTS}/user/fits"),
     log:
         f"{XRD_LOGS}/user/identify.log",

@@ -1,4 +1,5 @@
-"""Identification of measured patterns: preprocessing, ranking, and mixtures by subtract-and-re-identify."""
+"""Identification of measured patterns: preprocessing, network ranking, and phases by a whole-pattern fit of the
+network's candidates."""
 
 from __future__ import annotations
 
@@ -12,50 +13,66 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from scipy.optimize import nnls
 
-from fingerprintml.xrd.augment import clean_pattern
+from fingerprintml.plotting import save_figure
+from fingerprintml.xrd.fit_figure import whole_pattern_fit
 from fingerprintml.xrd.model import Identifier
 from fingerprintml.xrd.patterns import (
     PATTERN_SUFFIXES,
     Grid,
     PatternReadError,
     Preprocessing,
+    check_pattern,
     convert_wavelength,
-    normalise,
     preprocess,
     read_measured_pattern,
 )
+from fingerprintml.xrd.refine import FitPhase, FitResult, FitSettings, Radiation, fit_pattern
 from fingerprintml.xrd.reflections import Reflections, wavelength_of
 from fingerprintml.xrd.train import predict_logits
+from fingerprintml.xrd.xrdml import read_xrdml
 
 log = logging.getLogger(__name__)
 
-IDENTIFY_COLUMNS = ["query", "component", "rank", "phase_id", "formula", "spacegroup", "score", "weight"]
+IDENTIFY_COLUMNS = [
+    "query",
+    "component",
+    "rank",
+    "phase_id",
+    "formula",
+    "spacegroup",
+    "score",
+    "weight",
+    "weight_fraction",
+    "weight_fraction_sd",
+    "confidence",
+    "rwp",
+    "unexplained_peaks",
+]
 REJECT_COLUMNS = ["query", "reason"]
 
 
 @dataclass(frozen=True)
 class IdentifySettings:
-    """How measured patterns are identified (``xrd.identify``)."""
+    """How measured patterns are identified (``xrd.identify``): the radiation of files that do not declare theirs
+    (K-alpha1, and K-alpha2 with its intensity ratio; XRDML files give their own), how many phases the network
+    proposes to the whole-pattern fit (``candidates``) and how that fit runs (``fit``)."""
 
-    query_wavelength: float
-    max_phases: int
+    query_radiation: Radiation
     top_k: int
     candidates: int
-    min_explained: float
-    reference_fwhm: tuple[float, ...]
-    max_shift: float
+    fit: FitSettings
 
     @classmethod
     def from_config(cls, identify: Mapping[str, Any]) -> IdentifySettings:
-        counts = {key: int(identify[key]) for key in ("max_phases", "top_k", "candidates")}
+        kalpha2 = identify["query_kalpha2"]
         return cls(
-            query_wavelength=wavelength_of(identify["query_wavelength"]),
-            min_explained=float(identify["min_explained"]),
-            reference_fwhm=tuple(float(w) for w in identify["reference_fwhm"]),
-            max_shift=float(identify["max_shift"]),
-            **counts,
+            query_radiation=Radiation(
+                wavelength_of(identify["query_wavelength"]), float(kalpha2["wavelength"]), float(kalpha2["ratio"])
+            ),
+            top_k=int(identify["top_k"]),
+            candidates=int(identify["candidates"]),
+            fit=FitSettings.from_config(identify["fit"]),
         )
 
 
@@ -76,69 +93,81 @@ def prepare_query(
     return preprocess(two_theta, intensity, grid, preprocessing)
 
 
-def identify_mixture(
-    pattern: np.ndarray,
+@dataclass(frozen=True)
+class Component:
+    """One phase of an identified pattern: the network's ranking with the fitted phase first, their scores, and
+    the fitted phase's share of the diffracted intensity and its weight fraction."""
+
+    top: np.ndarray
+    scores: np.ndarray
+    weight: float
+    weight_fraction: float
+    weight_fraction_sd: float
+
+
+def identify_pattern(
+    two_theta: np.ndarray,
+    counts: np.ndarray,
+    radiation: Radiation,
     score_fn: Callable[[np.ndarray], np.ndarray],
-    references: np.ndarray,
+    library: list[FitPhase],
     *,
-    max_phases: int,
-    top_k: int,
-    candidates: int,
-    min_explained: float,
-    max_lag: int = 0,
-) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """Identify up to ``max_phases`` phases by a network-guided pursuit: the model ranks what is left of the
-    pattern, each of its ``candidates`` best phases not found yet is fitted together with the phases found so far
-    by non-negative least squares, and the one that explains most is added, as long as it explains at least
-    ``min_explained`` of the pattern's squared intensity. ``references`` (phases, widths, grid) holds each phase's
-    clean pattern at a few peak widths (the fit mixes them to follow the measured broadening), each phase shifted
-    as a whole by up to ``max_lag`` grid steps to its best overlap (zero shift, strain).
-    Returns per component (top-k indices with the chosen phase first, their scores, fitted weight)."""
-    pattern = pattern.astype(float)
-    total = float(pattern @ pattern)
-    widths = references.shape[1]
-    found: list[int] = []
-    columns: list[np.ndarray] = []
-    components: list[tuple[np.ndarray, np.ndarray, float]] = []
-    residual = pattern
-    for _ in range(max_phases):
-        scores = score_fn(normalise(np.clip(residual, 0, None))[None].astype(np.float32))[0]
-        ranked = np.argsort(-scores)
-        best = None
-        for phase in (int(c) for c in ranked[:candidates] if int(c) not in found):
-            shifted = aligned(references[phase].astype(float), residual, max_lag)
-            weights, distance = nnls(np.column_stack([*columns, *shifted]), pattern)
-            explained = (float(residual @ residual) - distance**2) / total
-            if best is None or explained > best[0]:
-                best = (explained, phase, shifted, weights)
-        if best is None or best[0] < min_explained:
-            break
-        _, phase, shifted, weights = best
-        found.append(phase)
-        columns.extend(shifted)
-        top = np.array([phase, *(int(c) for c in ranked if int(c) != phase)][:top_k])
-        components.append((top, scores[top], float(weights[-widths:].sum())))
-        residual = pattern - np.column_stack(columns) @ weights
-    return components
+    grid: Grid,
+    model_wavelength: float,
+    settings: IdentifySettings,
+    preprocessing: Preprocessing,
+) -> tuple[list[Component], FitResult]:
+    """Identify the phases of one measured pattern: the network ranks the preprocessed pattern, its
+    ``settings.candidates`` best phases are the candidates of the whole-pattern fit
+    (:func:`fingerprintml.xrd.refine.fit_pattern`) on the measured counts, restricted to the angles the library's
+    reflections reach (the model grid at the measured wavelength). Returns the fitted phases as components (the
+    fitted phase first in its ranking) and the fit."""
+    query = prepare_query(two_theta, counts, grid, radiation.kalpha1, model_wavelength, preprocessing)
+    scores = score_fn(query[None])[0]
+    ranked = np.argsort(-scores)
+    reach = convert_wavelength(np.array([grid.start, grid.stop]), model_wavelength, radiation.kalpha1)
+    inside = (two_theta >= reach[0]) & (two_theta <= np.nan_to_num(reach[1], nan=180.0))
+    result = fit_pattern(
+        two_theta[inside], counts[inside], library, radiation, settings.fit, ranked[: settings.candidates].tolist()
+    )
+    areas = result.components.sum(axis=1)
+    components = []
+    for phase, area in zip(result.phases, areas, strict=True):
+        top = np.array([phase.index, *(int(c) for c in ranked if int(c) != phase.index)][: settings.top_k])
+        components.append(
+            Component(top, scores[top], float(area / areas.sum()), phase.weight_fraction, phase.weight_fraction_sd)
+        )
+    return components, result
 
 
-def aligned(references: np.ndarray, pattern: np.ndarray, max_lag: int) -> np.ndarray:
-    """``references`` (widths, grid) of one phase shifted by the whole number of grid steps (|lag| <= max_lag) at
-    which their middle width best overlaps ``pattern``."""
-    middle = references[len(references) // 2]
-    best = max(range(-max_lag, max_lag + 1), key=lambda lag: float(np.roll(middle, lag) @ pattern))
-    return np.roll(references, best, axis=1)
+def read_query(path: Path, default: Radiation) -> tuple[np.ndarray, np.ndarray, Radiation]:
+    """Two-theta, counts and radiation of a measured pattern: an XRDML file's own wavelengths, else ``default``."""
+    if path.suffix.lower() == ".xrdml":
+        scan = read_xrdml(path)
+        check_pattern(path.name, scan.two_theta, scan.counts)
+        return scan.two_theta, scan.counts, Radiation(scan.kalpha1, scan.kalpha2, scan.kalpha2_ratio or 0.0)
+    return (*read_measured_pattern(path), default)
 
 
-def reference_patterns(library: list[Reflections], grid: Grid, wavelength: float, widths: list[float]) -> np.ndarray:
-    """Clean patterns (phases, widths, grid) of each library phase at each peak FWHM (deg)."""
-    return np.stack([np.stack([clean_pattern(refl, grid, wavelength, fwhm) for fwhm in widths]) for refl in library])
+def fit_library(library: list[Reflections], phases: pd.DataFrame) -> list[FitPhase]:
+    """The library as the whole-pattern fit uses it: reflections and the mass of their cell (``cell_mass``)."""
+    if "cell_mass" not in phases.columns:
+        raise ValueError("library phases table has no cell_mass column: rebuild the library (xrd_convert)")
+    return [
+        FitPhase(str(phase_id), refl.allowed, float(mass))
+        for refl, phase_id, mass in zip(library, phases["phase_id"], phases["cell_mass"], strict=True)
+    ]
 
 
-def identify_rows(query: str, components, phases: pd.DataFrame) -> list[dict]:
+def format_peaks(peaks: list[tuple[float, float]]) -> str:
+    """Unexplained peaks as ``2theta:height%`` separated by semicolons (height in % of the strongest peak)."""
+    return ";".join(f"{position:.2f}:{height:.1f}" for position, height in peaks)
+
+
+def identify_rows(query: str, components: list[Component], result: FitResult, phases: pd.DataFrame) -> list[dict]:
     rows = []
-    for number, (top, scores, weight) in enumerate(components, start=1):
-        for rank, (index, score) in enumerate(zip(top, scores, strict=True), start=1):
+    for number, component in enumerate(components, start=1):
+        for rank, (index, score) in enumerate(zip(component.top, component.scores, strict=True), start=1):
             phase = phases.iloc[int(index)]
             rows.append(
                 {
@@ -149,7 +178,13 @@ def identify_rows(query: str, components, phases: pd.DataFrame) -> list[dict]:
                     "formula": phase["formula"],
                     "spacegroup": phase["spacegroup"],
                     "score": float(score),
-                    "weight": weight,
+                    "weight": component.weight,
+                    "weight_fraction": component.weight_fraction,
+                    "weight_fraction_sd": component.weight_fraction_sd,
+                    # Not calibrated yet (issue #18): no number rather than an uncalibrated one.
+                    "confidence": np.nan,
+                    "rwp": result.rwp,
+                    "unexplained_peaks": format_peaks(result.unexplained),
                 }
             )
     return rows
@@ -167,41 +202,47 @@ def identify_folder(
     wavelength: float,
     settings: IdentifySettings,
     preprocessing: Preprocessing,
+    figures: str | os.PathLike[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Identify every pattern file (.xy/.xye/.csv) of ``folder``, in name order, with the model whose classes are
+    """Identify every pattern file (.xy/.xye/.csv/.xrdml) of ``folder``, in name order, with the model whose classes are
     the library indices ``classes``. Returns the identifications (:data:`IDENTIFY_COLUMNS`: per query, component
     and rank) and the files left out, by name with the reason: unreadable, physically impossible (see
     :func:`fingerprintml.xrd.patterns.check_pattern`), outside the model's grid, or explained by no library phase.
-    Every file is in exactly one of the two tables; a bad file never stops the others."""
-    references = reference_patterns([library[c] for c in classes], grid, wavelength, list(settings.reference_fwhm))
+    Every file is in exactly one of the two tables; a bad file never stops the others. With ``figures`` a folder,
+    each identified query's fit is drawn there (``<query stem>.pdf/.png``)."""
+    fit_phases = fit_library([library[c] for c in classes], phases.iloc[classes])
     class_phases = phases.iloc[classes].reset_index(drop=True)
-    max_lag = round(settings.max_shift / grid.step)
     files = sorted(f for f in Path(folder).iterdir() if f.suffix.lower() in PATTERN_SUFFIXES)
     rows, rejects = [], []
     for path in files:
         try:
-            two_theta, intensity = read_measured_pattern(path)
-            pattern = prepare_query(two_theta, intensity, grid, settings.query_wavelength, wavelength, preprocessing)
+            two_theta, counts, radiation = read_query(path, settings.query_radiation)
+            components, result = identify_pattern(
+                two_theta,
+                counts,
+                radiation,
+                lambda x: predict_logits(model, x, device),
+                fit_phases,
+                grid=grid,
+                model_wavelength=wavelength,
+                settings=settings,
+                preprocessing=preprocessing,
+            )
         except PatternReadError as error:
             reason = str(error) if str(error).startswith(path.name) else f"{path.name}: {error}"
             log.warning("rejected %s", reason)
             rejects.append({"query": path.name, "reason": reason})
             continue
-        components = identify_mixture(
-            pattern,
-            lambda x: predict_logits(model, x, device),
-            references,
-            max_phases=settings.max_phases,
-            top_k=settings.top_k,
-            candidates=settings.candidates,
-            min_explained=settings.min_explained,
-            max_lag=max_lag,
-        )
         if not components:
-            reason = f"{path.name}: no library phase explains at least {settings.min_explained:g} of the pattern"
+            reason = f"{path.name}: no library phase explains the pattern (the fit added none above noise)"
             log.warning("rejected %s", reason)
             rejects.append({"query": path.name, "reason": reason})
             continue
-        rows += identify_rows(path.name, components, class_phases)
+        rows += identify_rows(path.name, components, result, class_phases)
+        if figures is not None:
+            names = [class_phases["formula"].iloc[int(c.top[0])] for c in components]
+            stem = Path(figures) / path.stem
+            Path(figures).mkdir(parents=True, exist_ok=True)
+            save_figure(whole_pattern_fit(result, names, path.name), f"{stem}.pdf", f"{stem}.png")
     log.info("%d patterns identified, %d rejected", len(files) - len(rejects), len(rejects))
     return pd.DataFrame(rows, columns=IDENTIFY_COLUMNS), pd.DataFrame(rejects, columns=REJECT_COLUMNS)

@@ -17,7 +17,7 @@ from pybaselines.whittaker import arpls
 
 from fingerprintml.xrd.plan import grid_points
 
-PATTERN_SUFFIXES = (".xy", ".xye", ".csv")
+PATTERN_SUFFIXES = (".xy", ".xye", ".csv", ".xrdml")
 MIN_POINTS = 10  # data points a measured pattern needs, and grid points it must cover
 # Counts are never negative; a pattern with more negative points than this fraction is a background-subtracted or
 # shifted export, whose peak heights the identification cannot trust.
@@ -65,8 +65,15 @@ class PatternReadError(ValueError):
 
 def read_measured_pattern(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Two-theta and intensity from the first two numeric columns of an .xy/.xye/.csv file (comment lines with
-    # or ! and a header row allowed; further columns ignored). Raises :class:`PatternReadError` naming the problem."""
+    # or ! and a header row allowed; further columns ignored), or the counts of a Panalytical .xrdml scan.
+    Raises :class:`PatternReadError` naming the problem."""
     path = Path(path)
+    if path.suffix.lower() == ".xrdml":
+        from fingerprintml.xrd.xrdml import read_xrdml  # xrdml imports this module for its error class
+
+        scan = read_xrdml(path)
+        check_pattern(path.name, scan.two_theta, scan.counts)
+        return scan.two_theta, scan.counts
     if path.suffix.lower() not in PATTERN_SUFFIXES:
         raise PatternReadError(f"{path.name}: unsupported suffix (expected one of {PATTERN_SUFFIXES})")
     separator = "," if path.suffix.lower() == ".csv" else r"\s+"

@@ -18,7 +18,7 @@ from fingerprintml.xrd.structures import CifError, phase_label, read_cif, reject
 
 log = logging.getLogger(__name__)
 
-PHASE_COLUMNS = ["phase_id", "formula", "spacegroup", "source_id", "n_sites", "n_reflections"]
+PHASE_COLUMNS = ["phase_id", "formula", "spacegroup", "source_id", "n_sites", "n_reflections", "cell_mass"]
 
 
 def shard_cifs(
@@ -71,7 +71,15 @@ def convert_cifs(
             log.warning("rejected %s", error)
             rejects.append({"source_id": source, "path": str(path), "reason": str(error)})
             continue
-        phases.append({**phase_label(structure, source), "n_sites": len(structure), "n_reflections": len(refl.hkl)})
+        # cell_mass (amu) of the cell the reflections are computed for: ZM of the Hill-Howard weight fractions.
+        phases.append(
+            {
+                **phase_label(structure, source),
+                "n_sites": len(structure),
+                "n_reflections": len(refl.hkl),
+                "cell_mass": float(structure.composition.weight),
+            }
+        )
         caches.append(refl)
     return pd.DataFrame(phases, columns=PHASE_COLUMNS), caches, rejects_frame(rejects)
 

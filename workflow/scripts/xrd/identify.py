@@ -25,6 +25,7 @@ with log_to(snakemake.log[0]):
         wavelength=wavelength_of(p.wavelength),
         settings=IdentifySettings.from_config(p.identify),
         preprocessing=Preprocessing.from_config(p.preprocessing),
+        figures=snakemake.output.fits,
     )
     write_table(table, snakemake.output.table)
     write_table(rejects, snakemake.output.rejects)

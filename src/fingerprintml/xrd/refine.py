@@ -1,0 +1,549 @@
+"""Whole-pattern fit of a measured powder pattern with library phases (Rietveld-like, fixed atoms), phases added
+stepwise while the fit improves beyond noise, weight fractions by Hill & Howard.
+
+Model of the counts y(2theta) on the measured points:
+
+    y_calc = background (Chebyshev polynomial in 2theta) + sum_p S_p sum_hkl 2|F_hkl|^2 LP_hkl
+             [pv(2theta - 2theta_hkl,a1 - z) + r pv(2theta - 2theta_hkl,a2 - z)]
+
+with per phase the scale S_p, the cell metric within a strain window (only the components the lattice's own point
+group leaves free: one for cubic, two for tetragonal and hexagonal, three for orthorhombic, four for monoclinic,
+six for triclinic), a Caglioti-type width FWHM^2 = U tan^2(theta) + W and a pseudo-Voigt Lorentzian fraction; per
+pattern the zero shift z and the K-alpha2/K-alpha1 ratio r and wavelengths of the file. 2|F|^2 LP is the absolute
+intensity per unit cell of :func:`fingerprintml.xrd.reflections.stick_intensities` (every point of the Friedel
+half-space counted twice: multiplicities included, no normalisation), the profiles are area-normalised, so S_p is
+the Rietveld scale factor and the weight fraction is W_p = S_p (ZMV)_p / sum_i S_i (ZMV)_i (Hill & Howard,
+J. Appl. Cryst. 20, 467, 1987), with ZM the mass of the cell the reflections were computed for and V its volume.
+Microabsorption (Brindley) is not corrected. Points are weighted 1/max(y, 1) (Poisson); scales and background are
+solved linearly for each trial of the non-linear parameters (variable projection), scales non-negative.
+
+A phase is added when the F statistic of its parameters (the fall of chi^2 per added parameter over the noise
+variance of the model with it, estimated robustly so that peaks of phases outside the library do not inflate it)
+exceeds ``min_evidence``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import spglib
+from numpy.polynomial import chebyshev
+from pymatgen.core import Structure
+from scipy import optimize, signal
+
+from fingerprintml.xrd.reflections import Reflections, compute_reflections, squared_spacings, stick_intensities
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How a pattern is fitted (``xrd.identify.fit``).
+
+    Parameters
+    ----------
+    strain_window
+        Largest relative change of a lattice parameter from the library cell.
+    max_zero_shift
+        Largest zero shift (deg).
+    background_terms
+        Chebyshev polynomial terms of the background.
+    fwhm_range
+        Bounds of the peak FWHM at 2theta = 90 deg (deg).
+    window_fwhm
+        Each peak is evaluated within this many FWHM of its centre (Lorentzian tails beyond are cut).
+    max_phases
+        Most phases reported per pattern.
+    screen
+        Candidates refined in full at each step (the best by a linear fit at fixed cells and widths).
+    screen_strains
+        Uniform strains tried per side of zero (within the window) when screening.
+    bin_step
+        The pattern is fitted with its counts summed over adjacent points to at least this step (deg): several
+        points per peak width still, at a fraction of the cost.
+    selection_evaluations, final_evaluations
+        Most model evaluations of a trial fit during selection and of the final fit.
+    min_evidence
+        F statistic a phase's parameters must reach to be added (real patterns leave systematic misfit, so far
+        above the F distribution's quantiles: set on measured mixtures, see the dara benchmark).
+    noise_sigma
+        Residual peaks above this many standard deviations (Poisson) are reported as unexplained.
+    unexplained_peaks
+        Most unexplained peaks reported per pattern.
+    """
+
+    strain_window: float = 0.01
+    max_zero_shift: float = 0.15
+    background_terms: int = 10
+    fwhm_range: tuple[float, float] = (0.03, 0.6)
+    window_fwhm: float = 12.0
+    max_phases: int = 3
+    screen: int = 2
+    screen_strains: int = 2
+    bin_step: float = 0.04
+    selection_evaluations: int = 10
+    final_evaluations: int = 25
+    min_evidence: float = 500.0
+    noise_sigma: float = 6.0
+    unexplained_peaks: int = 5
+
+    @classmethod
+    def from_config(cls, fit: dict) -> FitSettings:
+        values = dict(fit)
+        if "fwhm_range" in values:
+            values["fwhm_range"] = tuple(float(v) for v in values["fwhm_range"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Radiation:
+    """K-alpha1 and K-alpha2 wavelengths (angstrom) and the K-alpha2/K-alpha1 intensity ratio."""
+
+    kalpha1: float
+    kalpha2: float | None = None
+    ratio: float = 0.0
+
+
+@dataclass
+class FitPhase:
+    """A library phase as the fit uses it: reflections of a cell and that cell's mass (amu)."""
+
+    name: str
+    reflections: Reflections
+    cell_mass: float
+
+    @classmethod
+    def from_structure(cls, name: str, structure: Structure, radiation: Radiation, two_theta_max: float) -> FitPhase:
+        """Reflections of ``structure`` as given (its cell, up to ``two_theta_max`` + the strain margin)."""
+        refl = compute_reflections(structure, radiation.kalpha1, two_theta_max).allowed
+        return cls(name, refl, float(structure.composition.weight))
+
+    @property
+    def metric_basis(self) -> np.ndarray:
+        """Orthonormal basis (K, 3, 3) of the direct metric tensors the lattice's point group leaves invariant."""
+        return metric_basis(self.reflections.lattice)
+
+
+def metric_basis(lattice: np.ndarray, symprec: float = 1e-3) -> np.ndarray:
+    """Basis of the symmetric 3x3 metrics G with W^T G W = G for every rotation W (fractional) of the point group
+    of ``lattice`` (rows a, b, c): the lattice parameters the crystal system leaves free."""
+    rotations = spglib.get_symmetry((lattice, [[0.0, 0.0, 0.0]], [1]), symprec=symprec)["rotations"]
+    upper = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]
+    units = []
+    for i, j in upper:
+        unit = np.zeros((3, 3))
+        unit[i, j] = unit[j, i] = 1.0
+        units.append(unit)
+    # Linear map metric -> W^T G W - G for every rotation, on the 6 independent components.
+    rows = [
+        np.array([(w.T @ unit @ w - unit)[i, j] for unit in units]) for w in rotations.astype(float) for i, j in upper
+    ]
+    _, singular, vt = np.linalg.svd(np.array(rows))
+    rank = int((singular > 1e-9).sum())
+    basis = np.array([sum(c * unit for c, unit in zip(v, units, strict=True)) for v in vt[rank:]])
+    return basis / np.linalg.norm(basis, axis=(1, 2))[:, None, None]
+
+
+@dataclass
+class PhaseResult:
+    """One fitted phase: its index in the candidate list, scale, refined cell and weight fraction."""
+
+    index: int
+    name: str
+    scale: float
+    lattice: np.ndarray  # refined direct lattice parameters a, b, c (angstrom), alpha, beta, gamma (deg)
+    fwhm: float  # at 2theta = 90 deg
+    weight_fraction: float = math.nan
+    weight_fraction_sd: float = math.nan
+    evidence: float = math.nan  # F statistic of the phase's parameters when it was added
+
+
+@dataclass
+class FitResult:
+    """A fitted pattern: phases, zero shift, Rwp, the fitted curves and the unexplained peaks."""
+
+    phases: list[PhaseResult]
+    zero_shift: float
+    rwp: float
+    two_theta: np.ndarray
+    observed: np.ndarray
+    background: np.ndarray
+    components: np.ndarray  # (phases, points) each phase's fitted contribution
+    unexplained: list[tuple[float, float]] = field(default_factory=list)  # (2theta, % of the strongest peak)
+
+    @property
+    def calculated(self) -> np.ndarray:
+        return self.background + self.components.sum(axis=0)
+
+
+class PatternModel:
+    """The counts model of a set of phases on fixed measured points; parameters as in the module docstring."""
+
+    def __init__(
+        self,
+        phases: Sequence[FitPhase],
+        two_theta: np.ndarray,
+        counts: np.ndarray,
+        radiation: Radiation,
+        settings: FitSettings,
+    ) -> None:
+        self.phases = list(phases)
+        self.two_theta, self.counts = two_theta, counts
+        self.radiation, self.settings = radiation, settings
+        self.weights = 1.0 / np.maximum(counts, 1.0)
+        self.sqrt_weights = np.sqrt(self.weights)
+        x = 2 * (two_theta - two_theta[0]) / (two_theta[-1] - two_theta[0]) - 1
+        self.background_basis = chebyshev.chebvander(x, settings.background_terms - 1)
+        self.bases = [phase.metric_basis for phase in self.phases]
+        self.metrics0 = [phase.reflections.lattice @ phase.reflections.lattice.T for phase in self.phases]
+        self.step = float(np.median(np.diff(two_theta)))
+        self._weighted_background = self.background_basis * self.sqrt_weights[:, None]
+        self._background_gram = self._weighted_background.T @ self._weighted_background
+        self._background_right = self._weighted_background.T @ (counts * self.sqrt_weights)
+        self.groups = [_degenerate_groups(phase.reflections) for phase in self.phases]
+
+    # Non-linear parameter vector: zero shift, then per phase its metric coordinates, log FWHM at 90 deg,
+    # tan-theta share of the width and Lorentzian fraction.
+    def initial(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start values (FWHM 0.12 deg, no strain or shift) and bounds of the non-linear parameters."""
+        values, lower, upper = [0.0], [-self.settings.max_zero_shift], [self.settings.max_zero_shift]
+        low_w, high_w = (math.log(w) for w in self.settings.fwhm_range)
+        for k, basis in enumerate(self.bases):
+            # A uniform strain e moves the metric by 2 e G0, i.e. by 2 e |G0| / size along the basis.
+            window = (
+                2 * self.settings.strain_window * np.linalg.norm(self.metrics0[k]) / (np.trace(self.metrics0[k]) / 3)
+            )
+            values += [0.0] * len(basis) + [math.log(0.12), 0.5, 0.5]
+            lower += [-window] * len(basis) + [low_w, 0.0, 0.0]
+            upper += [window] * len(basis) + [high_w, 1.0, 1.0]
+        return np.array(values), np.array(lower), np.array(upper)
+
+    def _cell(self, k: int, coordinates: np.ndarray) -> np.ndarray:
+        metric0 = self.metrics0[k]
+        size = np.trace(metric0) / 3
+        metric = metric0 + size * np.tensordot(coordinates, self.bases[k], axes=1)
+        return np.linalg.cholesky(metric)  # rows: a lattice with this metric (orientation irrelevant)
+
+    def _unpack(self, params: np.ndarray) -> tuple[float, list[tuple[np.ndarray, float, float, float]]]:
+        zero, position, phases = params[0], 1, []
+        for basis in self.bases:
+            n = len(basis)
+            coords = params[position : position + n]
+            phases.append((coords, *params[position + n : position + n + 3]))
+            position += n + 3
+        return zero, phases
+
+    def columns(self, params: np.ndarray) -> np.ndarray:
+        """Each phase's pattern at unit scale (phases, points)."""
+        zero, per_phase = self._unpack(params)
+        return np.array(
+            [
+                self._phase_pattern(k, coords, width, share, eta, zero)
+                for k, (coords, width, share, eta) in enumerate(per_phase)
+            ]
+        ).reshape(len(self.phases), len(self.two_theta))
+
+    def _phase_pattern(
+        self, k: int, coords: np.ndarray, log_width: float, share: float, eta: float, zero: float
+    ) -> np.ndarray:
+        lattice = self._cell(k, coords)
+        two_theta, intensity = stick_intensities(
+            self.phases[k].reflections, self.radiation.kalpha1, reciprocal=np.linalg.inv(lattice).T
+        )
+        first, group = self.groups[k]
+        intensity = np.bincount(group, weights=intensity, minlength=len(first))
+        two_theta = two_theta[first]
+        keep = np.isfinite(two_theta) & (intensity > 1e-7 * intensity.max())
+        two_theta, intensity = two_theta[keep], intensity[keep]
+        centres, heights = [two_theta], [intensity]
+        if self.radiation.kalpha2 and self.radiation.ratio > 0:
+            sin_theta = np.sin(np.radians(two_theta / 2)) * self.radiation.kalpha2 / self.radiation.kalpha1
+            reached = sin_theta < 1
+            centres.append(np.degrees(2 * np.arcsin(sin_theta[reached])))
+            heights.append(intensity[reached] * self.radiation.ratio)
+        centres, heights = np.concatenate(centres) + zero, np.concatenate(heights)
+        # FWHM^2 = W + U tan^2(theta), normalised at 90 deg: share of the tan term there in [0, 1].
+        tan2 = np.tan(np.radians(centres / 2)) ** 2
+        fwhm = math.exp(log_width) * np.sqrt((1 - share) + share * tan2)
+        return self._render(centres, heights, fwhm, eta)
+
+    def _render(self, centres: np.ndarray, heights: np.ndarray, fwhm: np.ndarray, eta: float) -> np.ndarray:
+        out = np.zeros(len(self.two_theta))
+        inside = (centres > self.two_theta[0] - 2) & (centres < self.two_theta[-1] + 2)
+        centres, heights, fwhm = centres[inside], heights[inside], fwhm[inside]
+        if not len(centres):
+            return out
+        window = math.ceil(self.settings.window_fwhm * fwhm.max() / self.step)
+        first = np.searchsorted(self.two_theta, centres) - window
+        index = first[:, None] + np.arange(2 * window + 1)
+        valid = (index >= 0) & (index < len(self.two_theta))
+        index = np.clip(index, 0, len(self.two_theta) - 1)
+        dx = (self.two_theta[index] - centres[:, None]) / fwhm[:, None]
+        gauss = math.sqrt(4 * math.log(2) / math.pi) * np.exp(-4 * math.log(2) * dx**2)
+        lorentz = 2 / (math.pi * (1 + 4 * dx**2))
+        profile = heights[:, None] * (eta * lorentz + (1 - eta) * gauss) / fwhm[:, None]
+        return np.bincount(index[valid], weights=profile[valid], minlength=len(self.two_theta))
+
+    def linear(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Background coefficients and non-negative phase scales minimising the weighted squared residual (normal
+        equations on unit-norm columns; a phase whose scale comes out negative is set to zero and the rest
+        re-solved)."""
+        weighted = columns * self.sqrt_weights
+        cross = self._weighted_background.T @ weighted.T
+        gram = np.block([[self._background_gram, cross], [cross.T, weighted @ weighted.T]])
+        right = np.r_[self._background_right, weighted @ (self.counts * self.sqrt_weights)]
+        norms = np.sqrt(np.maximum(np.diag(gram), 1e-300))
+        gram, right = gram / np.outer(norms, norms), right / norms
+        nb = self.background_basis.shape[1]
+        free = np.ones(len(norms), dtype=bool)
+        while True:
+            solution = np.zeros(len(norms))
+            solution[free] = np.linalg.lstsq(gram[np.ix_(free, free)], right[free], rcond=None)[0]
+            negative = np.flatnonzero(solution[nb:] < 0)
+            if not len(negative):
+                break
+            free[nb + negative[np.argmin(solution[nb:][negative])]] = False
+        solution /= norms
+        return solution[:nb], solution[nb:]
+
+    def residual(self, params: np.ndarray) -> np.ndarray:
+        columns = self.columns(params)
+        background, scales = self.linear(columns)
+        calculated = self.background_basis @ background + scales @ columns
+        return (self.counts - calculated) * self.sqrt_weights
+
+    def lattice_parameters(self, k: int, params: np.ndarray) -> np.ndarray:
+        _, per_phase = self._unpack(params)
+        lattice = self._cell(k, per_phase[k][0])
+        lengths = np.linalg.norm(lattice, axis=1)
+        angles = [
+            math.degrees(math.acos(lattice[i] @ lattice[j] / (lengths[i] * lengths[j])))
+            for i, j in [(1, 2), (0, 2), (0, 1)]
+        ]
+        return np.r_[lengths, angles]
+
+    def cell_volume(self, k: int, params: np.ndarray) -> float:
+        _, per_phase = self._unpack(params)
+        return float(abs(np.linalg.det(self._cell(k, per_phase[k][0]))))
+
+
+def _degenerate_groups(refl: Reflections) -> tuple[np.ndarray, np.ndarray]:
+    """Points with the same spacing in the library cell (symmetry equivalents, which a symmetry-respecting strain
+    keeps together): the first point of each group and every point's group, so each peak is rendered once."""
+    s2 = squared_spacings(refl.hkl, refl.reciprocal)
+    _, first, group = np.unique(np.round(s2 / s2.max() * 1e9).astype(np.int64), return_index=True, return_inverse=True)
+    return first, group
+
+
+def refine(model: PatternModel, start: np.ndarray | None, max_nfev: int) -> tuple[np.ndarray, float]:
+    """Least-squares refinement of the non-linear parameters from ``start`` (defaults if None), at most
+    ``max_nfev`` evaluations; returns them and the weighted chi^2."""
+    initial, lower, upper = model.initial()
+    x0 = initial if start is None else np.clip(start, lower + 1e-12, upper - 1e-12)
+    result = optimize.least_squares(
+        model.residual, x0, bounds=(lower, upper), x_scale="jac", max_nfev=max_nfev, diff_step=1e-4
+    )
+    return result.x, float(result.fun @ result.fun)
+
+
+def _extended(model: PatternModel, previous: np.ndarray | None, strain: float) -> np.ndarray:
+    """Start of ``model``: the refined parameters ``previous`` of its earlier phases, defaults for the last one
+    at the uniform ``strain``."""
+    initial, _, _ = model.initial()
+    if previous is not None:
+        initial[: len(previous)] = previous
+    k = len(model.phases) - 1
+    position = len(initial) - len(model.bases[k]) - 3
+    initial[position : position + len(model.bases[k])] = 2 * strain * _isotropic(model, k)
+    return initial
+
+
+def robust_variance(residual: np.ndarray) -> float:
+    """Variance of weighted residuals from their median square (chi^2 with 1 degree of freedom has median 0.455):
+    the noise level, unmoved by the peaks of phases the model lacks."""
+    return float(np.median(residual**2) / 0.4549)
+
+
+def binned(two_theta: np.ndarray, counts: np.ndarray, min_step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Counts summed over runs of adjacent points so that the step is at least ``min_step`` (Poisson kept)."""
+    factor = max(1, int(min_step / float(np.median(np.diff(two_theta)))))
+    size = len(counts) // factor * factor
+    return two_theta[:size].reshape(-1, factor).mean(axis=1), counts[:size].reshape(-1, factor).sum(axis=1)
+
+
+def fit_pattern(
+    two_theta: np.ndarray,
+    counts: np.ndarray,
+    library: Sequence[FitPhase],
+    radiation: Radiation,
+    settings: FitSettings,
+    candidates: Sequence[int] | None = None,
+) -> FitResult:
+    """Phases of ``library`` (restricted to ``candidates`` if given) added one at a time, on the pattern binned to
+    ``settings.bin_step``, while the F statistic of the best candidate's parameters (the fall of chi^2 per
+    added parameter over the noise variance, :func:`robust_variance`, of the larger model) exceeds
+    ``settings.min_evidence``;
+    then the chosen phases refined further, weight fractions with their uncertainties and the unexplained
+    peaks of the final fit."""
+    pool = list(range(len(library))) if candidates is None else list(candidates)
+    two_theta, counts = binned(two_theta, counts, settings.bin_step)
+    chosen: list[int] = []
+    params: np.ndarray | None = None
+    background_only = PatternModel([], two_theta, counts, radiation, settings)
+    chi2 = float(np.sum(background_only.residual(np.array([0.0])) ** 2))
+    evidence: list[float] = []
+    while len(chosen) < settings.max_phases and len(chosen) < len(pool):
+        best = None
+        for candidate, strain in _screen(chosen, pool, library, two_theta, counts, radiation, settings, params):
+            model = PatternModel([library[c] for c in [*chosen, candidate]], two_theta, counts, radiation, settings)
+            trial, trial_chi2 = refine(model, _extended(model, params, strain), settings.selection_evaluations)
+            added = len(model.bases[-1]) + 4
+            gain = (chi2 - trial_chi2) / added / robust_variance(model.residual(trial))
+            log.debug("step %d: %s F %.1f", len(chosen), library[candidate].name, gain)
+            if best is None or gain > best[0]:
+                best = (gain, candidate, trial, trial_chi2)
+        if best is None or best[0] < settings.min_evidence:
+            break
+        gain, candidate, params, chi2 = best
+        chosen.append(candidate)
+        evidence.append(gain)
+    model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+    if chosen:
+        params, _ = refine(model, params, settings.final_evaluations)
+    return _finish(model, chosen, params, evidence, settings)
+
+
+def _screen(
+    chosen: list[int],
+    pool: list[int],
+    library: Sequence[FitPhase],
+    two_theta: np.ndarray,
+    counts: np.ndarray,
+    radiation: Radiation,
+    settings: FitSettings,
+    params: np.ndarray | None,
+) -> list[tuple[int, float]]:
+    """The ``settings.screen`` candidates (with their best uniform strain) that lower chi^2 most when added at a
+    few uniform strains within the window and a default width to the chosen phases at their refined parameters,
+    by a linear fit only (library cells are often a fraction of a per cent off)."""
+    model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+    fixed = model.columns(params) if chosen else np.empty((0, len(counts)))
+    trials = []
+    for candidate in (c for c in pool if c not in chosen):
+        single = PatternModel([library[candidate]], two_theta, counts, radiation, settings)
+        for strain in np.linspace(-1, 1, 2 * settings.screen_strains + 1) * settings.strain_window:
+            columns = np.vstack([fixed, single.columns(_extended(single, None, strain))])
+            background, scales = model.linear(columns)
+            residual = (counts - model.background_basis @ background - scales @ columns) * model.sqrt_weights
+            trials.append((float(residual @ residual), candidate, float(strain)))
+    shortlist: list[tuple[int, float]] = []
+    for _, candidate, strain in sorted(trials):
+        if candidate not in [c for c, _ in shortlist]:
+            shortlist.append((candidate, strain))
+    return shortlist[: settings.screen]
+
+
+def _isotropic(model: PatternModel, k: int) -> np.ndarray:
+    """Metric coordinates of a uniform relative change of the metric (2 x a uniform strain), per unit."""
+    metric0 = model.metrics0[k]
+    size = np.trace(metric0) / 3
+    return np.tensordot(model.bases[k], metric0, axes=([1, 2], [0, 1])) / size
+
+
+def _finish(
+    model: PatternModel, chosen: list[int], params: np.ndarray | None, evidence: list[float], settings: FitSettings
+) -> FitResult:
+    if params is None:
+        params = np.array([0.0])
+    columns = model.columns(params)
+    background_coefficients, scales = model.linear(columns)
+    background = model.background_basis @ background_coefficients
+    components = scales[:, None] * columns
+    calculated = background + components.sum(axis=0)
+    counts = model.counts
+    rwp = float(np.sqrt(np.sum(model.weights * (counts - calculated) ** 2) / np.sum(model.weights * counts**2)))
+    _, per_phase = model._unpack(params)
+    phases = [
+        PhaseResult(
+            index=index,
+            name=model.phases[k].name,
+            scale=float(scales[k]),
+            lattice=model.lattice_parameters(k, params),
+            fwhm=math.exp(per_phase[k][1]),
+            evidence=evidence[k],
+        )
+        for k, index in enumerate(chosen)
+    ]
+    if chosen:
+        _weight_fractions(model, params, scales, background_coefficients, phases)
+    return FitResult(
+        phases=phases,
+        zero_shift=float(params[0]),
+        rwp=rwp,
+        two_theta=model.two_theta,
+        observed=counts,
+        background=background,
+        components=components,
+        unexplained=unexplained_peaks(model.two_theta, counts, calculated, background, settings),
+    )
+
+
+def _weight_fractions(
+    model: PatternModel,
+    params: np.ndarray,
+    scales: np.ndarray,
+    background: np.ndarray,
+    phases: list[PhaseResult],
+) -> None:
+    """Hill-Howard weight fractions and their standard deviations from the covariance of all parameters (scales,
+    background and the non-linear ones, Jacobian by central differences, scaled by the reduced chi^2)."""
+    columns = model.columns(params)
+    jacobian = [model.background_basis, columns.T * 1.0]
+    for j in range(len(params)):
+        step = 1e-5 * max(1.0, abs(params[j]))
+        up, down = params.copy(), params.copy()
+        up[j] += step
+        down[j] -= step
+        jacobian.append(((scales @ model.columns(up)) - (scales @ model.columns(down)))[:, None] / (2 * step))
+    design = np.column_stack(jacobian) * model.sqrt_weights[:, None]
+    calculated = model.background_basis @ background + scales @ columns
+    chi2 = float(np.sum(model.weights * (model.counts - calculated) ** 2))
+    dof = max(len(model.counts) - design.shape[1], 1)
+    covariance = np.linalg.pinv(design.T @ design) * chi2 / dof
+    nb = model.background_basis.shape[1]
+    scale_cov = covariance[nb : nb + len(scales), nb : nb + len(scales)]
+    zmv = np.array([model.phases[k].cell_mass * model.cell_volume(k, params) for k in range(len(scales))])
+    mass = scales * zmv
+    total = mass.sum()
+    fractions = mass / total if total > 0 else np.full(len(scales), np.nan)
+    for k, phase in enumerate(phases):
+        # d W_k / d S_i = zmv_i (delta_ki - W_k) / total
+        gradient = zmv * ((np.arange(len(scales)) == k) - fractions[k]) / total
+        phase.weight_fraction = float(fractions[k])
+        phase.weight_fraction_sd = float(math.sqrt(max(gradient @ scale_cov @ gradient, 0.0)))
+
+
+def unexplained_peaks(
+    two_theta: np.ndarray,
+    counts: np.ndarray,
+    calculated: np.ndarray,
+    background: np.ndarray,
+    settings: FitSettings,
+) -> list[tuple[float, float]]:
+    """Peaks of the residual above ``settings.noise_sigma`` Poisson standard deviations, strongest first, as
+    (2theta, height in % of the strongest observed peak above the background)."""
+    sigma = np.sqrt(np.maximum(calculated, 1.0))
+    significance = (counts - calculated) / sigma
+    # Smooth over about a peak width so that single noisy points do not count.
+    kernel = np.ones(3) / 3
+    smoothed = np.convolve(significance, kernel, mode="same") * math.sqrt(3)
+    spacing = max(1, int(0.2 / float(np.median(np.diff(two_theta)))))
+    found, _ = signal.find_peaks(smoothed, height=settings.noise_sigma, distance=spacing)
+    strongest = float(np.max(counts - background))
+    heights = (counts - calculated)[found]
+    order = np.argsort(-heights)[: settings.unexplained_peaks]
+    return [(float(two_theta[found[i]]), float(100 * heights[i] / strongest)) for i in order]

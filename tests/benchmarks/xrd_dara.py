@@ -1,0 +1,150 @@
+"""Mixture identification and weight fractions on the 40 measured dara patterns (CederGroupHub/dara: weighed 2-3
+phase precursor mixtures, Panalytical Aeris, Cu K-alpha, each as a 2-min and an 8-min scan) by the whole-pattern fit
+of :mod:`fingerprintml.xrd.refine`, with the 7 reference CIFs as the library (all proposed as candidates), and with
+``--decoys`` the demo library's 158 phases added.
+
+Run: PYTHONPATH=src python tests/benchmarks/xrd_dara.py [--decoys] [--jobs 2] [--mirror ../shared/mirror]
+[--figures DIR] [--out results.json]. Prints one line per pattern and the table of the issue: for the 16 fully
+referenced patterns, weighed phases found, patterns with no phase outside the mixture, weight-fraction MAE (wt%);
+for the 24 open-library patterns, referenced phases found and patterns whose missing phase shows as unexplained
+peaks with no wrong reference reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+from pathlib import Path
+
+import numpy as np
+from pymatgen.core import Composition
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from fingerprintml.download import load_registry, resolve_url
+from fingerprintml.plotting import save_figure
+from fingerprintml.xrd.dara import CIF_PREFIX, PATTERN_PREFIX, is_weighed_phase, mixture_truth
+from fingerprintml.xrd.fit_figure import whole_pattern_fit
+from fingerprintml.xrd.library import build_library
+from fingerprintml.xrd.refine import FitPhase, FitSettings, Radiation, fit_pattern
+from fingerprintml.xrd.structures import SYMPREC, phase_label, read_cif
+from fingerprintml.xrd.xrdml import read_xrdml
+
+REPO = Path(__file__).resolve().parents[2]
+LIBRARY: list[tuple[FitPhase, str, str]] = []
+
+
+def _library(paths: list[str], decoys: bool, radiation: Radiation, two_theta_max: float) -> None:
+    structures = [(Path(p).stem, read_cif(p)) for p in paths]
+    if decoys:
+        structures += build_library(0.03)
+    for source, structure in structures:
+        conventional = SpacegroupAnalyzer(structure, symprec=SYMPREC).get_conventional_standard_structure()
+        label = phase_label(structure, source)
+        phase = FitPhase.from_structure(label["phase_id"], conventional, radiation, two_theta_max)
+        LIBRARY.append((phase, label["formula"], label["spacegroup"]))
+
+
+def _fit(args: tuple[str, dict, str | None]) -> dict:
+    path, settings, figures = args
+    scan = read_xrdml(path)
+    result = fit_pattern(
+        scan.two_theta,
+        scan.counts,
+        [phase for phase, _, _ in LIBRARY],
+        Radiation(scan.kalpha1, scan.kalpha2, scan.kalpha2_ratio or 0.0),
+        FitSettings(**settings),
+    )
+    if figures:
+        names = [LIBRARY[p.index][1] for p in result.phases]
+        stem = Path(figures) / Path(path).stem
+        save_figure(whole_pattern_fit(result, names, Path(path).name), f"{stem}.pdf", f"{stem}.png")
+    reported = [
+        {
+            "formula": LIBRARY[p.index][1],
+            "spacegroup": LIBRARY[p.index][2],
+            "weight_fraction": p.weight_fraction,
+            "sd": p.weight_fraction_sd,
+            "evidence": p.evidence,
+            "lattice": p.lattice.round(4).tolist(),
+        }
+        for p in result.phases
+    ]
+    return {"name": Path(path).name, "reported": reported, "rwp": result.rwp, "unexplained": result.unexplained}
+
+
+def summarise(rows: list[dict], referenced_formulas: set[str]) -> None:
+    print(f"{'set':<10} {'scan':<5} {'patterns':>8} {'found':>12} {'no false':>10} {'WF MAE wt%':>10} {'unexpl.':>7}")
+    for scan in ["8min", "2min"]:
+        for kind in ["referenced", "open"]:
+            found = total = clean = unexplained = patterns = 0
+            errors = []
+            for row in rows:
+                truth = mixture_truth(row["name"])
+                referenced = {f for f in truth.fractions if Composition(f).reduced_formula in referenced_formulas}
+                if truth.scan != scan or (referenced == set(truth.fractions)) != (kind == "referenced"):
+                    continue
+                patterns += 1
+                matched = {}
+                false = False
+                for phase in row["reported"]:
+                    weighed = is_weighed_phase(phase["formula"], phase["spacegroup"], truth)
+                    if weighed is None:
+                        false = True
+                    else:
+                        matched[weighed] = matched.get(weighed, 0.0) + phase["weight_fraction"]
+                found += len(referenced & set(matched))
+                total += len(referenced)
+                clean += not false
+                unexplained += bool(row["unexplained"]) and not false
+                if kind == "referenced":
+                    errors += [abs(matched.get(f, 0.0) - w) * 100 for f, w in truth.fractions.items()]
+            mae = f"{np.mean(errors):.1f}" if errors else "-"
+            extra = "-" if kind == "referenced" else f"{unexplained}/{patterns}"
+            counts = f"{found:>5}/{total:<6} {clean:>4}/{patterns:<5}"
+            print(f"{kind:<10} {scan:<5} {patterns:>8} {counts} {mae:>10} {extra:>7}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mirror", default=str(REPO.parent / "shared" / "mirror"))
+    parser.add_argument("--decoys", action="store_true", help="add the demo library's phases")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", default="", help="substring the pattern names must contain")
+    parser.add_argument("--referenced", choices=["all", "yes", "no"], default="all", help="fully referenced ones")
+    parser.add_argument("--min-evidence", type=float, default=None)
+    parser.add_argument("--figures", default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    registry = load_registry(REPO / "resources" / "remote_files.yaml")
+    cifs = [resolve_url(f.url, args.mirror) for k, f in registry.items() if k.startswith(CIF_PREFIX)]
+    patterns = [resolve_url(f.url, args.mirror) for k, f in registry.items() if k.startswith(PATTERN_PREFIX)]
+    patterns = [p for p in patterns if args.only in Path(p).name]
+    if args.referenced != "all":
+        formulas = {Composition(Path(c).stem.split("-")[0]).reduced_formula for c in cifs}
+        keep = args.referenced == "yes"
+        patterns = [p for p in patterns if (set(mixture_truth(p).fractions) <= formulas) == keep]
+    first = read_xrdml(patterns[0])
+    radiation = Radiation(first.kalpha1, first.kalpha2, first.kalpha2_ratio or 0.0)
+    settings = {} if args.min_evidence is None else {"min_evidence": args.min_evidence}
+    if args.figures:
+        Path(args.figures).mkdir(parents=True, exist_ok=True)
+    _library(cifs, args.decoys, radiation, float(first.two_theta[-1]))
+    referenced_formulas = {formula for _, formula, _ in LIBRARY[: len(cifs)]}
+    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+        rows = []
+        for row in pool.imap(_fit, [(p, settings, args.figures) for p in patterns]):
+            phases = ", ".join(
+                f"{p['formula']} {100 * p['weight_fraction']:.1f}+-{100 * p['sd']:.1f} (F {p['evidence']:.0f})"
+                for p in row["reported"]
+            )
+            peaks = " ".join(f"{t:.2f}:{h:.1f}" for t, h in row["unexplained"][:3])
+            print(f"{row['name']}: {phases}; Rwp {row['rwp']:.3f}; unexplained {peaks}", flush=True)
+            rows.append(row)
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+    summarise(rows, referenced_formulas)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Measured patterns as users have them: Panalytical XRDML files, the dara mixture names, and the whole-pattern fit
+(crystal-system strain, Hill-Howard weight fractions) checked on mixtures simulated by pymatgen's XRDCalculator."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pymatgen.analysis.diffraction.xrd import XRDCalculator
+from pymatgen.core import Lattice
+
+from fingerprintml.xrd.dara import PATTERN_PREFIX, is_weighed_phase, mixture_truth
+from fingerprintml.xrd.library import from_spacegroup
+from fingerprintml.xrd.patterns import PatternReadError, read_measured_pattern
+from fingerprintml.xrd.refine import FitPhase, FitSettings, Radiation, fit_pattern, metric_basis
+from fingerprintml.xrd.xrdml import XrdmlError, read_xrdml
+
+REPO = Path(__file__).resolve().parents[2]
+DARA = "CederGroupHub/dara/621e38a700cb94fa3fbc232c0a424b8b6b711d39/dataset/precursor_mixture"
+CU1 = 1.540598
+
+XRDML = """<?xml version="1.0"?>
+<xrdMeasurements xmlns="http://www.xrdml.com/XRDMeasurement/1.5">
+ <xrdMeasurement measurementType="Scan">
+  <usedWavelength intended="K-Alpha 1"><kAlpha1 unit="Angstrom">0.709319</kAlpha1>
+   <kAlpha2 unit="Angstrom">0.713609</kAlpha2><ratioKAlpha2KAlpha1>0.5</ratioKAlpha2KAlpha1></usedWavelength>
+  <scan appendNumber="0" mode="Continuous" scanAxis="Gonio">
+   <dataPoints>
+    <positions axis="2Theta" unit="deg">{positions}</positions>
+    <commonCountingTime unit="seconds">2.0</commonCountingTime>
+    {values}
+   </dataPoints>
+  </scan>
+ </xrdMeasurement>
+</xrdMeasurements>
+"""
+
+
+def test_a_measured_dara_scan_is_read_with_its_wavelengths(mirror: Path) -> None:
+    path = mirror / DARA / "NiO_0p2030-Li2CO3_0p2999-TiO2_0p5025--8min.xrdml"
+    scan = read_xrdml(path)
+    assert (scan.kalpha1, scan.kalpha2, scan.kalpha2_ratio) == (1.540598, 1.544426, 0.5)
+    assert len(scan.two_theta) == len(scan.counts) == 8282
+    assert scan.two_theta[0] == pytest.approx(10.00943322) and scan.two_theta[-1] == pytest.approx(99.99442286)
+    assert scan.counts.min() > 0 and float(scan.counts[0]) == 2566.0  # the file's first count
+    _, counts = read_measured_pattern(path)
+    assert np.array_equal(counts, scan.counts)
+
+
+def test_xrdml_positions_lists_intensities_and_errors(tmp_path: Path) -> None:
+    listed = tmp_path / "listed.xrdml"
+    positions = "<listPositions>" + " ".join(f"{10 + 0.5 * i:.2f}" for i in range(12)) + "</listPositions>"
+    values = "<intensities unit='counts/s'>" + " ".join(str(i) for i in range(12)) + "</intensities>"
+    listed.write_text(XRDML.format(positions=positions, values=values))
+    scan = read_xrdml(listed)
+    assert scan.kalpha1 == pytest.approx(0.709319) and scan.two_theta[-1] == pytest.approx(15.5)
+    assert scan.counts[3] == pytest.approx(6.0)  # 3 counts/s over the 2 s counting time
+
+    short = tmp_path / "short.xrdml"
+    span = "<startPosition>10</startPosition><endPosition>20</endPosition>"
+    short.write_text(XRDML.format(positions=span, values="<counts>1 2 3</counts>"))
+    with pytest.raises(XrdmlError, match=r"short\.xrdml: only 3 data points"):
+        read_xrdml(short)
+    empty = tmp_path / "empty.xrdml"
+    empty.write_text(XRDML.format(positions=span, values=""))
+    with pytest.raises(PatternReadError, match=r"empty\.xrdml: no counts or intensities"):
+        read_measured_pattern(empty)
+    broken = tmp_path / "broken.xrdml"
+    broken.write_text("<xrdMeasurements><unclosed>")
+    with pytest.raises(XrdmlError, match=r"broken\.xrdml: not readable as XML"):
+        read_xrdml(broken)
+
+
+def test_dara_names_give_phases_fractions_and_scan(repo_root: Path) -> None:
+    truth = mixture_truth("NiO_0p2030-Li2CO3_0p2999-TiO2_0p5025--8min.xrdml")
+    assert truth.scan == "8min"
+    assert truth.fractions == pytest.approx(
+        {"NiO": 0.2030 / 1.0054, "Li2CO3": 0.2999 / 1.0054, "TiO2": 0.5025 / 1.0054}
+    )
+    assert mixture_truth("V2O5_0p2012-La(OH)3_0p5004-MnCO3_0p3013--2min.xrdml").fractions.keys() == {
+        "V2O5",
+        "La(OH)3",
+        "MnCO3",
+    }
+    assert is_weighed_phase("TiO2", "I4_1/amd", truth) == "TiO2"
+    assert is_weighed_phase("TiO2", "P4_2/mnm", truth) is None  # rutile is not the weighed anatase
+    assert is_weighed_phase("ZnO", "P6_3mc", truth) is None
+    for bad in ["NiO-0p2--8min.xrdml", "NiO_0p2030.xrdml", "NiO_0p5-NiO_0p5--2min.xrdml"]:
+        with pytest.raises(ValueError, match=bad.replace(".", r"\.")):
+            mixture_truth(bad)
+    registry = (repo_root / "resources" / "remote_files.yaml").read_text()
+    assert registry.count(PATTERN_PREFIX) == 40
+
+
+@pytest.mark.parametrize(
+    ("lattice", "free"),
+    [
+        (Lattice.cubic(4.2), 1),
+        (Lattice.tetragonal(3.8, 9.5), 2),
+        (Lattice.hexagonal(3.25, 5.2), 2),
+        (Lattice.orthorhombic(3.6, 4.4, 11.5), 3),
+        (Lattice.monoclinic(5.2, 5.2, 5.3, 99.2), 4),
+        (Lattice.from_parameters(5.1, 6.2, 7.3, 81, 95, 102), 6),
+        (Lattice([[0, 2.1, 2.1], [2.1, 0, 2.1], [2.1, 2.1, 0]]), 1),  # primitive fcc: still one free parameter
+    ],
+)
+def test_strain_keeps_the_crystal_system(lattice: Lattice, free: int) -> None:
+    basis = metric_basis(np.array(lattice.matrix))
+    assert len(basis) == free
+    assert np.allclose(np.einsum("kij,lij->kl", basis, basis), np.eye(free), atol=1e-9)
+    metric = np.array(lattice.matrix) @ np.array(lattice.matrix).T
+    projected = np.einsum("k,kij->ij", np.einsum("kij,ij->k", basis, metric), basis)
+    assert np.allclose(projected, metric, atol=1e-9)  # the cell itself is one of the allowed metrics
+
+
+def simulated_mixture(
+    phases: list, fractions: list[float], two_theta: np.ndarray, fwhm: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Counts of a mixture by weight ``fractions``, the peaks from pymatgen's XRDCalculator (absolute |F|^2 LP
+    per cell, scaled=False), each phase scaled by w / (cell mass x volume) (Hill-Howard inverted), Gaussian peaks,
+    a sloped background, Poisson noise."""
+    calculator = XRDCalculator(wavelength=CU1)
+    counts = 400 + 300 * np.exp(-(two_theta - two_theta[0]) / 20)
+    peaks = np.zeros_like(two_theta)
+    for structure, fraction in zip(phases, fractions, strict=True):
+        pattern = calculator.get_pattern(structure, scaled=False, two_theta_range=(two_theta[0] - 1, two_theta[-1] + 1))
+        scale = fraction / (float(structure.composition.weight) * structure.volume)
+        for position, intensity in zip(pattern.x, pattern.y, strict=True):
+            sigma = fwhm / (2 * math.sqrt(2 * math.log(2)))
+            peaks += (
+                scale
+                * intensity
+                * np.exp(-0.5 * ((two_theta - position) / sigma) ** 2)
+                / (sigma * math.sqrt(2 * math.pi))
+            )
+    counts = counts + peaks * 3e4 / peaks.max() * 0.05 / np.diff(two_theta).mean()
+    return rng.poisson(counts).astype(float)
+
+
+def test_weight_fractions_of_a_simulated_two_phase_mixture() -> None:
+    rocksalt = from_spacegroup("Fm-3m", Lattice.cubic(4.177), ["Ni", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    rutile = from_spacegroup("P4_2/mnm", Lattice.tetragonal(4.594, 2.959), ["Ti", "O"], [[0, 0, 0], [0.305, 0.305, 0]])
+    fluorite = from_spacegroup("Fm-3m", Lattice.cubic(5.41), ["Ce", "O"], [[0, 0, 0], [0.25, 0.25, 0.25]])
+    two_theta = np.arange(20.0, 90.0, 0.04)
+    counts = simulated_mixture([rocksalt, rutile], [0.3, 0.7], two_theta, 0.12, np.random.default_rng(3))
+    # The library's cells are 0.3 % off the sample's (strain window 1 %): the fit must move them back.
+    library = [
+        FitPhase.from_structure(name, s.copy(), Radiation(CU1), 90.0)
+        for name, s in [("NiO", rocksalt), ("TiO2", rutile), ("CeO2", fluorite)]
+    ]
+    for phase in library:
+        phase.reflections.lattice = phase.reflections.lattice * 1.003
+    result = fit_pattern(two_theta, counts, library, Radiation(CU1), FitSettings())
+    found = {p.name: p for p in result.phases}
+    assert set(found) == {"NiO", "TiO2"}  # the decoy CeO2 is not added
+    assert found["NiO"].weight_fraction == pytest.approx(0.3, abs=0.02)
+    assert found["TiO2"].weight_fraction == pytest.approx(0.7, abs=0.02)
+    assert 0 < found["NiO"].weight_fraction_sd < 0.02
+    assert found["NiO"].lattice[0] == pytest.approx(4.177, abs=0.003)
+    assert found["TiO2"].lattice[[0, 2]] == pytest.approx([4.594, 2.959], abs=0.003)
+    assert result.rwp < 0.05 and result.unexplained == []
