@@ -7,25 +7,22 @@ tests/unit/test_motifs_references.py: one table of Rw-like differences over r = 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from fingerprintml.motifs.debye import PDFSettings, debye_gr, jeong_sigma2, pair_table
+from fingerprintml.motifs.debye import debye_gr
 from fingerprintml.motifs.demo import keggin
-from tests.unit.test_motifs_references import R, neutron_settings, pdffit2_rdf, rw_like
+from tests.unit.test_motifs_references import (
+    R,
+    keggin_against_debyecalculator,
+    keggin_jeong_rdf,
+    neutron_settings,
+    pdffit2_rdf,
+    rw_like,
+)
 
 
 def debyecalculator_row() -> float:
-    from debyecalculator import DebyeCalculator
-
-    cluster = keggin()
-    calculator = DebyeCalculator(
-        qmin=0.7, qmax=20.0, qstep=0.05, qdamp=0.05, biso=0.4, rmin=0.0, rmax=10.01, rstep=0.01, device="cpu",
-        dtype=torch.float64, pair_sum="direct",
-    )  # fmt: skip
-    r, g = (np.asarray(a) for a in calculator.gr((list(cluster.elements), cluster.xyz)))
-    window = (r >= 1.6 - 1e-9) & (r <= 10.0 + 1e-9)
-    settings = PDFSettings(qmin=0.7, qmax=20.0, qdamp=0.05, qstep=0.05, biso_default=0.4)
-    return rw_like(debye_gr(cluster.xyz, cluster.elements, settings, r[window]), 2 * g[window])
+    cluster, r, reference, settings = keggin_against_debyecalculator()
+    return rw_like(debye_gr(cluster.xyz, cluster.elements, settings, r), reference)
 
 
 def pair_rows() -> list[tuple[float, float]]:
@@ -42,15 +39,8 @@ def keggin_rows() -> tuple[float, float]:
     G(r) (the Debye-versus-real-space peak shape difference)."""
     cluster = keggin()
     reference = pdffit2_rdf(list(cluster.elements), cluster.xyz)
-    settings = neutron_settings()
-    i, j, d = pair_table(cluster.xyz)
-    u = settings.uiso(cluster.elements)
-    sigma = np.sqrt(jeong_sigma2(u[i] + u[j], d, settings))
-    weight = np.where(cluster.elements == "W", 4.755, 5.8037)
-    amplitude = 2 * weight[i] * weight[j] / (weight.sum() ** 2 / len(weight))
-    gauss = np.exp(-0.5 * ((R[:, None] - d) / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
-    debye = debye_gr(cluster.xyz, cluster.elements, settings, R)
-    return rw_like(gauss @ amplitude, reference), rw_like(debye, reference / R)
+    debye = debye_gr(cluster.xyz, cluster.elements, neutron_settings(), R)
+    return rw_like(keggin_jeong_rdf(), reference), rw_like(debye, reference / R)
 
 
 def main() -> None:

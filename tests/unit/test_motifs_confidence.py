@@ -40,7 +40,7 @@ def fitted():
     return data, catalogue, fits
 
 
-def _bootstrap(data, catalogue, fits, seed: int = 7) -> pd.DataFrame:
+def _bootstrap(data, catalogue, fits, seed: int = 7, settings: BootstrapSettings = SETTINGS) -> pd.DataFrame:
     return bootstrap_motif(
         data.cluster,
         catalogue,
@@ -49,7 +49,7 @@ def _bootstrap(data, catalogue, fits, seed: int = 7) -> pd.DataFrame:
         removable=["W"],
         cutoff=2.5,
         spread_factor=1.0,
-        settings=SETTINGS,
+        settings=settings,
         seed=seed,
         threads=1,
     )
@@ -109,15 +109,4 @@ def test_summary_is_the_percentile_interval_and_the_fraction_in_the_motif(tmp_pa
 def test_the_bootstrap_needs_two_repeats(fitted) -> None:
     data, catalogue, fits = fitted
     with pytest.raises(ValueError, match="at least 2 repeats"):
-        bootstrap_motif(
-            data.cluster,
-            catalogue,
-            fits,
-            METRICS,
-            removable=["W"],
-            cutoff=2.5,
-            spread_factor=1.0,
-            settings=BootstrapSettings(repeats=1, shap_rows=100),
-            seed=0,
-            threads=1,
-        )
+        _bootstrap(data, catalogue, fits, seed=0, settings=BootstrapSettings(repeats=1, shap_rows=100))

@@ -12,6 +12,7 @@ import torch
 
 from fingerprintml.motifs.debye import PDFSettings, debye_gr, jeong_sigma2, pair_table
 from fingerprintml.motifs.demo import keggin
+from fingerprintml.motifs.structure import Cluster
 
 R = np.round(np.arange(1.6, 10.0 + 1e-9, 0.01), 6)
 WIDTHS = {"delta1": 0.3, "delta2": 1.2, "qbroad": 0.02}
@@ -67,10 +68,9 @@ def test_a_pair_has_pdffit2s_peak(distance: float) -> None:
     assert rw_like(plain, reference) > 3e-3
 
 
-def test_the_keggins_pair_widths_are_pdffit2s() -> None:
-    """Every pair of the W12O40 Keggin: the sum of Gaussians of our Jeong widths is PDFfit2's R(r) to 1e-3."""
+def keggin_jeong_rdf() -> np.ndarray:
+    """The W12O40 Keggin's R(r) on :data:`R` as a sum of Gaussians of our Jeong widths (neutron weights)."""
     cluster = keggin()
-    reference = pdffit2_rdf(list(cluster.elements), cluster.xyz)
     settings = neutron_settings()
     i, j, d = pair_table(cluster.xyz)
     u = settings.uiso(cluster.elements)
@@ -79,7 +79,13 @@ def test_the_keggins_pair_widths_are_pdffit2s() -> None:
     weight = np.array([b[e] for e in cluster.elements])
     amplitude = 2 * weight[i] * weight[j] / (weight.sum() ** 2 / len(weight))
     gauss = np.exp(-0.5 * ((R[:, None] - d) / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
-    assert rw_like(gauss @ amplitude, reference) < 1e-3
+    return gauss @ amplitude
+
+
+def test_the_keggins_pair_widths_are_pdffit2s() -> None:
+    """Every pair of the W12O40 Keggin: the sum of Gaussians of our Jeong widths is PDFfit2's R(r) to 1e-3."""
+    cluster = keggin()
+    assert rw_like(keggin_jeong_rdf(), pdffit2_rdf(list(cluster.elements), cluster.xyz)) < 1e-3
 
 
 def test_the_jeong_width_in_closed_form() -> None:
@@ -108,9 +114,9 @@ def test_the_debye_peak_is_the_closed_form_pair_of_gaussians() -> None:
     assert rw_like(debye_gr(xyz, ["W", "W"], settings, R), expected) < 1e-4  # exp(-sigma^2 Qmax^2 / 2) ~ 2e-5
 
 
-def test_the_keggin_pdf_is_debyecalculators() -> None:
-    """Same f(Q) (Waasmaier-Kirfel), Q grid, Qdamp and Biso, Qbroad = 0: the W12O40 Keggin's G(r) is
-    DebyeCalculator's times 2 (DebyeCalculator sums each pair once, srreal and PDFfit2 twice) to 1e-3."""
+def keggin_against_debyecalculator() -> tuple[Cluster, np.ndarray, np.ndarray, PDFSettings]:
+    """The W12O40 Keggin, the r points 1.6-10 A, DebyeCalculator's G(r) there times 2 (it sums each pair once,
+    srreal and PDFfit2 twice) and our settings of the same f(Q) (Waasmaier-Kirfel), Q grid, Qdamp and Biso."""
     from debyecalculator import DebyeCalculator
 
     cluster = keggin()
@@ -121,8 +127,15 @@ def test_the_keggin_pdf_is_debyecalculators() -> None:
     r, g = (np.asarray(a) for a in calculator.gr((list(cluster.elements), cluster.xyz)))
     window = (r >= 1.6 - 1e-9) & (r <= 10.0 + 1e-9)
     settings = PDFSettings(qmin=0.7, qmax=20.0, qdamp=0.05, qstep=0.05, biso_default=0.4)
-    ours = debye_gr(cluster.xyz, cluster.elements, settings, r[window])
-    assert rw_like(ours, 2 * g[window]) < 1e-3
+    return cluster, r[window], 2 * g[window], settings
+
+
+def test_the_keggin_pdf_is_debyecalculators() -> None:
+    """Same f(Q) (Waasmaier-Kirfel), Q grid, Qdamp and Biso, Qbroad = 0: the W12O40 Keggin's G(r) is
+    DebyeCalculator's times 2 (DebyeCalculator sums each pair once, srreal and PDFfit2 twice) to 1e-3."""
+    cluster, r, reference, settings = keggin_against_debyecalculator()
+    ours = debye_gr(cluster.xyz, cluster.elements, settings, r)
+    assert rw_like(ours, reference) < 1e-3
     # Other weights (neutron lengths) would not pass: the check sees the scattering factors.
     constant = PDFSettings(**{**settings.__dict__, "scattering": "neutron"})
-    assert rw_like(debye_gr(cluster.xyz, cluster.elements, constant, r[window]), 2 * g[window]) > 5e-3
+    assert rw_like(debye_gr(cluster.xyz, cluster.elements, constant, r), reference) > 5e-3
