@@ -122,7 +122,8 @@ def calibration_from_energies(
 
 
 def check_measurement(spectrum: Spectrum, path: str | os.PathLike[str]) -> Spectrum:
-    """``spectrum`` as read from ``path`` once its measurement makes physical sense; every reader ends with it.
+    """``spectrum`` as read from ``path`` once its measurement makes physical sense; every spectrum that
+    :func:`read_spectrum_file` returns has passed it.
 
     A live time that is not positive and finite is a :class:`SpectrumError` (no count rate exists). A source distance
     that is not positive and finite (0, negative, NaN: often unset in background files) becomes NaN with a note:
@@ -161,8 +162,7 @@ def read_sps(
     calibration_policy: str = "skip",
     default_calibration: tuple[float, float] | None = None,
 ) -> Spectrum:
-    """Read an XGD ``.sps`` file; raise :class:`SpectrumError` naming the file for anything that does not fit
-    (measurement checks: :func:`check_measurement`).
+    """Read an XGD ``.sps`` file; raise :class:`SpectrumError` naming the file for anything that does not fit.
 
     A zero (or non-finite) calibration is an error under ``calibration_policy='skip'``; under ``'default'`` the
     ``default_calibration`` is used and a note says so.
@@ -190,7 +190,7 @@ def read_sps(
     counts = np.frombuffer(data, dtype="<i4", count=n_channels, offset=HEADER_BYTES).astype(np.int64)
     if (counts < 0).any():
         raise SpectrumError(f"{path}: negative counts in {int((counts < 0).sum())} channels")
-    spectrum = Spectrum(
+    return Spectrum(
         counts=counts,
         live_time=float(live_time),
         real_time=float(real_time),
@@ -199,7 +199,6 @@ def read_sps(
         name=path.name,
         notes=notes,
     )
-    return check_measurement(spectrum, path)
 
 
 def read_with_becquerel(path: str | os.PathLike[str], distance_cm: float) -> Spectrum:
@@ -224,7 +223,7 @@ def read_with_becquerel(path: str | os.PathLike[str], distance_cm: float) -> Spe
     edges = np.asarray(spec.bin_edges_kev, dtype=float)
     calibration, higher_order = calibration_from_energies(path, edges, len(edges) - 1, 1e-6 * float(np.ptp(edges)))
     counts = np.asarray(spec.counts_vals)
-    spectrum = Spectrum(
+    return Spectrum(
         counts=np.rint(counts).astype(np.int64),
         live_time=float(spec.livetime),
         real_time=float(spec.realtime or spec.livetime),
@@ -234,7 +233,6 @@ def read_with_becquerel(path: str | os.PathLike[str], distance_cm: float) -> Spe
         start_time=spec.start_time,
         higher_order=higher_order,
     )
-    return check_measurement(spectrum, path)
 
 
 def read_spectrum_file(
@@ -249,16 +247,18 @@ def read_spectrum_file(
 
     suffix = Path(path).suffix.lower()
     if suffix == ".sps":
-        return [read_sps(path, calibration_policy, default_calibration)]
-    if suffix == ".html":
-        return [check_measurement(formats.read_plotly_html(path, distance_cm=distance_cm), path)]
-    if suffix in N42_SUFFIXES:
-        return [check_measurement(spectrum, path) for spectrum in formats.read_n42(path, distance_cm)]
-    if suffix == ".h5" and formats.is_sampleset(path):
-        return [check_measurement(spectrum, path) for spectrum in formats.read_sampleset(path)]
-    if suffix in BECQUEREL_SUFFIXES:
-        return [read_with_becquerel(path, distance_cm)]
-    raise SpectrumError(f"{path}: unsupported format {suffix!r} (supported: {', '.join(SUFFIXES)})")
+        spectra = [read_sps(path, calibration_policy, default_calibration)]
+    elif suffix == ".html":
+        spectra = [formats.read_plotly_html(path, distance_cm=distance_cm)]
+    elif suffix in N42_SUFFIXES:
+        spectra = formats.read_n42(path, distance_cm)
+    elif suffix == ".h5" and formats.is_sampleset(path):
+        spectra = formats.read_sampleset(path)
+    elif suffix in BECQUEREL_SUFFIXES:
+        spectra = [read_with_becquerel(path, distance_cm)]
+    else:
+        raise SpectrumError(f"{path}: unsupported format {suffix!r} (supported: {', '.join(SUFFIXES)})")
+    return [check_measurement(spectrum, path) for spectrum in spectra]
 
 
 def read_spectrum(
