@@ -18,8 +18,9 @@ import yaml
 from fingerprintml.gamma.classify import read_split
 from fingerprintml.gamma.features import average, linfit
 from fingerprintml.gamma.library import read_lines
+from fingerprintml.gamma.plan import detector_block
 from fingerprintml.gamma.preprocess import PreprocessSettings, smooth
-from fingerprintml.gamma.simulate import build_model, expected_counts
+from fingerprintml.gamma.simulate import build_model, expected_counts, read_cascades
 from fingerprintml.gamma.spectrum import Spectrum, write_sps
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,7 +30,8 @@ TARGET_S = 60.0
 def main(n_spectra: int) -> None:
     config = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
     simulator = config["datasets"]["demo"]["simulator"]
-    model = build_model(read_lines(REPO / config["lines"]), config["nuclides"], config["detector"], simulator)
+    lines, cascades = read_lines(REPO / config["lines"]), read_cascades(REPO / config["cascades"])
+    model = build_model(lines, config["nuclides"], detector_block(config), simulator, cascades)
     background = {**simulator["background"]["activity_bq"], "continuum": 1.0}
     mean = expected_counts(model, {"Cs-137": 5e4, "Co-60": 5e4}, 20.0, 300, background)
     rng = np.random.default_rng(0)

@@ -14,12 +14,15 @@ from scipy.special import ndtr
 from fingerprintml.gamma.activity import LineFitter
 from fingerprintml.gamma.library import read_lines, source_lines
 from fingerprintml.gamma.metrics import activity_summary
+from fingerprintml.gamma.plan import detector_block
 from fingerprintml.gamma.preprocess import rebin_matrix
 from fingerprintml.gamma.simulate import build_model, expected_counts
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
-SIMULATOR = CONFIG["datasets"]["demo"]["simulator"]
+# The line fits model no coincidence summing: these tests check the fits against spectra without it.
+SIMULATOR = {**CONFIG["datasets"]["demo"]["simulator"], "coincidence_summing": False}
+DETECTOR = detector_block(CONFIG)
 NUCLIDES = CONFIG["nuclides"]
 CALIBRATION = tuple(SIMULATOR["calibration"])
 BACKGROUND = {**SIMULATOR["background"]["activity_bq"], "continuum": 1.0}
@@ -28,9 +31,9 @@ BACKGROUND = {**SIMULATOR["background"]["activity_bq"], "continuum": 1.0}
 @pytest.fixture(scope="module")
 def setup():
     lines = read_lines(REPO / CONFIG["lines"])
-    model = build_model(lines, NUCLIDES, CONFIG["detector"], SIMULATOR)
+    model = build_model(lines, NUCLIDES, DETECTOR, SIMULATOR)
     to_kev = rebin_matrix(SIMULATOR["channels"], CALIBRATION, 1500)
-    fitter = LineFitter(source_lines(lines, NUCLIDES), CONFIG["detector"], 1500, CALIBRATION, 2.5, 1)
+    fitter = LineFitter(source_lines(lines, NUCLIDES), DETECTOR, 1500, CALIBRATION, 2.5, 1)
     background_rate = to_kev.T @ expected_counts(model, {}, 10.0, 1.0, BACKGROUND)
     return model, to_kev, fitter, background_rate
 

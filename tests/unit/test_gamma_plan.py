@@ -21,8 +21,9 @@ CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
 def test_targets_per_dataset_with_activity_only_where_simulated_and_user_files_under_user() -> None:
     demo, paper = plan.target_paths(CONFIG, "demo"), plan.target_paths(CONFIG, "paper")
     assert all(p.startswith("results/gamma/demo/") for p in demo)
-    assert "results/gamma/demo/activity_metrics.csv" in demo
-    assert [p.replace("/paper/", "/demo/") for p in paper] == [p for p in demo if "activity" not in p]
+    assert {"results/gamma/demo/activity_metrics.csv", "results/gamma/demo/detection_curve.csv"} <= set(demo)
+    truth_based = ("activity", "detection")
+    assert [p.replace("/paper/", "/demo/") for p in paper] == [p for p in demo if not any(t in p for t in truth_based)]
     assert not any("/user/" in p for p in demo)
     with_query = plan.target_paths({**CONFIG, "query_dir": "/data/mine"}, "paper")
     assert sorted(set(with_query) - set(paper)) == [

@@ -20,6 +20,7 @@ rule gamma:
 rule gamma_simulate:
     input:
         lines=GAM["lines"],
+        cascades=GAM["cascades"],
     output:
         data=directory(f"{GAM_RESULTS}/simulated"),
         truth=f"{GAM_RESULTS}/truth.csv",
@@ -33,7 +34,7 @@ rule gamma_simulate:
         runtime=20,
     params:
         nuclides=GAM["nuclides"],
-        detector=GAM["detector"],
+        detector=gamma_plan.detector_block(GAM),
         simulator=per_dataset("gamma", "simulator"),
         seed=GAM["seed"],
     script:
@@ -116,7 +117,7 @@ rule gamma_background:
         runtime=10,
     params:
         nuclides=GAM["nuclides"],
-        resolution=GAM["detector"]["resolution"],
+        resolution=gamma_plan.detector_block(GAM)["resolution"],
         window_fwhm=GAM["binary"]["sigma"]["window_fwhm"],
     script:
         "../scripts/gamma/background.py"
@@ -267,6 +268,8 @@ use rule gamma_classify as gamma_predict with:
         "logs/gamma/{dataset}/user/predict.log",
     benchmark:
         "benchmarks/gamma/{dataset}/user/predict.tsv"
+    params:
+        settings=gamma_plan.classify_settings(GAM, query=True),
 
 
 rule gamma_metrics:
@@ -334,6 +337,44 @@ rule gamma_activity_metrics:
         max_relative_sd=GAM["activity"]["max_relative_sd"],
     script:
         "../scripts/gamma/activity_metrics.py"
+
+
+rule gamma_detection_curve:
+    input:
+        predictions=rules.gamma_classify.output.predictions,
+        truth=rules.gamma_simulate.output.truth,
+    output:
+        study_report(
+            f"{GAM_RESULTS}/detection_curve.csv", "gamma", "detection_curve", "tables"
+        ),
+    log:
+        "logs/gamma/{dataset}/detection_curve.log",
+    conda:
+        "../../envs/gamma-ml.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/gamma/detection_curve.py"
+
+
+rule gamma_figure_detection:
+    input:
+        curve=rules.gamma_detection_curve.output[0],
+    output:
+        pdf=f"{GAM_RESULTS}/figures/detection.pdf",
+        png=study_report(
+            f"{GAM_RESULTS}/figures/detection.png", "gamma", "detection", "figures"
+        ),
+    log:
+        "logs/gamma/{dataset}/figures/detection.log",
+    conda:
+        "../../envs/gamma-figures.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/gamma/figure_detection.py"
 
 
 rule gamma_figure_confusion_matrices:

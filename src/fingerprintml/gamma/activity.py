@@ -115,11 +115,7 @@ class LineFitter:
                 (np.abs(energy[others] - energy[target]) < 1.5 * self.fwhm[target]).any()
                 or (np.abs(features - energy[target]) < self.fwhm[target]).any()
             )
-            per_bq = (
-                live_time
-                * self.yield_per_bq_s[target]
-                * geometry_factor(distance_cm, self.detector["efficiency"]["reference_distance_cm"])
-            )
+            per_bq = live_time * self.yield_per_bq_s[target] * geometry_factor(distance_cm, self.detector["efficiency"])
             area_sd = float(np.sqrt(area_var[target]))
             rows.append(
                 {

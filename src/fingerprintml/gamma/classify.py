@@ -52,20 +52,23 @@ def read_split(
 def activity_tables(
     binned: Binned,
     identified: list[list[str]],
-    fitter: LineFitter,
+    fitters: list[LineFitter | None],
     background_rate: np.ndarray,
     lines: pd.DataFrame,
     *,
     reference_date: str,
     default_date: str | None,
 ) -> pd.DataFrame:
-    """Per-line fits (net area, activity at the reference date) of the identified nuclides of every spectrum with a
-    source distance (NaN: the reader found none usable and noted it in the rejects table); spectra without a
+    """Per-line fits (net area, activity at the reference date, with each spectrum's fitter: its detector's
+    response) of the identified nuclides of every spectrum with a source distance (NaN: the reader found none
+    usable and noted it in the rejects table); spectra without a
     measurement date take ``default_date`` (or the reference date: no decay correction)."""
     tables, dates = [], []
     for i, nuclides in enumerate(identified):
         if nuclides and np.isfinite(binned.distance_cm[i]):
-            table = fitter.fit(binned.counts[i], binned.live_time[i], binned.distance_cm[i], background_rate, nuclides)
+            table = fitters[i].fit(
+                binned.counts[i], binned.live_time[i], binned.distance_cm[i], background_rate, nuclides
+            )
             tables.append(table.assign(file=binned.files[i]))
             dates += [str(binned.dates[i]) or default_date or reference_date] * len(table)
     columns = ["file", *LINE_COLUMNS]

@@ -3,6 +3,8 @@ per-nuclide precision/recall/F1 and ROC AUC, and the activity estimates against 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
@@ -168,3 +170,49 @@ def activity_summary(
         rows += [{"selection": selection, "nuclide": n, "energy_kev": e, **summary(p)} for (n, e), p in groups]
         rows.append({"selection": selection, "nuclide": "all", "energy_kev": np.nan, **summary(part)})
     return pd.DataFrame(rows)
+
+
+def detection_curve(predictions: pd.DataFrame, truth: pd.DataFrame, bins_per_decade: int = 2) -> pd.DataFrame:
+    """Detection probability and identification accuracy of the test spectra with a source against their expected
+    source counts (``truth.source_counts``: what the sources add to the spectrum), in log bins of
+    ``bins_per_decade``: spectra per bin, the share detected (has_source) and the share identified exactly (the
+    nuclides predicted are the true ones), each with its binomial standard error; a last row ('background') gives
+    the false alarm rate of the spectra without a source."""
+    truth = truth[truth["split"] == "test"].assign(file=truth["file"].str.split("/").str[-1]).set_index("file")
+    table = predictions.set_index("file").join(truth[["source_counts"]], how="inner")
+    true_sets = table.index.map(lambda f: "+".join(sorted(n for n in _true_nuclides(truth.loc[f]))))
+    predicted = table["nuclides"].fillna("").map(lambda s: "+".join(sorted(n for n in str(s).split("+") if n)))
+    table = table.assign(truth=true_sets, exact=(predicted.to_numpy() == np.asarray(true_sets)))
+    sources = table[table["truth"] != ""]
+    if sources.empty:
+        raise ValueError("detection curve: no test spectrum with a source among the predictions")
+    low, high = np.log10(sources["source_counts"].clip(lower=1.0)).agg(["min", "max"])
+    edges = 10 ** (np.arange(np.floor(low * bins_per_decade), np.ceil(high * bins_per_decade) + 1) / bins_per_decade)
+    rows = []
+    for lo, hi in itertools.pairwise(edges):
+        part = sources[(sources["source_counts"] >= lo) & (sources["source_counts"] < hi)]
+        rows.append({"source_counts_low": lo, "source_counts_high": hi, **_rates(part["has_source"], part["exact"])})
+    background = table[table["truth"] == ""]
+    rows.append(
+        {"source_counts_low": 0.0, "source_counts_high": 0.0, **_rates(background["has_source"], background["exact"])}
+    )
+    out = pd.DataFrame(rows)
+    out.insert(0, "group", ["sources"] * (len(out) - 1) + ["background"])
+    return out[out["spectra"] > 0].reset_index(drop=True)
+
+
+def _true_nuclides(row: pd.Series) -> list[str]:
+    return [c.removeprefix("activity_bq_") for c, v in row.items() if c.startswith("activity_bq_") and v > 0]
+
+
+def _rates(detected: pd.Series, exact: pd.Series) -> dict[str, float]:
+    n = len(detected)
+    p_detect = float(detected.mean()) if n else np.nan
+    p_exact = float(exact.mean()) if n else np.nan
+    return {
+        "spectra": n,
+        "detection_probability": p_detect,
+        "detection_sd": float(np.sqrt(p_detect * (1 - p_detect) / n)) if n else np.nan,
+        "exact_match": p_exact,
+        "exact_match_sd": float(np.sqrt(p_exact * (1 - p_exact) / n)) if n else np.nan,
+    }

@@ -16,6 +16,7 @@ import pandas as pd
 
 from fingerprintml.gamma.activity import LineFitter
 from fingerprintml.gamma.classify import activity_tables, identify, predictions_table, read_split
+from fingerprintml.gamma.detector import DetectorPreset
 from fingerprintml.gamma.features import compute
 from fingerprintml.gamma.library import source_lines
 from fingerprintml.gamma.metrics import (
@@ -27,7 +28,10 @@ from fingerprintml.gamma.metrics import (
 )
 from fingerprintml.gamma.models import binary_model, multilabel_model
 from fingerprintml.gamma.preprocess import Binned, PreprocessSettings, smooth
+from fingerprintml.gamma.presets import AUTO
+from fingerprintml.gamma.resolution import fit_detector
 from fingerprintml.gamma.sigma import Reference, line_windows, reference, total_score, window_score
+from fingerprintml.gamma.spectrum import Spectrum
 from fingerprintml.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -185,8 +189,10 @@ def rejects_by_split(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 @dataclass(frozen=True)
 class ClassifySettings:
     """How spectra are classified and their activities fitted: the nuclides, the multilabel ``threshold``, the
-    ``detector`` model, the spectra's ``calibration``, the line fit window (``half_width_fwhm``) and background
-    degree, and the dates (``reference_date``; ``measurement_date`` for spectra without one, None: the reference)."""
+    training ``detector`` block, the ``query_detector`` of the user's spectra (a block, 'auto': fitted to each
+    spectrum's peaks, None: the training detector), the spectra's ``calibration``, the line fit window
+    (``half_width_fwhm``) and background degree, and the dates (``reference_date``; ``measurement_date`` for spectra
+    without one, None: the reference)."""
 
     nuclides: tuple[str, ...]
     threshold: float
@@ -196,6 +202,35 @@ class ClassifySettings:
     background_degree: int
     reference_date: str
     measurement_date: str | None = None
+    query_detector: Mapping[str, Any] | str | None = None
+
+
+def spectrum_detectors(binned: Binned, settings: ClassifySettings) -> list[DetectorPreset]:
+    """The detector of each spectrum: ``query_detector`` (or the training detector); with 'auto' the resolution
+    fitted to the spectrum's peaks in its 1 keV bins (:func:`resolution.fit_detector`), the training detector
+    where it has no usable peak (logged, and named so in the predictions)."""
+    training = DetectorPreset(settings.detector["name"], settings.detector)
+    if settings.query_detector is None:
+        return [training] * len(binned.files)
+    if settings.query_detector != AUTO:
+        return [DetectorPreset(settings.query_detector["name"], settings.query_detector)] * len(binned.files)
+    detectors = []
+    for i, name in enumerate(binned.files):
+        spectrum = Spectrum(binned.counts[i], binned.live_time[i], binned.live_time[i], 1.0, (1.0, 0.0), name)
+        try:
+            fitted, peaks = fit_detector(spectrum)
+        except ValueError as error:
+            log.warning("%s; its activities use gamma.detector", error)
+            detectors.append(DetectorPreset(f"{training.name} (auto: no usable peak)", training.block))
+            continue
+        law = fitted.block["resolution"]
+        log.info(
+            "%s: %s from %d peaks, FWHM(662 keV) %.2f keV", name, fitted.name, peaks["used"].sum(), fitted.fwhm(661.657)
+        )
+        detectors.append(
+            DetectorPreset(f"{fitted.name} a={law['a']:.3g} b={law['b']:.3g} c={law['c']:.3g}", fitted.block)
+        )
+    return detectors
 
 
 def classify_spectra(
@@ -212,23 +247,27 @@ def classify_spectra(
     source_probability = models[0].predict_proba(features[0])[:, 1]
     nuclide_probability = models[1].predict_proba(features[1])
     identified = identify(source_probability, nuclide_probability, nuclides, settings.threshold)
-    fitter = LineFitter(
-        source_lines(lines, nuclides),
-        dict(settings.detector),
-        binned.counts.shape[1],
-        tuple(settings.calibration),
-        settings.half_width_fwhm,
-        settings.background_degree,
-    )
+    detectors = spectrum_detectors(binned, settings)
+    fitters: dict[str, LineFitter] = {}
+    for detector in {d.name: d for d, found in zip(detectors, identified, strict=True) if found}.values():
+        fitters[detector.name] = LineFitter(
+            source_lines(lines, nuclides),
+            dict(detector.block),
+            binned.counts.shape[1],
+            tuple(settings.calibration),
+            settings.half_width_fwhm,
+            settings.background_degree,
+        )
     line_table = activity_tables(
         binned,
         identified,
-        fitter,
+        [fitters.get(d.name) for d in detectors],
         background_rate,
         lines,
         reference_date=settings.reference_date,
         default_date=settings.measurement_date,
     )
     table = predictions_table(binned.files, source_probability, nuclide_probability, nuclides, identified, line_table)
+    table["detector"] = [d.name for d in detectors]
     log.info("%d spectra: %d with a source; %d lines fitted", len(table), table["has_source"].sum(), len(line_table))
     return table, line_table

@@ -9,6 +9,7 @@ from typing import Any
 
 from fingerprintml.config_errors import config_problem
 from fingerprintml.datasets import dataset_settings, require_declared
+from fingerprintml.gamma.presets import AUTO, resolve_detector
 
 STAGES = ("binary", "multilabel")
 LAYOUT_HINT = (
@@ -63,7 +64,8 @@ def target_paths(gamma: Mapping[str, Any], dataset: str) -> list[str]:
         *[f"figures/{f}.{ext}" for f in ("confusion_matrices", "roc") for ext in ("pdf", "png")],
     ]
     if is_simulated(gamma, dataset):
-        names += ["activity_comparison.csv", "activity_metrics.csv"]
+        names += ["activity_comparison.csv", "activity_metrics.csv", "detection_curve.csv"]
+        names += [f"figures/detection.{ext}" for ext in ("pdf", "png")]
     if gamma["query_dir"]:
         names += ["user/predictions.csv", "user/predictions_lines.csv", "user/rejects.csv"]
     return [f"results/gamma/{dataset}/{name}" for name in names]
@@ -114,13 +116,27 @@ def training_settings(gamma: Mapping[str, Any], stage: str) -> dict[str, Any]:
     return {**settings, "calibration_fraction": gamma["multilabel"]["calibration_fraction"]}
 
 
-def classify_settings(gamma: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of ``fingerprintml.gamma.pipeline.ClassifySettings`` from the config."""
+def detector_block(gamma: Mapping[str, Any]) -> dict[str, Any]:
+    """The complete block of the training and simulation detector ``gamma.detector`` (a preset or a block)."""
+    return resolve_detector(gamma["detector"], "gamma.detector")
+
+
+def query_detector(gamma: Mapping[str, Any]) -> dict[str, Any] | str:
+    """The detector of the spectra of ``gamma.query_dir``: the block of ``gamma.query_detector``, or 'auto' (the
+    default: fitted to each spectrum's own peaks)."""
+    value = gamma.get("query_detector", AUTO)
+    return AUTO if value == AUTO else resolve_detector(value, "gamma.query_detector")
+
+
+def classify_settings(gamma: Mapping[str, Any], query: bool = False) -> dict[str, Any]:
+    """The fields of ``fingerprintml.gamma.pipeline.ClassifySettings`` from the config: the test spectra are fitted
+    with ``gamma.detector``, the user's spectra (``query``) with ``gamma.query_detector``."""
     activity = gamma["activity"]
     return {
         "nuclides": gamma["nuclides"],
         "threshold": gamma["multilabel"]["threshold"],
-        "detector": gamma["detector"],
+        "detector": detector_block(gamma),
+        "query_detector": query_detector(gamma) if query else None,
         "calibration": gamma["preprocess"]["default_calibration"],
         "half_width_fwhm": activity["half_width_fwhm"],
         "background_degree": activity["background_degree"],
