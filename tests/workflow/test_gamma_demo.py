@@ -78,16 +78,36 @@ def test_gamma_outputs_cover_every_test_spectrum(results: Path) -> None:
 
 
 def test_gamma_demo_targets(results: Path, demo: Path) -> None:
+    """The five-nuclide metrics over all test spectra, saturated on the spectra of the training activities (weak
+    False in truth.csv); the weak sources take detection down to where it fails: the detection curve falls from
+    certain detection at the most source counts to below one half at the fewest, with few false alarms."""
     config = yaml.safe_load((demo / "config.yaml").read_text())["gamma"]
     binary = pd.read_csv(results / "binary_metrics.csv").set_index("method")
-    assert binary.loc["random_forest", "accuracy"] >= 0.99
     assert set(binary.index) == {"random_forest", "decision_tree", "logistic_regression", "sigma_total", "sigma_window"}
     method = config["predict"]["multilabel_method"]
     multilabel = pd.read_csv(results / "multilabel_metrics.csv").set_index("method")
-    assert multilabel.loc[method, "exact_match"] >= 0.95
     per_nuclide = pd.read_csv(results / "per_nuclide_metrics.csv").query("method == @method").set_index("nuclide")
     assert list(per_nuclide.index) == NUCLIDES
-    assert (per_nuclide["f1"] >= 0.95).all()
+    truth = pd.read_csv(results / "truth.csv").query("split == 'test'")
+    truth = truth.assign(file=truth["file"].str.split("/").str[-1]).set_index("file")
+    predictions = pd.read_csv(results / "test_predictions.csv", keep_default_na=False).set_index("file")
+    strong = predictions[~truth.loc[predictions.index, "weak"].astype(bool)]
+    true_sets = ["+".join(n for n in NUCLIDES if truth.at[f, f"activity_bq_{n}"] > 0) for f in strong.index]
+    assert (strong["has_source"] == [int(bool(t)) for t in true_sets]).mean() >= 0.99
+    assert (strong["nuclides"] == true_sets).mean() >= 0.95
+    for nuclide in NUCLIDES:
+        truly = pd.Series([nuclide in t.split("+") for t in true_sets], index=strong.index)
+        found = strong["nuclides"].str.split("+").map(lambda found, n=nuclide: n in found)
+        f1 = 2 * (truly & found).sum() / (truly.sum() + found.sum())
+        assert f1 >= 0.95, nuclide
+    assert multilabel.loc[method, "exact_match"] < (strong["nuclides"] == true_sets).mean()
+    curve = pd.read_csv(results / "detection_curve.csv")
+    sources = curve[curve["group"] == "sources"]
+    assert sources["spectra"].sum() == (truth.filter(like="activity_bq_").sum(axis=1) > 0).sum()
+    assert sources["detection_probability"].iloc[-1] >= 0.99 and sources["detection_probability"].iloc[0] < 0.5
+    assert curve.set_index("group").at["background", "detection_probability"] <= 0.02
+    width, height = png_size(results / "figures" / "detection.png")  # single column: 3.5 in at 300 dpi
+    assert abs(width - 1050) <= 60 and abs(height - 0.75 * 1050) <= 60
     activity = pd.read_csv(results / "activity_metrics.csv").set_index(["selection", "nuclide"])
     pooled, clean = activity.loc[("all", "all")], activity.loc[("interference-free", "all")]
     precise = activity.loc[(f"relative_sd<{config['activity']['max_relative_sd']:g}", "all")]
@@ -103,11 +123,12 @@ def test_gamma_demo_targets(results: Path, demo: Path) -> None:
 
 def test_gamma_predictions_have_the_issue_columns(results: Path) -> None:
     table = pd.read_csv(results / "test_predictions.csv", keep_default_na=False)
-    expected = ["file", "has_source", "p_source", *[f"p_{n}" for n in NUCLIDES], "nuclides"]
+    expected = ["file", "has_source", "p_source", *[f"p_{n}" for n in NUCLIDES], "nuclides", "detector"]
     expected += [f"{c}_{n}" for n in NUCLIDES for c in ("activity_bq", "activity_sd_bq")]
     assert sorted(table.columns) == sorted(expected)
     backgrounds = table[table["file"].str.contains("background")]
     assert len(backgrounds) and (backgrounds["has_source"] == 0).all() and (backgrounds["nuclides"] == "").all()
+    assert set(table["detector"]) == {"xenon"}
 
 
 def test_gamma_report_and_provenance(demo: Path, results: Path) -> None:
