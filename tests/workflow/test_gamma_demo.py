@@ -156,9 +156,9 @@ def test_gamma_query_folder_is_classified_with_rejects(demo_copy: Path, tmp_path
     query = tmp_path / "my_spectra"
     query.mkdir()
     test_dir = demo / "results" / "gamma" / "demo" / "simulated" / "test"
-    for name in ["test_00018_Cs-137.sps", "test_00230_background.sps"]:
+    for name in ["test_00036_Cs-137.sps", "test_00455_background.sps"]:
         shutil.copy(test_dir / name, query / name.replace("test_", "mine_"))
-    broken = bytearray((test_dir / "test_00018_Cs-137.sps").read_bytes())
+    broken = bytearray((test_dir / "test_00036_Cs-137.sps").read_bytes())
     struct.pack_into("<2f", broken, 440, 0.0, 0.0)
     (query / "broken.sps").write_bytes(bytes(broken))
     (query / "short.sps").write_bytes(bytes(broken[:500]))
@@ -170,12 +170,12 @@ def test_gamma_query_folder_is_classified_with_rejects(demo_copy: Path, tmp_path
     run_snakemake(demo, "-c2", "gamma", "--config", config)
     user = demo / "results" / "gamma" / "demo" / "user"
     predictions = pd.read_csv(user / "predictions.csv", keep_default_na=False).set_index("file")
-    assert sorted(predictions.index) == ["mine_00018_Cs-137.sps", "mine_00230_background.sps"]
-    assert predictions.loc["mine_00018_Cs-137.sps", "nuclides"] == "Cs-137"
-    assert float(predictions.loc["mine_00018_Cs-137.sps", "activity_bq_Cs-137"]) > 0
-    assert predictions.loc["mine_00230_background.sps", "has_source"] == 0
+    assert sorted(predictions.index) == ["mine_00036_Cs-137.sps", "mine_00455_background.sps"]
+    assert predictions.loc["mine_00036_Cs-137.sps", "nuclides"] == "Cs-137"
+    assert float(predictions.loc["mine_00036_Cs-137.sps", "activity_bq_Cs-137"]) > 0
+    assert predictions.loc["mine_00455_background.sps", "has_source"] == 0
     lines = pd.read_csv(user / "predictions_lines.csv")
-    assert set(lines["file"]) == {"mine_00018_Cs-137.sps"} and set(lines["nuclide"]) == {"Cs-137"}
+    assert set(lines["file"]) == {"mine_00036_Cs-137.sps"} and set(lines["nuclide"]) == {"Cs-137"}
     rejects = pd.read_csv(user / "rejects.csv")
     assert sorted(Path(f).name for f in rejects["file"]) == ["broken.sps", "short.sps"]
     assert set(rejects["action"]) == {"skipped"}

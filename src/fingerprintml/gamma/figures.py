@@ -168,5 +168,5 @@ def detection_figure(curve: pd.DataFrame):
         xlabel="Expected source counts in the spectrum",
         ylabel="Fraction of test spectra",
     )
-    ax.legend(loc="lower right", fontsize=6)
+    ax.legend(loc="upper left", fontsize=6)
     return fig
