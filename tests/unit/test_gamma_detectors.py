@@ -14,6 +14,7 @@ import yaml
 from fingerprintml.gamma import plan
 from fingerprintml.gamma.detector import DetectorPreset
 from fingerprintml.gamma.library import read_lines
+from fingerprintml.gamma.preprocess import rebin
 from fingerprintml.gamma.resolution import fit_detector
 from fingerprintml.gamma.simulate import build_model, expected_counts, read_cascades
 from fingerprintml.gamma.spectrum import Spectrum
@@ -89,6 +90,24 @@ def test_auto_detector_recovers_the_resolution_of_a_simulated_nai_spectrum(lines
         for energy in (121.78, 661.66, 1332.49):
             assert float(fitted.fwhm(energy)) == pytest.approx(float(truth.fwhm(energy)), rel=0.15), (name, energy)
         assert fitted.name in nearest[name]
+
+
+def test_auto_detector_of_a_single_line_spectrum_scales_the_nearest_law_to_its_peak(lines: pd.DataFrame) -> None:
+    """A 60 s Cs-137 spectrum of the xenon detector in 1 keV bins (as the pipeline fits it): one strong peak and a
+    weaker, wide one on the Compton edge; the strongest peak decides, so the law is scaled to 662 keV's width
+    (within 10 %) instead of being pulled by the edge."""
+    xenon = DetectorPreset.from_config("xenon")
+    simulator = {**SIMULATOR, "coincidence_summing": False}
+    model = build_model(lines, ["Cs-137"], xenon.block, simulator)
+    counts = np.random.default_rng(2).poisson(expected_counts(model, {"Cs-137": 1.2e5}, 10.0, 60.0, BACKGROUND))
+    spectrum = Spectrum(counts, 60.0, 60.0, 10.0, tuple(SIMULATOR["calibration"]), "cs137.sps")
+    binned = rebin([spectrum], 1500)
+    fitted, peaks = fit_detector(Spectrum(binned.counts[0], 60.0, 60.0, 10.0, (1.0, 0.0), "cs137.sps"))
+    edge = peaks[(peaks["energy_kev"] - 477.3).abs() < 40]  # the Compton edge of 661.7 keV at 477.3 keV
+    assert len(edge) == 1 and not edge["used"].iloc[0]
+    assert peaks.loc[peaks["used"], "energy_kev"].tolist() == pytest.approx([661.66], abs=1.0)
+    assert float(fitted.fwhm(661.657)) == pytest.approx(float(xenon.fwhm(661.657)), rel=0.1)
+    assert np.isfinite(list(fitted.block["resolution"].values())).all()
 
 
 def test_a_spectrum_without_peaks_gives_no_auto_detector() -> None:

@@ -97,11 +97,16 @@ def measure_peaks(spectrum: Spectrum, settings: ResolutionFitSettings | None = N
     return peaks
 
 
-def nearest_preset(energy_kev: np.ndarray, fwhm_kev: np.ndarray) -> tuple[str, float]:
-    """The preset whose resolution law is nearest to the measured FWHMs (median log ratio) and that ratio."""
-    ratios = {
-        name: float(np.median(np.log(fwhm_kev / DetectorPreset.from_config(name).fwhm(energy_kev)))) for name in PRESETS
-    }
+def nearest_preset(energy_kev: np.ndarray, fwhm_kev: np.ndarray, weight: np.ndarray) -> tuple[str, float]:
+    """The preset whose resolution law is nearest to the measured FWHMs and the ratio to it: the ``weight``ed
+    median of the log ratios, so the strongest peaks decide and the ratio is that of a measured peak."""
+
+    def log_ratio(name: str) -> float:
+        ratios = np.log(fwhm_kev / DetectorPreset.from_config(name).fwhm(energy_kev))
+        ranked = np.argsort(ratios)
+        return float(ratios[ranked][np.searchsorted(np.cumsum(weight[ranked]) / weight.sum(), 0.5)])
+
+    ratios = {name: log_ratio(name) for name in PRESETS}
     name = min(ratios, key=lambda n: abs(ratios[n]))
     return name, float(np.exp(ratios[name]))
 
@@ -122,18 +127,18 @@ def fit_detector(
             f"{spectrum.name or 'spectrum'}: no isolated peak of significance >= {settings.min_significance} "
             f"to fit the detector resolution to; name a preset in gamma.query_detector"
         )
-    energy, fwhm = used["energy_kev"].to_numpy(), used["fwhm_kev"].to_numpy()
-    base_name, scale = nearest_preset(energy, fwhm)
+    energy, fwhm, significance = (used[c].to_numpy() for c in ("energy_kev", "fwhm_kev", "significance"))
+    base_name, scale = nearest_preset(energy, fwhm, significance)
     base = DetectorPreset.from_config(base_name)
     ratio = fwhm / (scale * base.fwhm(energy))
     keep = (ratio < settings.outlier_ratio) & (ratio > 1 / settings.outlier_ratio)
     peaks.loc[used.index[~keep], "used"] = False
     energy, fwhm, sd = energy[keep], fwhm[keep], used["fwhm_sd_kev"].to_numpy()[keep]
-    base_name, scale = nearest_preset(energy, fwhm)
+    base_name, scale = nearest_preset(energy, fwhm, significance[keep])
     base = DetectorPreset.from_config(base_name)
     name = f"auto:{base_name}"
     if len(energy) >= settings.min_peaks_law and energy.max() / energy.min() >= settings.min_span:
-        weight = 1.0 / (2 * fwhm * sd)  # sd of FWHM^2
+        weight = 1.0 / (2 * fwhm * np.maximum(sd, 0.01 * fwhm))  # 1 / sd of FWHM^2
         design = np.column_stack([np.ones_like(energy), energy, energy**2]) * weight[:, None]
         (a2, b2, c2), _ = nnls(design, fwhm**2 * weight)
         return base.with_resolution(float(np.sqrt(a2)), float(np.sqrt(b2)), float(np.sqrt(c2)), name), peaks
