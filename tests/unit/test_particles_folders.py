@@ -54,6 +54,7 @@ def write_mixed_tree(root: Path) -> dict[str, Path]:
     paths["corrupt"].write_bytes(b"\x89PNG truncated")
     paths["notes"] = root / "large" / "notes.txt"
     paths["notes"].write_text("counted by hand\n")
+    (root / "small" / "run0_small_0.png.verified").write_text("{}")  # a download's verification record
     return paths
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fingerprintml.download import VERIFIED
 from fingerprintml.particles.data import ImageReadError, load_image
 from fingerprintml.particles.schema import IMAGE_SUFFIXES, METADATA_COLUMNS
 from fingerprintml.particles.shape import MICRONS_PER_PIXEL, flowcam_metadata
@@ -143,7 +144,8 @@ def read_class_folders(
     pattern = re.compile(settings.session_pattern) if settings.session_pattern else None
     labelled, unreadable = [], []
     for name in classes:
-        others = [p for p in visible_files(folder / name) if p.suffix.lower() not in IMAGE_SUFFIXES]
+        # The download layer's verification records (<file>.verified) sit beside the files of a downloaded tree.
+        others = [p for p in visible_files(folder / name) if p.suffix.lower() not in (*IMAGE_SUFFIXES, VERIFIED)]
         unreadable += [{"path": str(p), "reason": f"not an image file (suffix {p.suffix!r})"} for p in others]
         for path in image_files(folder / name):
             row = None
