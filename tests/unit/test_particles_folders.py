@@ -17,7 +17,7 @@ from fingerprintml.particles.inference import MetadataSourceError, classify_imag
 from fingerprintml.particles.model import ParticleNet
 from fingerprintml.particles.schema import METADATA_COLUMNS
 from fingerprintml.particles.shape import flowcam_metadata
-from fingerprintml.particles.shards import built_datasets, folder_source
+from fingerprintml.particles.shards import built_datasets, classified_images, folder_source
 from fingerprintml.particles.train import save_model
 
 FLOWCAM = "VickoT/FlowCam_Image_Classifier/5d73e30c05686da464b0bb5f0542c6bcc35311b2/Training/data"
@@ -194,6 +194,19 @@ def test_user_dataset_is_built_with_train_dir_and_a_table_source_needs_its_table
         "folder": "resources/downloads/particles/flowcam/classes",
         "table": "resources/downloads/particles/flowcam/t.csv",
     }
+
+
+def test_a_table_trained_model_classifies_no_images_without_the_table_unless_the_image_only_model_does() -> None:
+    paper = {"archive": "particles/datasets.zip", "metadata": "table"}
+    demo = {"generator": {}, "metadata": "pixels"}
+    flowcam = {"tree": "particles/flowcam/manifest.tsv", "metadata": "table"}
+    assert classified_images(demo, "demo", images=None, run="full") == "inference"
+    assert classified_images(paper, "paper", images=None, run="full") is None
+    assert classified_images(paper, "paper", images=None, run="image_only") == "inference"
+    assert classified_images(flowcam, "flowcam", images=None, run="image_only") is None
+    assert classified_images(flowcam, "flowcam", images="my_images", run="image_only") == "user"
+    with pytest.raises(ValueError, match=r"dataset 'flowcam' is trained on its metadata table.*image_only"):
+        classified_images(flowcam, "flowcam", images="my_images", run="full")
 
 
 def test_flowcam_tree_reads_every_image_with_flowcams_columns_and_its_sessions(mirror: Path) -> None:

@@ -2,6 +2,7 @@
 # skimage): the user's images are counted by fingerprintml.particles.shards.
 from fingerprintml.particles.shards import (
     built_datasets as par_built_datasets,
+    classified_images as par_classified_images,
     count_listed as par_count_listed,
     folder_source as par_folder_source,
     image_files as par_image_files,
@@ -108,7 +109,6 @@ wildcard_constraints:
     images="inference|user",
 
 
-# A class-folder dataset has no unlabelled images of its own to classify.
 rule particles:
     input:
         [
@@ -118,9 +118,11 @@ rule particles:
                 PAR_OUTPUTS
                 + (
                     PAR_INFERENCE_OUTPUTS
-                    if PAR_USER_IMAGES is not None
-                    or not par_is_folder_dataset(
-                        dataset_settings(PAR, "particles", dataset), dataset
+                    if par_classified_images(
+                        dataset_settings(PAR, "particles", dataset),
+                        dataset,
+                        images=PAR["inference"]["images"],
+                        run=PAR["inference"]["model"],
                     )
                     else []
                 ),

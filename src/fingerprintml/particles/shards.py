@@ -6,6 +6,7 @@ Shard names and rows follow :mod:`fingerprintml.shards` (``00000``, five digits)
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Container, Mapping
 from pathlib import Path
@@ -15,6 +16,8 @@ from fingerprintml.config_errors import config_problem
 from fingerprintml.datasets import USER, require_declared
 from fingerprintml.particles.schema import IMAGE_SUFFIXES
 from fingerprintml.shards import shard_slice
+
+log = logging.getLogger(__name__)
 
 # Where a dataset's metadata columns come from, for training and inference alike: FlowCam's table, the pixels
 # (fingerprintml.particles.shape), or nowhere (image only).
@@ -98,6 +101,38 @@ def is_folder_dataset(block: Mapping[str, Any], dataset: str) -> bool:
     """Whether the dataset is class folders (``user``, or a file tree ``tree``): read where they are, with no
     unlabelled images of their own."""
     return dataset == USER or "tree" in block
+
+
+def classified_images(block: Mapping[str, Any], dataset: str, *, images: str | None, run: str) -> str | None:
+    """What the particles target classifies with the dataset's ``run`` model (``particles.inference.model``): your
+    ``images`` (``user``, when ``inference.images`` is set), the dataset's own unlabelled images (``inference``), or
+    nothing (None: a class-folder dataset has none; a model trained on a metadata table cannot classify images
+    without that table, so its dataset's own images are left out, with a warning).
+
+    Your images given for a table-trained model are an error naming the dataset and the way out (``image_only``).
+    """
+    table_model = block["metadata"] == "table" and run == "full"
+    if images:
+        if table_model:
+            raise ValueError(
+                config_problem(
+                    "particles.inference.images",
+                    images,
+                    f"the full model of dataset {dataset!r} is trained on its metadata table, which your images do "
+                    "not have; set particles.inference.model: image_only to classify them with its image-only model",
+                )
+            )
+        return "user"
+    if is_folder_dataset(block, dataset):
+        return None
+    if table_model:
+        log.warning(
+            "particles dataset %r: its full model is trained on the metadata table, which its unlabelled images do not "
+            "have, so they are not classified; set particles.inference.model: image_only to classify them",
+            dataset,
+        )
+        return None
+    return "inference"
 
 
 def metadata_source(block: Mapping[str, Any], dataset: str) -> str:
