@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fingerprintml.particles.data import MetadataScaler, UnlabelledImages
+from fingerprintml.particles.data import MetadataScaler, UnlabelledImages, metadata_record
 from fingerprintml.particles.demo import draw_particle, read_class_table, save_png
 from fingerprintml.particles.inference import classify_images
 from fingerprintml.particles.model import ParticleNet
@@ -82,7 +82,14 @@ def main() -> None:
             forward = model_rate(shape["size"], shape["width"], torch.device("cpu"), batch=64, repeats=3)
             model_path = Path(tmp) / f"{preset}.pt"
             model = ParticleNet(len(METADATA_COLUMNS), len(CLASSES), shape["width"])
-            save_model(model, model_path, CLASSES, MetadataScaler(np.zeros(34), np.ones(34)), shape["size"])
+            save_model(
+                model,
+                model_path,
+                CLASSES,
+                MetadataScaler(np.zeros(34), np.ones(34)),
+                shape["size"],
+                metadata=metadata_record("pixels", METADATA_COLUMNS),
+            )
             listing = pd.DataFrame({"path": paths, "sample": "bench"})
             start = time.perf_counter()
             classify_images(

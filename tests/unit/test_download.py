@@ -21,6 +21,7 @@ from fingerprintml.download import (
     load_registry,
     resolve_url,
     sha256_of,
+    tree_files,
     verify_download,
 )
 
@@ -225,9 +226,11 @@ def test_project_registry_matches_the_mirrored_files(repo_root: Path, mirror: Pa
     assert registry
     for name, remote in registry.items():
         assert remote.name == name
-        path = mirror / urllib.parse.urlsplit(remote.url).path.lstrip("/")
-        assert path.is_file(), f"{name}: {path} is not in the mirror"
-        assert sha256_of(path) == remote.sha256, name
+        members = tree_files(remote, Path(name)) if remote.manifest else [(remote, Path(name))]
+        for member, _ in members:
+            path = Path(resolve_url(member.url, str(mirror)))
+            assert path.is_file(), f"{name}: {path} is not in the mirror"
+            assert sha256_of(path) == member.sha256, f"{name}: {path}"
 
 
 def test_unpinned_user_archive_is_fetched_once_and_kept(tmp_path: Path) -> None:
@@ -274,3 +277,48 @@ def test_an_unpinned_user_archive_is_checked_against_its_first_fetch(tmp_path: P
     with pytest.raises(ChecksumError, match=f"fetched as {hashlib.sha256(b'user data').hexdigest()}"):
         verify_download(remote, dest)
     verify_download(remote, tmp_path / "out" / "not_fetched_yet.zip")
+
+
+def _tree_registry(tmp_path: Path, files: dict[str, bytes]) -> tuple[RemoteFile, Path]:
+    """A mirror holding ``files`` under data/ of URL's commit, and the registry entry of that tree."""
+    base = tmp_path / "mirror" / "owner" / "repo" / COMMIT / "data"
+    lines = ["path\tsha256"]
+    for relative, content in files.items():
+        (base / relative).parent.mkdir(parents=True, exist_ok=True)
+        (base / relative).write_bytes(content)
+        lines.append(f"{relative}\t{hashlib.sha256(content).hexdigest()}")
+    (tmp_path / "registry").mkdir()
+    (tmp_path / "registry" / "tree.tsv").write_text("\n".join(lines) + "\n")
+    registry = tmp_path / "registry" / "remote_files.yaml"
+    registry.write_text(
+        f"images/manifest.tsv:\n  url: https://raw.githubusercontent.com/owner/repo/{COMMIT}/data\n"
+        "  manifest: tree.tsv\n"
+    )
+    return load_registry(registry)["images/manifest.tsv"], base
+
+
+def test_file_tree_is_one_entry_fetched_file_by_file_and_verified(tmp_path: Path):
+    files = {"classes/a/x 1.png": b"one", "classes/b/y.png": b"two", "table.csv": b"file,class\n"}
+    remote, base = _tree_registry(tmp_path, files)
+    dest = tmp_path / "downloads" / "images" / "manifest.tsv"
+    fetch(remote, dest, mirror=str(tmp_path / "mirror"))
+    assert {relative: (dest.parent / relative).read_bytes() for relative in files} == files
+    assert dest.read_text() == Path(remote.manifest).read_text() and remote.sha256 == sha256_of(dest)
+    verify_download(remote, dest)
+    (dest.parent / "classes" / "b" / "y.png").write_bytes(b"TWO")
+    with pytest.raises(ChecksumError, match=r"y\.png"):
+        verify_download(remote, dest)
+    (base / "table.csv").write_bytes(b"changed upstream")
+    (dest.parent / "table.csv").unlink()
+    dest.unlink()
+    with pytest.raises(ChecksumError, match=r"table\.csv"):
+        fetch(remote, dest, mirror=str(tmp_path / "mirror"))
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize("line", ["../outside.png\t" + "a" * 64, "/abs.png\t" + "a" * 64, "x.png\tnot-a-sha"])
+def test_file_tree_manifest_rejects_paths_outside_the_tree_and_bad_hashes(tmp_path: Path, line: str):
+    (tmp_path / "tree.tsv").write_text(f"path\tsha256\n{line}\n")
+    (tmp_path / "remote_files.yaml").write_text("t/manifest.tsv:\n  url: https://example.org/t\n  manifest: tree.tsv\n")
+    with pytest.raises(ValueError, match=r"tree\.tsv: line 2"):
+        load_registry(tmp_path / "remote_files.yaml")

@@ -210,7 +210,8 @@ def test_paper_archive_is_extracted_member_by_member_into_the_layout(demo_root: 
         for relative in files:  # the record's layout under one leading folder
             bundle.write(demo_root / relative, f"ICELEARNING/{relative.as_posix()}")
     root = tmp_path / "raw"
-    labelled, unlabelled = make_dataset(root, seed=1, archive=archive)
+    labelled, unlabelled, unreadable = make_dataset(root, seed=1, archive=archive)
+    assert unreadable.empty
     assert sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()) == files
     assert len(labelled) == 4 * len(CLASSES) and labelled["path"].map(lambda p: Path(p).is_file()).all()
     assert len(unlabelled) == 2 * 3 + 1 and set(unlabelled["sample"]) == {"GRIP_3046", "GRIP_3047"}
@@ -227,7 +228,7 @@ def test_demo_source_draws_the_generator_layout(tmp_path: Path) -> None:
     classes["sessions"] = 1
     table = tmp_path / "classes.csv"
     classes.to_csv(table, index=False)
-    labelled, unlabelled = make_dataset(tmp_path / "raw", seed=2, classes=table, samples=2, images_per_sample=2)
+    labelled, unlabelled, _ = make_dataset(tmp_path / "raw", seed=2, classes=table, samples=2, images_per_sample=2)
     assert labelled.groupby("class").size().to_dict() == {name: 3 for name in CLASSES}
     assert len(unlabelled) == 2 * 2 + 1 and unlabelled["path"].str.endswith("corrupt_0000.png").sum() == 1
 

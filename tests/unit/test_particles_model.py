@@ -12,10 +12,11 @@ import torch
 from PIL import Image
 
 from fingerprintml.io import write_table
-from fingerprintml.particles.data import Arrays, MetadataScaler, load_image, resize, save_arrays
+from fingerprintml.particles.data import Arrays, MetadataScaler, load_image, metadata_record, resize, save_arrays
 from fingerprintml.particles.evaluate import evaluate_model, summarise_runs
 from fingerprintml.particles.inference import InferenceSettings, classify_images, classify_shard, gather, write_parquet
 from fingerprintml.particles.model import ParticleNet
+from fingerprintml.particles.schema import METADATA_COLUMNS
 from fingerprintml.particles.shape import flowcam_metadata
 from fingerprintml.particles.shards import count_listed, shard_rows
 from fingerprintml.particles.train import (
@@ -40,6 +41,7 @@ CONFIG = {
     "batch_size": {"cpu": 16, "cuda": 512},
 }
 SETTINGS = TrainSettings.from_config(CONFIG, width=4, use_metadata=True, device=torch.device("cpu"), seed=5)
+PIXEL_RECORD = metadata_record("pixels", METADATA_COLUMNS)
 
 
 def toy_arrays(n: int, seed: int) -> Arrays:
@@ -117,7 +119,7 @@ def trained_bundle(tmp_path: Path) -> tuple[Path, Arrays]:
     model, _ = train_model(train, val, SETTINGS, n_classes=2, checkpoint=tmp_path / "c.pt", device=torch.device("cpu"))
     scaler = MetadataScaler(np.zeros(34), np.ones(34))
     path = tmp_path / "model.pt"
-    save_model(model, path, ["disc", "square"], scaler, size=24)
+    save_model(model, path, ["disc", "square"], scaler, size=24, metadata=PIXEL_RECORD)
     return path, val
 
 
@@ -217,7 +219,7 @@ def flowcam_bundle(mirror: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
     train, scaler = arrays(slice(0, 16))
     val, _ = arrays(slice(16, 24), scaler)
     model, _ = train_model(train, val, SETTINGS, n_classes=2, checkpoint=tmp_path / "c.pt", device=torch.device("cpu"))
-    save_model(model, tmp_path / "flowcam.pt", list(files), scaler, size=24)
+    save_model(model, tmp_path / "flowcam.pt", list(files), scaler, size=24, metadata=PIXEL_RECORD)
     return tmp_path / "flowcam.pt", [path for name in files for path in files[name][24:]]
 
 

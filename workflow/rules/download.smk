@@ -1,4 +1,7 @@
 rule download:
+    input:
+        # A file tree's committed manifest: an edited one fetches the tree again.
+        manifest=lambda wildcards: REMOTE_FILES[wildcards.remote].manifest or [],
     output:
         "resources/downloads/{remote}",
     log:
@@ -14,6 +17,7 @@ rule download:
     params:
         url=lambda wildcards: REMOTE_FILES[wildcards.remote].url,
         sha256=lambda wildcards: REMOTE_FILES[wildcards.remote].sha256,
+        manifest=lambda wildcards: REMOTE_FILES[wildcards.remote].manifest,
     script:
         "../scripts/download.py"
 

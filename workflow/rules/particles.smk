@@ -1,15 +1,27 @@
 # Aliased: the rule files share one namespace. Planning imports only standard-library modules (no torch, PIL,
 # skimage): the user's images are counted by fingerprintml.particles.shards.
 from fingerprintml.particles.shards import (
+    built_datasets as par_built_datasets,
+    classified_images as par_classified_images,
     count_listed as par_count_listed,
+    folder_source as par_folder_source,
     image_files as par_image_files,
+    is_folder_dataset as par_is_folder_dataset,
+    metadata_source as par_metadata_source,
     source_inputs as par_source_inputs,
 )
 from fingerprintml.shards import shard_names as par_shard_names
 
 PAR = config["particles"]
 PAR_RESULTS = "results/particles/{dataset}"
-PAR_RUNS = ["full", "image_only"] if PAR["training"]["ablation"] else ["full"]
+# Your labelled images (particles.train_dir) are the dataset `user`, built as well whenever given.
+PAR_DATASETS = par_built_datasets(datasets("particles"), PAR["train_dir"])
+# The model that classifies images (inference.model) is trained whatever the ablation setting.
+PAR_RUNS = (
+    ["full", "image_only"]
+    if PAR["training"]["ablation"] or PAR["inference"]["model"] == "image_only"
+    else ["full"]
+)
 PAR_FIGURES = ["learning_curves", "confusion_matrix", "umap"]
 # Your own folder (`inference.images`) is classified with each built dataset's model into <dataset>/user/, and
 # listed here, at planning time, so that its shards are known; a dataset's own unlabelled images exist only once
@@ -21,6 +33,7 @@ PAR_USER_IMAGES = (
 )
 PAR_IMAGES = "user" if PAR_USER_IMAGES is not None else "inference"
 PAR_OUTPUTS = [
+    f"{PAR_RESULTS}/data/unreadable.csv",
     f"{PAR_RESULTS}/test_metrics.csv",
     f"{PAR_RESULTS}/per_class_metrics.csv",
     f"{PAR_RESULTS}/confusion_matrix.csv",
@@ -32,24 +45,46 @@ PAR_OUTPUTS = [
         for n in PAR_FIGURES
         for ext in ("pdf", "png")
     ],
-    *[
-        f"{PAR_RESULTS}/{PAR_IMAGES}/{name}"
-        for name in (
-            "predictions.parquet",
-            "class_counts.csv",
-            "rejected_images.csv",
-        )
-    ],
+]
+PAR_INFERENCE_OUTPUTS = [
+    f"{PAR_RESULTS}/{PAR_IMAGES}/{name}"
+    for name in ("predictions.parquet", "class_counts.csv", "rejected_images.csv")
 ]
 
 
-# The dataset's source: the demo generator's class table, or its archive (fetched by the download rule).
-par_source = lambda wildcards: {
-    name: downloaded(value) if name == "archive" else value
-    for name, value in par_source_inputs(
-        dataset_block("particles", wildcards), wildcards.dataset, REMOTE_FILES
-    ).items()
-}
+# The dataset's source: the demo generator's class table, its archive or file tree (fetched by the download rule),
+# or your labelled images (particles.train_dir, listed at planning) and their metadata table.
+par_source = lambda wildcards: (
+    {
+        "train_dir": list_user_files(PAR["train_dir"], "particles.train_dir"),
+        "train_metadata": list_user_files(
+            PAR["train_metadata"], "particles.train_metadata"
+        ),
+    }
+    if wildcards.dataset == USER
+    else {
+        name: downloaded(value) if name in ("archive", "tree") else value
+        for name, value in par_source_inputs(
+            dataset_block("particles", wildcards), wildcards.dataset, REMOTE_FILES
+        ).items()
+    }
+)
+# Where a class-folder dataset's images and table are (None for the other sources).
+par_folder = lambda wildcards: (
+    par_folder_source(
+        dataset_block("particles", wildcards),
+        wildcards.dataset,
+        (
+            downloaded(dataset_block("particles", wildcards)["tree"])
+            if wildcards.dataset != USER
+            else None
+        ),
+        PAR["train_dir"],
+        PAR["train_metadata"],
+    )
+    if par_is_folder_dataset(dataset_block("particles", wildcards), wildcards.dataset)
+    else None
+)
 # The shard outputs of a listing: your folder's (counted at planning) or the dataset's (the listing checkpoint).
 par_shards = lambda wildcards, output: expand(
     output,
@@ -76,7 +111,24 @@ wildcard_constraints:
 
 rule particles:
     input:
-        expand(PAR_OUTPUTS, dataset=datasets("particles")),
+        [
+            path
+            for dataset in PAR_DATASETS
+            for path in expand(
+                PAR_OUTPUTS
+                + (
+                    PAR_INFERENCE_OUTPUTS
+                    if par_classified_images(
+                        dataset_settings(PAR, "particles", dataset),
+                        dataset,
+                        images=PAR["inference"]["images"],
+                        run=PAR["inference"]["model"],
+                    )
+                    else []
+                ),
+                dataset=dataset,
+            )
+        ],
 
 
 rule particles_dataset:
@@ -85,6 +137,7 @@ rule particles_dataset:
     output:
         labelled=f"{PAR_RESULTS}/data/labelled.csv",
         unlabelled=f"{PAR_RESULTS}/data/unlabelled.csv",
+        unreadable=f"{PAR_RESULTS}/data/unreadable.csv",
     log:
         "logs/particles/{dataset}/dataset.log",
     benchmark:
@@ -100,6 +153,12 @@ rule particles_dataset:
         generator=lambda wildcards: dataset_block("particles", wildcards).get(
             "generator"
         ),
+        folder=par_folder,
+        # How class folders are read (metadata source, table key, session rule, pixel size).
+        reading=lambda wildcards: {
+            key: dataset_block("particles", wildcards).get(key)
+            for key in ("metadata", "table_key", "session", "microns_per_pixel")
+        },
     script:
         "../scripts/particles/make_dataset.py"
 
@@ -117,8 +176,7 @@ rule particles_split:
         mem_mb=1000,
         runtime=5,
     params:
-        val_per_class=per_dataset("particles", "split.val_per_class"),
-        test_per_class=per_dataset("particles", "split.test_per_class"),
+        split=per_dataset("particles", "split"),
         seed=PAR["seed"],
     script:
         "../scripts/particles/split.py"
@@ -142,6 +200,14 @@ rule particles_preprocess:
         runtime=per_dataset("particles", "resources.preprocess.runtime"),
     params:
         size=per_dataset("particles", "model.size"),
+        metadata=lambda wildcards: par_metadata_source(
+            dataset_block("particles", wildcards), wildcards.dataset
+        ),
+        microns_per_pixel=lambda wildcards: dataset_block("particles", wildcards).get(
+            "microns_per_pixel"
+        ),
+        table=lambda wildcards: (par_folder(wildcards) or {}).get("table")
+        or dataset_block("particles", wildcards).get("archive"),
     script:
         "../scripts/particles/preprocess.py"
 
@@ -351,7 +417,7 @@ checkpoint particles_listing:
 rule particles_infer_shard:
     input:
         listing=rules.particles_listing.output[0],
-        model=f"{PAR_RESULTS}/models/full.pt",
+        model=f"{PAR_RESULTS}/models/{PAR['inference']['model']}.pt",
     output:
         predictions=f"{PAR_RESULTS}/{{images}}/shards/{{shard}}.parquet",
         rejected=f"{PAR_RESULTS}/{{images}}/shards/{{shard}}_rejected.csv",

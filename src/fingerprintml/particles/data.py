@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,7 @@ from torch.utils.data import Dataset
 
 from fingerprintml.io import write_arrays
 from fingerprintml.particles.schema import CLASSES, METADATA_COLUMNS, session_of
-from fingerprintml.particles.shape import flowcam_metadata
+from fingerprintml.particles.shape import MICRONS_PER_PIXEL, flowcam_metadata
 from fingerprintml.particles.shards import image_files
 from fingerprintml.seeds import rng_for
 
@@ -177,6 +179,56 @@ def split_dataset(labelled: pd.DataFrame, n_val: int, n_test: int, seed: int) ->
     return labelled.assign(split=split)
 
 
+def split_by_session(labelled: pd.DataFrame, test_fraction: float, val_fraction: float, seed: int) -> pd.DataFrame:
+    """Seeded split of a class-folder dataset: whole acquisition sessions held out for test, else stratified.
+
+    With a session on every row (two sessions at least), sessions are drawn in a seeded order into the test set until
+    it holds ``test_fraction`` of the images, each session whole (all its classes): the test measures other
+    acquisitions than those trained on. Without sessions (every ``session`` empty) the test set is a stratified
+    ``test_fraction`` of each class. The validation set (the epoch kept) is a stratified ``val_fraction`` of each
+    class of the rest. Some rows with a session and some without, or a class with no training image left, is an error.
+    """
+    sessions = labelled["session"].astype(object).where(labelled["session"].notna(), "").astype(str)
+    split = pd.Series("train", index=labelled.index, name="split")
+    rng = rng_for(seed, "particles-split", "sessions")
+    if (sessions != "").any():
+        if (sessions == "").any():
+            raise ValueError(
+                f"{int((sessions == '').sum())} images have no session and {int((sessions != '').sum())} have one"
+            )
+        names = sorted(sessions.unique())
+        if len(names) < 2:
+            raise ValueError(
+                f"one acquisition session ({names[0]!r}): holding sessions out for test needs two at least"
+            )
+        held: list[str] = []
+        for name in (names[i] for i in rng.permutation(len(names))):
+            if sessions.isin(held).mean() >= test_fraction or len(held) == len(names) - 1:
+                break
+            held.append(name)
+        split[sessions.isin(held)] = "test"
+    else:
+        for _, rows in labelled.groupby("class", sort=True):
+            count = round(test_fraction * len(rows))
+            split[rng.choice(rows.index.to_numpy(), size=count, replace=False)] = "test"
+    for _, rows in labelled[split == "train"].groupby("class", sort=True):
+        count = round(val_fraction * len(rows))
+        if count < len(rows):
+            split[rng.choice(rows.index.to_numpy(), size=count, replace=False)] = "val"
+    missing = sorted(set(labelled["class"]) - set(labelled.loc[split == "train", "class"]))
+    if missing:
+        raise ValueError(f"class(es) {missing}: no training image left after the test and validation sets")
+    return labelled.assign(split=split)
+
+
+def split_labelled(labelled: pd.DataFrame, settings: Mapping[str, Any], seed: int) -> pd.DataFrame:
+    """The split of a dataset's block ``split``: ``val_per_class``/``test_per_class`` (:func:`split_dataset`) or
+    ``test_fraction``/``val_fraction`` (:func:`split_by_session`)."""
+    if "test_per_class" in settings:
+        return split_dataset(labelled, settings["val_per_class"], settings["test_per_class"], seed)
+    return split_by_session(labelled, settings["test_fraction"], settings["val_fraction"], seed)
+
+
 def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Inverse-frequency class weights, mean 1 over the training samples."""
     counts = np.bincount(labels, minlength=n_classes).astype(float)
@@ -263,20 +315,46 @@ class Arrays:
     paths: np.ndarray | None = None
 
 
+def labelled_layout(labelled: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The classes of a labelled table (the paper's order :data:`CLASSES` when they are the paper's, else sorted) and
+    its metadata columns (every column after ``path``, ``class``, ``session``; none for image-only data)."""
+    present = set(labelled["class"])
+    classes = [c for c in CLASSES if c in present] if present <= set(CLASSES) else sorted(present)
+    return classes, [c for c in labelled.columns if c not in ("path", "class", "session")]
+
+
+def metadata_record(
+    source: str, columns: list[str], *, microns_per_pixel: float | None = None, table: str | None = None
+) -> dict[str, Any]:
+    """What a model records of its metadata: the ``source`` (``table``, ``pixels``, ``none``), the ``columns``, the
+    pixel size of pixel-derived columns (:data:`MICRONS_PER_PIXEL` unless given; None for the others) and the
+    table's name (``table`` only). Inference reads it to compute the same columns or to refuse."""
+    if source == "none" and columns:
+        raise ValueError(f"metadata source 'none' with {len(columns)} metadata columns")
+    return {
+        "source": source,
+        "columns": list(columns),
+        "microns_per_pixel": float(microns_per_pixel or MICRONS_PER_PIXEL) if source == "pixels" else None,
+        "table": str(table) if source == "table" else None,
+    }
+
+
 def prepare_arrays(labelled: pd.DataFrame, split: pd.DataFrame, size: int) -> tuple[dict[str, Arrays], MetadataScaler]:
-    """The train, validation and test arrays of the split (images decoded at ``size`` px) and the metadata scaler
-    fitted on the training part; ``split`` must list the images of ``labelled`` in the same order."""
+    """The train, validation and test arrays of the split (images decoded at ``size`` px; labels index the classes
+    of :func:`labelled_layout`) and the metadata scaler fitted on the training part; ``split`` must list the images
+    of ``labelled`` in the same order."""
     if list(split["path"]) != list(labelled["path"]):
         raise ValueError("the split does not list the images of the labelled table (in its order)")
+    classes, columns = labelled_layout(labelled)
     table = labelled.assign(split=split["split"].to_numpy())
-    scaler = MetadataScaler.fit(table.loc[table["split"] == "train", METADATA_COLUMNS].to_numpy(float))
+    scaler = MetadataScaler.fit(table.loc[table["split"] == "train", columns].to_numpy(float))
     arrays = {}
     for part in PARTS:
         rows = table[table["split"] == part]
         arrays[part] = Arrays(
             images=decode_images(list(rows["path"]), size),
-            metadata=scaler.transform(rows[METADATA_COLUMNS].to_numpy(float)),
-            labels=rows["class"].map(CLASSES.index).to_numpy(np.int64),
+            metadata=scaler.transform(rows[columns].to_numpy(float)),
+            labels=rows["class"].map(classes.index).to_numpy(np.int64),
             paths=rows["path"].to_numpy(str),
         )
     return arrays, scaler
@@ -299,17 +377,29 @@ def load_arrays(path: str | os.PathLike[str], parts: tuple[str, ...] = PARTS) ->
 
 
 class UnlabelledImages(Dataset):
-    """Images for inference: decoded, resized and described (metadata from the pixels) in the loader workers.
+    """Images for inference: decoded, resized and described (metadata from the pixels, at ``microns_per_pixel``, the
+    model's ``columns`` only; none when ``columns`` is empty) in the loader workers.
 
     An unreadable image (or one over ``max_pixels``) yields ``ok = False`` and its error message, so a shard goes on
     without it.
     """
 
-    def __init__(self, paths: list[str], size: int, scaler: MetadataScaler, max_pixels: int = MAX_PIXELS) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        size: int,
+        scaler: MetadataScaler,
+        max_pixels: int = MAX_PIXELS,
+        *,
+        columns: list[str] = METADATA_COLUMNS,
+        microns_per_pixel: float = MICRONS_PER_PIXEL,
+    ) -> None:
         self.paths = paths
         self.size = size
         self.scaler = scaler
         self.max_pixels = max_pixels
+        self.columns = list(columns)
+        self.microns_per_pixel = microns_per_pixel
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -319,7 +409,10 @@ class UnlabelledImages(Dataset):
             pixels = load_image(self.paths[index], self.max_pixels)
         except ImageReadError as error:
             blank = torch.zeros(1, self.size, self.size)
-            return blank, torch.zeros(len(METADATA_COLUMNS)), False, str(error)
-        metadata = np.array([list(flowcam_metadata(pixels).values())])
+            return blank, torch.zeros(len(self.columns)), False, str(error)
+        metadata = np.zeros(0, np.float32)
+        if self.columns:
+            values = flowcam_metadata(pixels, self.microns_per_pixel)
+            metadata = self.scaler.transform(np.array([[values[c] for c in self.columns]]))[0]
         image = to_tensor(resize(pixels, self.size)[None])[0]
-        return image, torch.from_numpy(self.scaler.transform(metadata)[0]), True, ""
+        return image, torch.from_numpy(metadata), True, ""

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from fingerprintml.io import atomic_path, read_table
 from fingerprintml.logs import progress
 from fingerprintml.particles.data import MAX_PIXELS, MetadataScaler, UnlabelledImages
+from fingerprintml.particles.shape import MICRONS_PER_PIXEL
 from fingerprintml.particles.shards import shard_rows
 from fingerprintml.particles.train import load_model
 
@@ -46,6 +47,31 @@ class InferenceSettings:
         )
 
 
+class MetadataSourceError(ValueError):
+    """A model whose metadata the images to classify cannot supply; the message names the model and the table."""
+
+
+def check_metadata_source(model_path: str | os.PathLike[str], bundle: Mapping) -> None:
+    """Refuse a model trained on a metadata table (FlowCam's columns) for images classified without that table: the
+    pixel-derived columns are different inputs (docs/particles.md), so its predictions would be silently wrong.
+
+    Parameters
+    ----------
+    model_path
+        The saved model, named in the message.
+    bundle
+        Its bundle (:func:`fingerprintml.particles.train.load_model`).
+    """
+    record = bundle["metadata"]
+    if bundle["settings"]["use_metadata"] and record["source"] == "table":
+        raise MetadataSourceError(
+            f"{model_path}: this model was trained on the metadata table {record['table']} ({len(record['columns'])} "
+            "FlowCam columns), which the images to classify do not have; pixel-derived metadata do not stand in for "
+            "FlowCam's (docs/particles.md). Set particles.inference.model: image_only to classify them with the "
+            "dataset's image-only model, or train a dataset with metadata: pixels"
+        )
+
+
 def classify_images(
     model_path: str | os.PathLike[str],
     images: pd.DataFrame,
@@ -58,14 +84,25 @@ def classify_images(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Probabilities, prediction (and optionally the 64-d embedding) of each readable image; rejected images.
 
-    ``images`` has columns ``path`` and ``sample``. The metadata of each image is computed from its pixels
-    and standardised with the scaler saved with the model (never refitted on the images classified). An image that
-    cannot be read, or is over ``max_pixels``, is a row of the rejected table (path, reason) and the rest goes on.
+    ``images`` has columns ``path`` and ``sample``. The metadata of each image is computed from its pixels (the
+    model's columns at its pixel size; none for an image-only model) and standardised with the scaler saved with the
+    model (never refitted on the images classified); a model trained on a metadata table is refused
+    (:func:`check_metadata_source`). An image that cannot be read, or is over ``max_pixels``, is a row of the
+    rejected table (path, reason) and the rest goes on.
     """
     model, bundle = load_model(model_path, device)
+    check_metadata_source(model_path, bundle)
+    record = bundle["metadata"]
     scaler = MetadataScaler(**bundle["scaler"])
     classes = bundle["classes"]
-    dataset = UnlabelledImages(list(images["path"]), bundle["size"], scaler, max_pixels)
+    dataset = UnlabelledImages(
+        list(images["path"]),
+        bundle["size"],
+        scaler,
+        max_pixels,
+        columns=record["columns"] if bundle["settings"]["use_metadata"] else [],
+        microns_per_pixel=record["microns_per_pixel"] or MICRONS_PER_PIXEL,
+    )
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda")
     rows, rejected, vectors = [], [], []
     position = 0

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -228,9 +229,11 @@ def train_from_arrays(
     settings: TrainSettings,
     checkpoint_dir: str | os.PathLike[str],
     device: torch.device,
+    n_classes: int = len(CLASSES),
 ) -> tuple[ParticleNet, pd.DataFrame]:
-    """Train a classifier of the :data:`CLASSES` on the train and validation parts of the preprocessed ``arrays``
-    (see :func:`train_model`), resuming from the run's checkpoint in ``checkpoint_dir`` when there is one."""
+    """Train a classifier of ``n_classes`` classes (the labels' range: the dataset's classes) on the train and
+    validation parts of the preprocessed ``arrays`` (see :func:`train_model`), resuming from the run's checkpoint in
+    ``checkpoint_dir`` when there is one."""
     data = load_arrays(arrays, ("train", "val"))
     checkpoint = checkpoint_path(checkpoint_dir, settings, arrays)
     log.info(
@@ -244,30 +247,47 @@ def train_from_arrays(
         data["train"],
         data["val"],
         settings,
-        n_classes=len(CLASSES),
+        n_classes=n_classes,
         checkpoint=checkpoint,
         device=device,
     )
 
 
 def save_model(
-    model: ParticleNet, path: str | os.PathLike[str], classes: list[str], scaler: MetadataScaler, size: int
+    model: ParticleNet,
+    path: str | os.PathLike[str],
+    classes: list[str],
+    scaler: MetadataScaler,
+    size: int,
+    *,
+    metadata: Mapping[str, Any],
 ) -> None:
-    """The trained weights with what inference needs: network shape, input size, label map and metadata scaler."""
+    """The trained weights with what inference needs: network shape, input size, label map, metadata scaler and the
+    metadata source (``metadata``: ``source`` of :data:`~fingerprintml.particles.shards.METADATA_SOURCES`,
+    ``columns``, ``microns_per_pixel`` for pixel-derived columns, ``table``: the table's name for ``table``)."""
+    missing = {"source", "columns", "microns_per_pixel", "table"} - set(metadata)
+    if missing:
+        raise ValueError(f"{path}: the model's metadata record lacks {sorted(missing)}")
     bundle = {
         "model": {k: v.cpu() for k, v in model.state_dict().items()},
         "settings": {"width": int(model.width), "use_metadata": bool(model.use_metadata)},
         "size": int(size),
         "classes": list(classes),
         "scaler": scaler.state(),
+        "metadata": dict(metadata),
     }
     with atomic_path(path) as tmp:
         torch.save(bundle, tmp)
 
 
 def load_model(path: str | os.PathLike[str], device: torch.device) -> tuple[ParticleNet, dict]:
-    """A saved model in evaluation mode and its bundle (settings, size, classes, scaler)."""
+    """A saved model in evaluation mode and its bundle (settings, size, classes, scaler, metadata source); a model
+    saved without its metadata source is an error (retrain it)."""
     bundle = torch.load(path, map_location=device, weights_only=True)
+    if "metadata" not in bundle:
+        raise ValueError(
+            f"{path}: the model does not record its metadata source (saved by an older version); retrain it"
+        )
     model = build_model(bundle["settings"], len(bundle["scaler"]["mean"]), len(bundle["classes"])).to(device)
     model.load_state_dict(bundle["model"])
     model.eval()
