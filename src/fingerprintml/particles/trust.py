@@ -179,7 +179,7 @@ def saerens_em(
     source_prior: (k,) class frequencies the posteriors are calibrated for.
     weights: (b, n) particle weights of ``b`` samples at once (bootstrap counts); None: each particle once.
 
-    Returns the (k,) prior, or (b, k) with ``weights``.
+    Returns the (k,) prior, or (b, k) with ``weights``; a class prior below ``tolerance`` is 0.
     """
     posteriors = np.asarray(posteriors, dtype=float)
     source_prior = np.asarray(source_prior, dtype=float)
@@ -209,6 +209,9 @@ def saerens_em(
         prior = updated
         if converged:
             break
+    # The EM's multiplicative updates reach 0 only in the limit: a prior below the tolerance is reported as 0.
+    prior = np.where(prior < tolerance, 0.0, prior)
+    prior /= prior.sum(axis=1, keepdims=True)
     return prior[0] if single else prior
 
 
