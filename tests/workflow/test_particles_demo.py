@@ -96,7 +96,11 @@ def test_calibration_is_measured_per_run_on_the_test_predictions(demo: Path) -> 
     assert calibration["accuracy"].to_numpy() == pytest.approx(metrics["accuracy"].to_numpy(), abs=1e-6)
     for run in calibration.index:
         validation = pd.read_csv(demo / RESULTS / f"evaluation/{run}/val_predictions.csv")
-        assert len(validation) == calibration.loc[run, "val_images"] == demo_block(demo)["split"]["val_per_class"] * 7
+        assert (
+            len(validation)
+            == calibration.loc[run, "val_images"]
+            == demo_block(demo)["split"]["val_per_class"] * len(CLASSES)
+        )
         before = bins[(bins["run"] == run) & (bins["stage"] == "before")].fillna(0)
         assert before["count"].sum() == calibration.loc[run, "test_images"]
         # The ECE is the count-weighted gap of the bins.
