@@ -151,9 +151,9 @@ def test_a_held_out_class_is_flagged_more_than_the_known_classes():
         return centres[labels] + rng.standard_normal((len(labels), d)) @ mixing
 
     train = rng.integers(0, 3, 3000)
-    detector = NoveltyDetector.fit(embed(train), train, embed(rng.integers(0, 3, 1000)), 0.99)
+    detector = NoveltyDetector.fit(embed(train), train, embed(rng.integers(0, 3, 1000)), 0.99, 3)
     known = detector.flag(pd.DataFrame(index=range(2000)), embed(rng.integers(0, 3, 2000)))["novel"].mean()
     novel = detector.flag(pd.DataFrame(index=range(500)), embed(np.full(500, 3)))["novel"].mean()
     assert known < 0.03 and novel > 0.5
     with pytest.raises(ValueError, match="every class"):
-        NoveltyDetector.fit(embed(train), np.where(train == 1, 2, train), embed(train), 0.99)
+        NoveltyDetector.fit(embed(train), np.where(train == 2, 1, train), embed(train), 0.99, 3)

@@ -108,7 +108,7 @@ def novelty_from_model(
     classes = bundle["classes"]
     _, train = predict(model, arrays["train"], device, batch_size)
     val_p, val = predict(model, arrays["val"], device, batch_size)
-    detector = NoveltyDetector.fit(train, arrays["train"].labels, val, quantile)
+    detector = NoveltyDetector.fit(train, arrays["train"].labels, val, quantile, len(classes))
     scored = {
         "validation": detector.flag(prediction_table(arrays["val"], val_p, classes), val),
         "test": detector.flag(test_predictions, test_embeddings),

@@ -325,11 +325,14 @@ class NoveltyDetector:
     threshold: float
 
     @classmethod
-    def fit(cls, embeddings: np.ndarray, labels: np.ndarray, held_out: np.ndarray, quantile: float) -> NoveltyDetector:
-        """Means and pooled within-class covariance of the training ``embeddings`` (class indices ``labels``); the
-        threshold is the ``quantile`` of the scores of the ``held_out`` embeddings of known classes."""
+    def fit(
+        cls, embeddings: np.ndarray, labels: np.ndarray, held_out: np.ndarray, quantile: float, n_classes: int
+    ) -> NoveltyDetector:
+        """Means and pooled within-class covariance of the training ``embeddings`` (indices ``labels`` of
+        ``n_classes`` classes); the threshold is the ``quantile`` of the scores of the ``held_out`` embeddings of
+        known classes."""
         labels = np.asarray(labels, dtype=int)
-        k = labels.max() + 1
+        k = n_classes
         counts = np.bincount(labels, minlength=k)
         if np.any(counts == 0) or len(labels) <= k:
             raise ValueError(f"the novelty score needs training embeddings of every class; counts {counts.tolist()}")
