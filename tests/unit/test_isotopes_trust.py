@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
+from fingerprintml.calibration import expected_calibration_error
 from fingerprintml.isotopes.models import fit_model
 from fingerprintml.isotopes.trust import (
     ApplicabilityDomain,
@@ -15,7 +16,6 @@ from fingerprintml.isotopes.trust import (
     backed_off_path,
     conformal_sets,
     cross_fitted_calibration,
-    expected_calibration_error,
     leave_one_out_sets,
     level_distribution,
     level_nodes,

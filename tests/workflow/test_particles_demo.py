@@ -70,6 +70,94 @@ def test_demo_accuracy_target_and_metadata_branch_adds_accuracy(demo: Path) -> N
     )
 
 
+def test_metadata_gradient_boosting_is_a_run_of_the_same_tables(demo: Path) -> None:
+    metrics = pd.read_csv(demo / RESULTS / "test_metrics.csv").set_index("run")
+    per_class = pd.read_csv(demo / RESULTS / "per_class_metrics.csv")
+    full = pd.read_csv(demo / RESULTS / "evaluation/full/test_predictions.csv")
+    gbm = pd.read_csv(demo / RESULTS / "evaluation/gbm_metadata/test_predictions.csv")
+    assert list(metrics.index) == ["full", "image_only", "gbm_metadata"]
+    assert list(gbm["path"]) == list(full["path"]) and list(gbm.columns) == list(full.columns)
+    truth, predicted = gbm["class"], gbm["prediction"]
+    assert metrics.loc["gbm_metadata", "accuracy"] == pytest.approx((truth == predicted).mean(), abs=1e-6)
+    assert metrics.loc["gbm_metadata", "macro_f1"] == pytest.approx(
+        f1_score(truth, predicted, average="macro"), abs=1e-5
+    )
+    rows = per_class[per_class["run"] == "gbm_metadata"].set_index("class").loc[CLASSES]
+    assert rows["recall"].to_numpy() == pytest.approx(recall_score(truth, predicted, labels=CLASSES, average=None))
+    # The demo's metadata is computed from the pixels and separates most classes alone.
+    assert metrics.loc["gbm_metadata", "accuracy"] > 0.8
+
+
+def test_calibration_is_measured_per_run_on_the_test_predictions(demo: Path) -> None:
+    calibration = pd.read_csv(demo / RESULTS / "calibration.csv").set_index("run")
+    bins = pd.read_csv(demo / RESULTS / "reliability.csv")
+    metrics = pd.read_csv(demo / RESULTS / "test_metrics.csv").set_index("run")
+    assert list(calibration.index) == list(metrics.index)
+    assert calibration["accuracy"].to_numpy() == pytest.approx(metrics["accuracy"].to_numpy(), abs=1e-6)
+    for run in calibration.index:
+        validation = pd.read_csv(demo / RESULTS / f"evaluation/{run}/val_predictions.csv")
+        assert (
+            len(validation)
+            == calibration.loc[run, "val_images"]
+            == demo_block(demo)["split"]["val_per_class"] * len(CLASSES)
+        )
+        before = bins[(bins["run"] == run) & (bins["stage"] == "before")].fillna(0)
+        assert before["count"].sum() == calibration.loc[run, "test_images"]
+        # The ECE is the count-weighted gap of the bins.
+        gap = (before["count"] * (before["accuracy"] - before["confidence"]).abs()).sum() / before["count"].sum()
+        assert gap == pytest.approx(calibration.loc[run, "ece_before"], abs=1e-5)
+    # Temperature scaling fitted on validation lowers the networks' test log-loss.
+    assert (
+        calibration.loc[["full", "image_only"], "nll_after"] < calibration.loc[["full", "image_only"], "nll_before"]
+    ).all()
+
+
+def test_session_abundances_hold_the_counts_and_the_truth(demo: Path) -> None:
+    table = pd.read_csv(demo / RESULTS / "abundances_test.csv")
+    full = pd.read_csv(demo / RESULTS / "evaluation/full/test_predictions.csv")
+    split = pd.read_csv(demo / RESULTS / "data/split.csv").set_index("path")
+    full["session"] = full["path"].map(split["session"])
+    assert sorted(table["sample"].unique()) == sorted(full["session"].unique())
+    for session, rows in full.groupby("session"):
+        mine = table[table["sample"] == session].set_index("class").loc[CLASSES]
+        assert (mine["n"] == len(rows)).all()
+        raw = rows["prediction"].value_counts(normalize=True).reindex(CLASSES, fill_value=0)
+        true = rows["class"].value_counts(normalize=True).reindex(CLASSES, fill_value=0)
+        assert mine["raw_fraction"].to_numpy() == pytest.approx(raw.to_numpy(), abs=1e-5)
+        assert mine["true_fraction"].to_numpy() == pytest.approx(true.to_numpy(), abs=1e-5)
+        assert mine["em_fraction"].sum() == pytest.approx(1, abs=1e-4)
+    assert ((table["ci_low"] <= table["em_fraction"] + 1e-9) & (table["em_fraction"] <= table["ci_high"] + 1e-9)).all()
+    # Each demo session holds one class; the EM moves its fraction towards 1 from the argmax count.
+    mine = table[table["true_fraction"] == 1]
+    assert (mine["em_fraction"] >= mine["raw_fraction"] - 1e-6).all()
+    assert (mine["em_fraction"] - mine["true_fraction"]).abs().mean() < (
+        mine["raw_fraction"] - mine["true_fraction"]
+    ).abs().mean() + 1e-9
+
+
+def test_inference_abundances_and_novelty_follow_the_predictions(demo: Path) -> None:
+    predictions = pd.read_parquet(demo / RESULTS / "inference/predictions.parquet")
+    counts = pd.read_csv(demo / RESULTS / "inference/class_counts.csv").set_index("sample")
+    table = pd.read_csv(demo / RESULTS / "inference/abundances.csv")
+    raw = table.pivot(index="sample", columns="class", values="raw_fraction").loc[counts.index, CLASSES]
+    assert raw.to_numpy() == pytest.approx((counts / counts.sum(axis=1).to_numpy()[:, None]).to_numpy(), abs=1e-5)
+    assert table["true_fraction"].isna().all() and table.groupby("sample")["em_fraction"].sum().to_numpy() == (
+        pytest.approx(1, abs=1e-4)
+    )
+    test_scores = pd.read_csv(demo / RESULTS / "novelty/test_scores.csv")
+    summary = pd.read_csv(demo / RESULTS / "novelty.csv", keep_default_na=False)
+    test = summary[summary["part"] == "test"].set_index("class").loc[CLASSES]
+    assert test["flagged"].to_numpy().tolist() == test_scores.groupby("class")["novel"].sum().loc[CLASSES].tolist()
+    # The threshold is the validation quantile: at most 1 % + one particle of the validation set above it.
+    validation = summary[summary["part"] == "validation"]
+    assert validation["flagged"].sum() <= 0.01 * validation["n"].sum() + 1
+    samples = pd.read_csv(demo / RESULTS / "inference/novelty.csv", keep_default_na=False).set_index("sample")
+    assert samples["flagged"].to_dict() == predictions.groupby("sample")["novel"].sum().to_dict()
+    assert (
+        predictions["novel"] == (predictions["novelty"] > np.load(demo / RESULTS / "novelty/detector.npz")["threshold"])
+    ).all()
+
+
 def test_training_history_has_every_epoch_of_both_runs(demo: Path) -> None:
     history = pd.read_csv(demo / RESULTS / "training_history.csv")
     epochs = demo_block(demo)["training"]["epochs"]
@@ -98,7 +186,18 @@ def test_sharded_inference_classifies_every_readable_image_and_lists_the_corrupt
 def test_report_has_the_particles_figures_and_tables(demo: Path) -> None:
     with zipfile.ZipFile(demo / "results" / "report.zip") as report:
         names = report.namelist()
-    for name in ["learning_curves.png", "confusion_matrix.png", "umap.png", "test_metrics.csv", "class_counts.csv"]:
+    for name in [
+        "learning_curves.png",
+        "confusion_matrix.png",
+        "umap.png",
+        "reliability.png",
+        "test_metrics.csv",
+        "calibration.csv",
+        "abundances_test.csv",
+        "novelty.csv",
+        "class_counts.csv",
+        "abundances.csv",
+    ]:
         assert any(n.endswith(name) for n in names), name
 
 

@@ -22,7 +22,9 @@ PAR_RUNS = (
     if PAR["training"]["ablation"] or PAR["inference"]["model"] == "image_only"
     else ["full"]
 )
-PAR_FIGURES = ["learning_curves", "confusion_matrix", "umap"]
+# The networks' runs and the metadata-only gradient boosting beside them, in the same tables.
+PAR_EVALUATED = [*PAR_RUNS, "gbm_metadata"]
+PAR_FIGURES = ["learning_curves", "confusion_matrix", "umap", "reliability"]
 # Your own folder (`inference.images`) is classified with each built dataset's model into <dataset>/user/, and
 # listed here, at planning time, so that its shards are known; a dataset's own unlabelled images exist only once
 # generated or extracted, so their shards (<dataset>/inference/) follow the rows of the listing checkpoint.
@@ -39,6 +41,9 @@ PAR_OUTPUTS = [
     f"{PAR_RESULTS}/confusion_matrix.csv",
     f"{PAR_RESULTS}/training_history.csv",
     f"{PAR_RESULTS}/umap_test.csv",
+    f"{PAR_RESULTS}/calibration.csv",
+    f"{PAR_RESULTS}/abundances_test.csv",
+    f"{PAR_RESULTS}/novelty.csv",
     f"{PAR_RESULTS}/provenance.yaml",
     *[
         f"{PAR_RESULTS}/figures/{n}.{ext}"
@@ -48,7 +53,14 @@ PAR_OUTPUTS = [
 ]
 PAR_INFERENCE_OUTPUTS = [
     f"{PAR_RESULTS}/{PAR_IMAGES}/{name}"
-    for name in ("predictions.parquet", "class_counts.csv", "rejected_images.csv")
+    for name in (
+        "predictions.parquet",
+        "class_counts.csv",
+        "rejected_images.csv",
+        "abundances.csv",
+        # Flagged particles per sample need the embeddings of the shards.
+        *(["novelty.csv"] if PAR["inference"]["embeddings"] else []),
+    )
 ]
 
 
@@ -274,11 +286,13 @@ rule particles_summary:
     input:
         predictions=expand(
             rules.particles_evaluate.output.predictions,
-            run=PAR_RUNS,
+            run=PAR_EVALUATED,
             allow_missing=True,
         ),
         per_class=expand(
-            rules.particles_evaluate.output.per_class, run=PAR_RUNS, allow_missing=True
+            rules.particles_evaluate.output.per_class,
+            run=PAR_EVALUATED,
+            allow_missing=True,
         ),
         histories=expand(
             rules.particles_train.output.history, run=PAR_RUNS, allow_missing=True
@@ -307,9 +321,163 @@ rule particles_summary:
         mem_mb=1000,
         runtime=5,
     params:
-        runs=PAR_RUNS,
+        runs=PAR_EVALUATED,
     script:
         "../scripts/particles/summarise.py"
+
+
+# The metadata-only baseline: the same split and standardised metadata as the network, its class names.
+rule particles_baseline:
+    input:
+        arrays=rules.particles_preprocess.output.arrays,
+        model=f"{PAR_RESULTS}/models/full.pt",
+    output:
+        predictions=f"{PAR_RESULTS}/evaluation/gbm_metadata/test_predictions.csv",
+        per_class=f"{PAR_RESULTS}/evaluation/gbm_metadata/per_class.csv",
+        confusion=f"{PAR_RESULTS}/evaluation/gbm_metadata/confusion.csv",
+        validation=f"{PAR_RESULTS}/evaluation/gbm_metadata/val_predictions.csv",
+    log:
+        "logs/particles/{dataset}/evaluate/gbm_metadata.log",
+    benchmark:
+        "benchmarks/particles/{dataset}/baseline.tsv"
+    conda:
+        "../../envs/particles-torch.yaml"
+    resources:
+        mem_mb=per_dataset("particles", "resources.preprocess.mem_mb"),
+        runtime=30,
+    params:
+        seed=PAR["seed"],
+    script:
+        "../scripts/particles/baseline.py"
+
+
+# Validation predictions of a network run: what its calibration is fitted on.
+rule particles_validate:
+    input:
+        model=rules.particles_train.output.model,
+        arrays=rules.particles_preprocess.output.arrays,
+    output:
+        predictions=f"{PAR_RESULTS}/evaluation/{{run}}/val_predictions.csv",
+    log:
+        "logs/particles/{dataset}/validate/{run}.log",
+    conda:
+        "../../envs/particles-torch.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=30,
+        gpu=PAR["gpu"],
+    params:
+        device=PAR["device"],
+    script:
+        "../scripts/particles/validate.py"
+
+
+rule particles_calibration:
+    input:
+        validation=expand(
+            f"{PAR_RESULTS}/evaluation/{{run}}/val_predictions.csv",
+            run=PAR_EVALUATED,
+            allow_missing=True,
+        ),
+        test=expand(
+            rules.particles_evaluate.output.predictions,
+            run=PAR_EVALUATED,
+            allow_missing=True,
+        ),
+    output:
+        calibration=study_report(
+            f"{PAR_RESULTS}/calibration.csv", "particles", "calibration", "tables"
+        ),
+        reliability=f"{PAR_RESULTS}/reliability.csv",
+    log:
+        "logs/particles/{dataset}/calibration.log",
+    conda:
+        "../../envs/particles-torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        runs=PAR_EVALUATED,
+        trust=PAR["trust"],
+    script:
+        "../scripts/particles/calibration.py"
+
+
+rule particles_figure_reliability:
+    input:
+        reliability=rules.particles_calibration.output.reliability,
+        calibration=rules.particles_calibration.output.calibration,
+    output:
+        pdf=f"{PAR_RESULTS}/figures/reliability.pdf",
+        png=study_report(
+            f"{PAR_RESULTS}/figures/reliability.png",
+            "particles",
+            "reliability",
+            "figures",
+        ),
+    log:
+        "logs/particles/{dataset}/figures/reliability.log",
+    conda:
+        "../../envs/particles-figures.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/particles/figure_reliability.py"
+
+
+# Class fractions of each held-out acquisition session of the test set, with the truth beside them.
+rule particles_abundances_test:
+    input:
+        predictions=f"{PAR_RESULTS}/evaluation/full/test_predictions.csv",
+        validation=f"{PAR_RESULTS}/evaluation/full/val_predictions.csv",
+        split=rules.particles_split.output[0],
+    output:
+        study_report(
+            f"{PAR_RESULTS}/abundances_test.csv",
+            "particles",
+            "abundances_test",
+            "tables",
+        ),
+    log:
+        "logs/particles/{dataset}/abundances_test.log",
+    conda:
+        "../../envs/particles-torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        trust=PAR["trust"],
+        seed=PAR["seed"],
+    script:
+        "../scripts/particles/abundances.py"
+
+
+rule particles_novelty:
+    input:
+        model=f"{PAR_RESULTS}/models/full.pt",
+        arrays=rules.particles_preprocess.output.arrays,
+        predictions=f"{PAR_RESULTS}/evaluation/full/test_predictions.csv",
+        embeddings=f"{PAR_RESULTS}/evaluation/full/test_embeddings.npy",
+    output:
+        detector=f"{PAR_RESULTS}/novelty/detector.npz",
+        test=f"{PAR_RESULTS}/novelty/test_scores.csv",
+        summary=study_report(
+            f"{PAR_RESULTS}/novelty.csv", "particles", "novelty", "tables"
+        ),
+    log:
+        "logs/particles/{dataset}/novelty.log",
+    conda:
+        "../../envs/particles-torch.yaml"
+    resources:
+        mem_mb=per_dataset("particles", "resources.preprocess.mem_mb"),
+        runtime=60,
+        gpu=PAR["gpu"],
+    params:
+        trust=PAR["trust"],
+        device=PAR["device"],
+    script:
+        "../scripts/particles/novelty.py"
 
 
 rule particles_figure_learning_curves:
@@ -441,8 +609,14 @@ rule particles_infer_shard:
         "../scripts/particles/infer_shard.py"
 
 
+# With embeddings kept in the shards, the predictions gain the novelty score of each particle.
 rule particles_gather:
     input:
+        **(
+            {"detector": rules.particles_novelty.output.detector}
+            if PAR["inference"]["embeddings"]
+            else {}
+        ),
         predictions=lambda wildcards: par_shards(
             wildcards, rules.particles_infer_shard.output.predictions
         ),
@@ -472,3 +646,50 @@ rule particles_gather:
         runtime=30,
     script:
         "../scripts/particles/gather.py"
+
+
+# Class fractions of each sample classified, corrected for the shift of class frequencies, with intervals.
+rule particles_abundances:
+    input:
+        predictions=rules.particles_gather.output.predictions,
+        validation=f"{PAR_RESULTS}/evaluation/full/val_predictions.csv",
+    output:
+        study_report(
+            f"{PAR_RESULTS}/{{images}}/abundances.csv",
+            "particles",
+            "abundances",
+            "inference",
+        ),
+    log:
+        "logs/particles/{dataset}/{images}/abundances.log",
+    conda:
+        "../../envs/particles-torch.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        trust=PAR["trust"],
+        seed=PAR["seed"],
+    script:
+        "../scripts/particles/abundances.py"
+
+
+rule particles_novelty_samples:
+    input:
+        predictions=rules.particles_gather.output.predictions,
+    output:
+        study_report(
+            f"{PAR_RESULTS}/{{images}}/novelty.csv",
+            "particles",
+            "novelty_samples",
+            "inference",
+        ),
+    log:
+        "logs/particles/{dataset}/{images}/novelty.log",
+    conda:
+        "../../envs/particles-torch.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    script:
+        "../scripts/particles/novelty_samples.py"

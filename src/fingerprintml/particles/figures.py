@@ -1,4 +1,4 @@
-"""Figures of the particles study: learning curves, confusion matrix, UMAP of the test embeddings."""
+"""Figures of the particles study: learning curves, confusion matrix, UMAP of the test embeddings, reliability."""
 
 from __future__ import annotations
 
@@ -68,4 +68,32 @@ def umap_figure(projection: pd.DataFrame, classes: list[str]):
         ax.scatter(points["umap_1"], points["umap_2"], s=4, color=colour, label=name, linewidths=0)
     ax.set(xlabel="UMAP 1", ylabel="UMAP 2", xticks=[], yticks=[])
     ax.legend(markerscale=2, loc="best", ncols=2)
+    return fig
+
+
+def reliability_figure(bins: pd.DataFrame, calibration: pd.DataFrame):
+    """Reliability diagrams of the test predictions, a panel per run: accuracy against mean confidence of each
+    bin before (open) and after (filled) temperature scaling, marker area by count, the ECE of each in the legend."""
+    bins = bins[bins["count"].astype(int) > 0].astype({"confidence": float, "accuracy": float, "count": int})
+    ece = calibration.set_index("run")
+    runs = list(ece.index)
+    fig, axes = figure("double", aspect=0.36, ncols=len(runs), sharey=True, squeeze=False)
+    for ax, run in zip(axes[0], runs, strict=True):
+        ax.plot([0, 1], [0, 1], color="0.6", lw=0.6, ls="--")
+        for stage, fill, colour in (("before", "none", OKABE_ITO[1]), ("after", OKABE_ITO[0], OKABE_ITO[0])):
+            part = bins[(bins["run"] == run) & (bins["stage"] == stage)]
+            ax.plot(part["confidence"], part["accuracy"], color=colour, lw=0.6)
+            ax.scatter(
+                part["confidence"],
+                part["accuracy"],
+                s=4 + part["count"] * 100 / max(1, int(ece.loc[run, "test_images"])),
+                facecolor=fill,
+                edgecolor=colour,
+                label=f"{stage}: ECE {ece.loc[run, f'ece_{stage}']:.3f}",
+                zorder=3,
+            )
+        ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel="confidence (test)")
+        ax.set_title(f"{run} (T = {ece.loc[run, 'temperature']:.2f})")
+        ax.legend(loc="upper left", fontsize=6)
+    axes[0][0].set_ylabel("accuracy")
     return fig

@@ -20,6 +20,7 @@ from fingerprintml.particles.data import MAX_PIXELS, MetadataScaler, UnlabelledI
 from fingerprintml.particles.shape import MICRONS_PER_PIXEL
 from fingerprintml.particles.shards import shard_rows
 from fingerprintml.particles.train import load_model
+from fingerprintml.particles.trust import NoveltyDetector
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +170,23 @@ def write_parquet(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 
 
 def gather(
-    shards: list[str | os.PathLike[str]], rejected: list[str | os.PathLike[str]] = ()
+    shards: list[str | os.PathLike[str]],
+    rejected: list[str | os.PathLike[str]] = (),
+    detector: NoveltyDetector | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The predictions of all shards (without embeddings), the per-class counts per sample, and the images the
-    shards rejected (their ``rejected`` tables together)."""
+    shards rejected (their ``rejected`` tables together). With a ``detector``, the predictions gain the ``novelty``
+    score and ``novel`` flag of each embedding (the shards must hold embeddings)."""
     tables = [pq.read_table(path, columns=None).to_pandas() for path in shards]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["path", "sample", "prediction"])
+    if detector is not None:
+        if "embedding" not in table.columns and len(table):
+            raise ValueError(
+                f"{shards[0]}: the shards hold no embeddings, which the novelty score needs "
+                "(set particles.inference.embeddings: true)"
+            )
+        vectors = np.stack(table["embedding"].to_numpy()) if len(table) else np.zeros((0, detector.means.shape[1]))
+        table = detector.flag(table, vectors)
     table = table.drop(columns=["embedding"], errors="ignore")
     classes = [column.removeprefix("p_") for column in table.columns if column.startswith("p_")]
     counts = pd.crosstab(table["sample"], table["prediction"]).reindex(columns=classes, fill_value=0).reset_index()
