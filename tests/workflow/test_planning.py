@@ -8,6 +8,7 @@ fails the dry run, naming the module and the file that imported it.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -88,3 +89,18 @@ def test_user_images_are_listed_without_heavy_imports(blocker: Path, planning_co
     override = f'particles={{"inference": {{"images": "{images}"}}}}'
     proc = plan(planning_copy, blocker, "particles", "--config", override)
     assert proc.returncode == 0, f"snakemake -n particles (user images):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+
+
+def test_class_folder_datasets_plan_without_heavy_imports(blocker: Path, planning_copy: Path, tmp_path: Path) -> None:
+    """flowcam (a file tree of the registry, one download job) and your labelled images (train_dir: the dataset
+    user) plan light, and neither has unlabelled images of its own to classify."""
+    labelled = tmp_path / "labelled"
+    for name in ("dust", "pollen"):
+        (labelled / name).mkdir(parents=True)
+        (labelled / name / "1.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    override = f'particles={{"dataset": "flowcam", "train_dir": "{labelled}"}}'
+    proc = plan(planning_copy, blocker, "particles", "--config", override)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"snakemake -n particles (flowcam, train_dir):\n{out[-5000:]}"
+    assert re.search(r"\bdownload\s+1\b", out) and re.search(r"\bparticles_dataset\s+2\b", out)
+    assert re.search(r"\bparticles_train\s+4\b", out) and "particles_listing" not in out

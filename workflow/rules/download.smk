@@ -1,6 +1,6 @@
 rule download:
     input:
-        # A file tree's committed manifest: an edited one fetches the tree again.
+        # A file tree's committed manifest (its copy is the output; the files land beside it).
         manifest=lambda wildcards: REMOTE_FILES[wildcards.remote].manifest or [],
     output:
         "resources/downloads/{remote}",
