@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gamma_real_spectra import fetched
 
 from fingerprintml.gamma.identify import Identifier, IdentifySettings, query_channels
-from fingerprintml.gamma.nuclear_data import read_library
+from fingerprintml.gamma.library import read_nuclide_library
 from fingerprintml.gamma.spectrum import read_spectrum_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--mirror", type=Path, default=REPO.parent / "shared" / "mirror")
     parser.add_argument("--downloads", type=Path, default=REPO / "resources" / "downloads")
     args = parser.parse_args()
-    library = read_library(REPO / "resources" / "gamma" / "nuclide_library.csv")
+    library = read_nuclide_library(REPO / "resources" / "gamma" / "nuclide_library.csv")
     series = library.drop_duplicates("nuclide").set_index("nuclide")
     identifier = Identifier(library, IdentifySettings())
     paths = fetched(args.mirror, args.downloads, ("gamma/opengamma/", "gamma/baldr/"))

@@ -99,7 +99,7 @@ class IdentifySettings:
     efficiency_low_kev: float = 60.0
     min_significance: float = 4.0
     min_consistency: float = 1e-3
-    min_intensity: float = 0.01
+    min_intensity: float = 0.002
     peaks: PeakSettings = field(default_factory=PeakSettings)
 
 

@@ -14,7 +14,6 @@ Run: ``python -m fingerprintml.gamma.nuclear_data SPEC.yaml OUT.csv`` (``resourc
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,20 +23,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from fingerprintml.gamma.library import NUCLIDE_COLUMNS
 from fingerprintml.io import write_table
 
-COLUMNS = [
-    "nuclide",
-    "member",
-    "energy_kev",
-    "energy_sd_kev",
-    "intensity",
-    "intensity_sd",
-    "kind",
-    "half_life_days",
-    "natural",
-    "series",
-]
 ANNIHILATION_KEV = 510.999
 
 
@@ -108,7 +96,7 @@ def member_lines(member: str, data: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def build_library(spec: Mapping[str, Any]) -> pd.DataFrame:
-    """The library table (``COLUMNS``) of the entries of ``spec`` (the layout of nuclide_library.yaml)."""
+    """The library table (``library.NUCLIDE_COLUMNS``) of the entries of ``spec`` (nuclide_library.yaml)."""
     import radioactivedecay as rd
 
     data = _decay_data()
@@ -131,21 +119,7 @@ def build_library(spec: Mapping[str, Any]) -> pd.DataFrame:
     table["natural"] = table["nuclide"].isin(natural)
     table["series"] = table["nuclide"].map(series).fillna("")
     table = table.round({"energy_kev": 4, "energy_sd_kev": 4, "intensity": 6, "intensity_sd": 6})
-    return table.sort_values(["nuclide", "energy_kev"]).reset_index(drop=True)[COLUMNS]
-
-
-def read_library(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read the library table; a missing column or a non-positive energy or intensity is an error naming ``path``."""
-    table = pd.read_csv(path, comment="#", keep_default_na=False, na_values={"series": []})
-    missing = sorted(set(COLUMNS) - set(table.columns))
-    if missing:
-        raise ValueError(f"{path}: nuclide library lacks the columns {missing}")
-    for column in ("energy_kev", "intensity"):
-        bad = table.index[~(pd.to_numeric(table[column], errors="coerce") > 0)]
-        if len(bad):
-            raise ValueError(f"{path}: non-positive {column} in rows {bad.tolist()}")
-    table["natural"] = table["natural"].astype(str).str.lower() == "true"
-    return table[COLUMNS]
+    return table.sort_values(["nuclide", "energy_kev"]).reset_index(drop=True)[NUCLIDE_COLUMNS]
 
 
 def main(spec_path: str, out_path: str) -> None:
