@@ -362,3 +362,57 @@ def query_channels(spectra: list[Spectrum]) -> list[tuple[Spectrum, Channels]]:
             (spectrum, channels_of(spectrum.counts, spectrum.channel_energies, scale * counts, scale**2 * counts))
         )
     return pairs
+
+
+# gamma.query_detector presets (issue #19) and the starting resolution law of their kind; auto: guessed per spectrum.
+DETECTOR_KINDS = {"auto": "", "hpge": "semiconductor", "nai": "scintillator", "csi": "scintillator"}
+DETECTOR_KINDS |= {"labr3": "scintillator", "xenon": "scintillator"}
+SUMMARY_COLUMNS = ["file", "detector", "peak_nuclides", "peak_series", "peak_significance", "unexplained_peaks"]
+
+
+def identify_spectra(
+    spectra: list[Spectrum], library: pd.DataFrame, settings: IdentifySettings, detector: str = "auto"
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Peak-based identification of ``spectra`` (a background measured with them subtracted:
+    :func:`query_channels`) with the ``detector`` preset's kind (``DETECTOR_KINDS``).
+
+    Returns three tables: per spectrum (``SUMMARY_COLUMNS``: the detector used and its resolution, the reported
+    nuclides, their series, their significances, the unexplained peaks as 'energy keV (net counts, z sigma)'), the
+    found peaks (file, peak columns, the nuclides explaining each, ``unexplained``), and per spectrum and library
+    nuclide the score and the ISO 11929 decision threshold and detection limit (net counts of its most detectable
+    line).
+    """
+    if detector not in DETECTOR_KINDS:
+        raise ValueError(f"gamma.query_detector {detector!r} is not one of {sorted(DETECTOR_KINDS)}")
+    identifier = Identifier(library, settings)
+    response = DetectorResponse(kind=DETECTOR_KINDS[detector])
+    summaries, peaks, limits = [], [], []
+    for spectrum, channels in query_channels(spectra):
+        result = identifier.identify(channels, response)
+        reported = result.nuclides.set_index("nuclide").loc[result.reported]
+        kind = response.kind or ("semiconductor" if float(result.fwhm(662.0)) < 10 else "scintillator")
+        named = f", file: {spectrum.detector}" if spectrum.detector else ""
+        summaries.append(
+            {
+                "file": spectrum.name,
+                "detector": f"{detector} ({kind}{named}; FWHM {float(result.fwhm(662.0)):.3g} keV at 662 keV, "
+                f"fitted to {result.resolution_peaks} peaks)",
+                "peak_nuclides": "+".join(result.reported),
+                "peak_series": "+".join(sorted({s for s in reported["series"] if s})),
+                "peak_significance": ";".join(f"{n}:{z:.1f}" for n, z in reported["significance"].items()),
+                "unexplained_peaks": "; ".join(
+                    f"{p.energy_kev:.1f} keV ({p.residual_counts:.0f} counts, {p.residual_significance:.1f} sigma)"
+                    for p in result.unexplained.itertuples()
+                ),
+            }
+        )
+        peaks.append(result.peaks.assign(file=spectrum.name))
+        limits.append(result.nuclides.assign(file=spectrum.name))
+    peak_table = pd.concat(peaks, ignore_index=True) if peaks else pd.DataFrame()
+    limit_table = pd.concat(limits, ignore_index=True) if limits else pd.DataFrame(columns=NUCLIDE_COLUMNS)
+    first = ["file"]
+    return (
+        pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
+        peak_table[first + [c for c in peak_table.columns if c != "file"]] if len(peak_table) else peak_table,
+        limit_table[first + NUCLIDE_COLUMNS],
+    )

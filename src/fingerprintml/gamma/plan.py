@@ -66,6 +66,7 @@ def target_paths(gamma: Mapping[str, Any], dataset: str) -> list[str]:
         names += ["activity_comparison.csv", "activity_metrics.csv"]
     if gamma["query_dir"]:
         names += ["user/predictions.csv", "user/predictions_lines.csv", "user/rejects.csv"]
+        names += ["user/identification.csv", "user/peaks.csv", "user/nuclide_limits.csv"]
     return [f"results/gamma/{dataset}/{name}" for name in names]
 
 

@@ -11,12 +11,19 @@ import pytest
 import yaml
 from scipy.special import ndtr
 
-from fingerprintml.gamma.identify import DetectorResponse, Identifier, default_efficiency
+from fingerprintml.gamma.identify import (
+    DetectorResponse,
+    Identifier,
+    IdentifySettings,
+    default_efficiency,
+    identify_spectra,
+)
 from fingerprintml.gamma.library import read_nuclide_library
 from fingerprintml.gamma.nuclear_data import build_library
 from fingerprintml.gamma.peaks import FWHM_PER_SIGMA, PeakSettings, channels_of, region_limits, search
+from fingerprintml.gamma.spectrum import read_spectrum_file
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LIBRARY = REPO / "resources" / "gamma" / "nuclide_library.csv"
 EDGES = np.arange(0.0, 2000.25, 0.25)  # an HPGe-like 0.25 keV/channel, 8000 channels
 
@@ -105,3 +112,24 @@ def test_sources_identified_and_an_unknown_line_left_unexplained(library):
     assert float(result.fwhm(662.0)) == pytest.approx(float(fwhm(662.0)), rel=0.1)  # law fitted to the peaks
     nuclides = result.nuclides.set_index("nuclide")
     assert nuclides.loc["Cs-137", "detection_limit"] > nuclides.loc["Cs-137", "decision_threshold"] > 0
+
+
+def test_real_hpge_and_nai_spectra_identified_with_limits(mirror, tmp_path_factory, library):
+    from tests.unit.test_gamma_formats import declared
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    opengamma = declared("gamma/opengamma/", mirror, downloads)
+    baldr = declared("gamma/baldr/", mirror, downloads)
+    paths = [opengamma / f"{n}.html" for n in ("Cs-137", "Co-60", "Am-241")] + [baldr / "measurements.h5"]
+    spectra = [s for p in paths for s in read_spectrum_file(p)]
+    summary, peaks, limits = identify_spectra(spectra, library, IdentifySettings())
+    found = summary.set_index("file")["peak_nuclides"].str.split("+")
+    for name, nuclide in [("Cs-137.html", "Cs-137"), ("Co-60.html", "Co-60"), ("Am-241.html", "Am-241")]:
+        assert nuclide in found[next(f for f in found.index if f.endswith(name))]
+    for seed, nuclide in [("Cs137 @ 111.8cm", "Cs-137"), ("Co60 @ 25.0cm", "Co-60"), ("Am241 @ 141.4cm", "Am-241")]:
+        assert nuclide in found[next(f for f in found.index if f.endswith(seed))]
+    semiconductor = summary["detector"].str.startswith("auto (semiconductor")
+    assert semiconductor.sum() == 3 and summary.loc[~semiconductor, "detector"].str.contains("file: NaI").all()
+    assert set(peaks["file"]) <= set(summary["file"]) and peaks["significance"].min() >= 4
+    cs = limits[limits["file"].str.endswith("Cs-137.html") & (limits["nuclide"] == "Co-60")].iloc[0]
+    assert not cs["reported"] and cs["detection_limit"] > cs["decision_threshold"] > 0
