@@ -110,11 +110,14 @@ def build_library(spec: Mapping[str, Any]) -> pd.DataFrame:
                 continue
             lines[["intensity", "intensity_sd"]] *= fraction
             tables.append(lines.assign(nuclide=nuclide, member=member))
-        if not any(t["nuclide"].iloc[0] == nuclide for t in tables):
-            raise ValueError(f"{nuclide}: decay_2012 gives no photon lines")
     table = pd.concat(tables, ignore_index=True)
     keep = (table["intensity"] >= spec["min_intensity"]) & (table["energy_kev"] >= spec["min_energy_kev"])
     table = table[keep].copy()
+    lineless = sorted(set(spec["nuclides"]) - set(table["nuclide"]))
+    if lineless:
+        raise ValueError(
+            f"{lineless}: no photon line of at least {spec['min_intensity']} per decay and {spec['min_energy_kev']} keV"
+        )
     table["half_life_days"] = [rd.Nuclide(n).half_life("d") for n in table["nuclide"]]
     table["natural"] = table["nuclide"].isin(natural)
     table["series"] = table["nuclide"].map(series).fillna("")

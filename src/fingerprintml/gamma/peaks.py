@@ -239,11 +239,16 @@ def _local_maxima(values: np.ndarray, half_window: np.ndarray, threshold: float)
 
 
 def estimate_resolution(
-    spectrum: Channels, default: Callable[[np.ndarray], np.ndarray], settings: PeakSettings, min_peaks: int = 3
+    spectrum: Channels,
+    default: Callable[[np.ndarray], np.ndarray],
+    settings: PeakSettings,
+    min_peaks: int = 3,
+    scale_above_kev: float = 100.0,
 ) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
     """The resolution law FWHM² = a + b E fitted to the strong peaks of ``spectrum`` (found with the ``default``
     law, each width free within ±40 % of it, twice so the widths can move further), and the number of peaks it
-    rests on; with fewer than ``min_peaks`` strong peaks, ``default`` (or the last law fitted) as it is."""
+    rests on; with fewer than ``min_peaks`` strong peaks, the law scaled by the median width ratio of those above
+    ``scale_above_kev`` (none: the law as it is)."""
     law, used = default, 0
     strong_settings = PeakSettings(**{**settings.__dict__, "search_sigma": 10.0})
     for _ in range(3):
@@ -252,7 +257,11 @@ def estimate_resolution(
             return law, used
         energy, width = strong["energy_kev"].to_numpy(), strong["fwhm_kev"].to_numpy()
         if len(strong) < min_peaks:
-            return law, used
+            above = energy >= scale_above_kev  # X-ray peaks are often blends: they do not set the scale
+            if not above.any():
+                return law, used
+            law, used = _scaled(law, float(np.median(width[above] / law(energy[above])))), int(above.sum())
+            continue
         design = np.column_stack([np.ones_like(energy), energy])
         keep = np.ones(len(energy), bool)
         for _ in range(3):  # drop multiplets and annihilation peaks (too wide for the law) by clipping
