@@ -14,8 +14,8 @@
 5. Nuclides are accepted greedily, the one of largest significance² less the χ² of its matched peaks' energies
    first (of two nuclides explaining the same peaks, the one whose lines lie closer): one is reported when its
    significance reaches ``min_significance``, its most detectable group (of those with a well known efficiency) is
-   a found peak and the χ² probability is at least ``min_consistency``; the counts it explains are taken from the
-   peaks before the others are scored again.
+   a found peak or above its ISO 11929 decision threshold, and the χ² probability is at least
+   ``min_consistency``; the counts it explains are taken from the peaks before the others are scored again.
 6. Peaks that the reported nuclides leave unexplained (residual net counts above their decision threshold and
    ``search_sigma`` standard uncertainties) are listed: an unknown source is never forced into a known one.
 
@@ -99,7 +99,7 @@ class IdentifySettings:
     calibration_sd_fwhm: float = 0.15
     efficiency_sd: float = 0.35
     efficiency_low_kev: float = 60.0
-    min_significance: float = 4.0
+    min_significance: float = 6.0
     min_consistency: float = 1e-3
     min_intensity: float = 0.002
     peaks: PeakSettings = field(default_factory=PeakSettings)
@@ -328,7 +328,10 @@ class Identifier:
             "amplitude": amplitude,
             "lines_found": int(((peak >= 0) & (net > 0)).sum()),
             "lines_expected": int(detectable.sum()),
-            "strongest_found": bool(peak[strongest] >= 0 and net[strongest] > 0),
+            "strongest_found": bool(
+                (peak[strongest] >= 0 and net[strongest] > 0)
+                or net[strongest] > groups["decision_threshold"].iloc[strongest]
+            ),
             "rank": significance**2 - float(groups["energy_chi2"].sum()),
         }
 
