@@ -174,7 +174,8 @@ def fit_amplitude(
         variance = sd**2 + (shape_sd * amplitude * expected) ** 2
         amplitude = max(float(np.sum(net * expected / variance) / np.sum(expected**2 / variance)), 0.0)
     variance = sd**2 + (shape_sd * amplitude * expected) ** 2
-    deficit = np.minimum(net - amplitude * expected, 0.0)
+    # A net count below zero (a curved continuum under a region) says no more than zero does.
+    deficit = np.minimum(np.maximum(net, 0.0) - amplitude * expected, 0.0)
     statistic = float(np.sum(deficit**2 / variance))
     consistency = float(chi2.sf(statistic, len(net) - 1)) if len(net) > 1 else 1.0
     return amplitude, float(significance), consistency
@@ -332,7 +333,8 @@ class Identifier:
                 (peak[strongest] >= 0 and net[strongest] > 0)
                 or net[strongest] > groups["decision_threshold"].iloc[strongest]
             ),
-            "rank": significance**2 - float(groups["energy_chi2"].sum()),
+            "rank": float(np.sum((np.clip(np.minimum(net, amplitude * expected), 0, None) / sd)[peak >= 0] ** 2))
+            - float(groups["energy_chi2"].sum()),
         }
 
     def _passes(self, score: dict[str, float]) -> bool:
