@@ -11,11 +11,12 @@
    n_g ≈ A·I_g·ε(E_g) (:func:`fit_amplitude`): its significance is the counting-noise matched filter over the groups,
    its consistency the χ² probability of the deficits (strong lines expected but missing make it small), each
    group's variance widened by ``efficiency_sd``·A·I_g·ε(E_g) (the efficiency shape is not known exactly).
-5. Nuclides are accepted greedily, the one of largest significance² less the χ² of its matched peaks' energies
-   first (of two nuclides explaining the same peaks, the one whose lines lie closer): one is reported when its
-   significance reaches ``min_significance``, its most detectable group (of those with a well known efficiency) is
-   a found peak or above its ISO 11929 decision threshold, and the χ² probability is at least
-   ``min_consistency``; the counts it explains are taken from the peaks before the others are scored again.
+5. Nuclides are accepted greedily, the one that explains the most peak significance (Σ (min(n, A·y)/u)² over its
+   found peaks) less the χ² of their energies first (of two nuclides explaining the same peaks, the one whose
+   lines lie closer): one is reported when its significance reaches ``min_significance``, its most detectable
+   group (of those with a well known efficiency) is a found peak or above its ISO 11929 decision threshold, and
+   the χ² probability is at least ``min_consistency``; the counts it explains are taken from the peaks before
+   the others are scored again.
 6. Peaks that the reported nuclides leave unexplained (residual net counts above their decision threshold and
    ``search_sigma`` standard uncertainties) are listed: an unknown source is never forced into a known one.
 
