@@ -226,7 +226,7 @@ class Identifier:
                 if peak >= 0:
                     share = min(value, residual[peak]) if residual[peak] > 0 else 0.0
                     residual[peak] -= share
-                    if share > 0.2 * found.at[peak, "net_counts"]:
+                    if share > 0.2 * found.at[peak, "net_counts"]:  # a fifth of a peak or more: it explains it
                         explained_by[peak] = "+".join(filter(None, [explained_by[peak], best]))
         rows = []
         for nuclide, groups in candidates.items():

@@ -81,7 +81,10 @@ class Channels:
 
 
 def channels_of(
-    counts: np.ndarray, edges: np.ndarray, background: np.ndarray | None = None, background_variance=None
+    counts: np.ndarray,
+    edges: np.ndarray,
+    background: np.ndarray | None = None,
+    background_variance: np.ndarray | None = None,
 ) -> Channels:
     """:class:`Channels` of ``counts`` on ``edges`` less ``background`` (counts on the same channels, scaled to the
     spectrum) whose variance is ``background_variance`` (default: the background counts)."""
