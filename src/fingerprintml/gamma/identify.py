@@ -231,7 +231,7 @@ class Identifier:
         rows = []
         for nuclide, groups in candidates.items():
             score = self._score(groups, residual if nuclide not in reported else None)
-            strongest = groups.iloc[int(np.argmax(groups["expected"] / groups["detection_limit"].clip(lower=1.0)))]
+            strongest = groups.iloc[self._strongest(groups)]
             rows.append(
                 {
                     "nuclide": nuclide,
@@ -315,15 +315,10 @@ class Identifier:
         expected, sd = groups["expected"].to_numpy(), groups["sd"].to_numpy()
         if not len(net):
             return {"significance": 0.0, "consistency": 0.0, "amplitude": 0.0, "lines_found": 0, "lines_expected": 0}
-        energy = groups["energy_kev"].to_numpy()
-        base = self.settings.efficiency_sd
-        shape_sd = base * np.maximum(1.0, (self.settings.efficiency_low_kev / energy) ** 2)
-        lowest = float(shape_sd.min())  # all lines below efficiency_low_kev: those within twice the best
-        known = shape_sd <= (base if lowest <= base else 2 * lowest) * (1 + 1e-9)
+        shape_sd, known = self._shape(groups)
         amplitude, significance, consistency = fit_amplitude(net, sd, expected, shape_sd, known)
         detectable = amplitude * expected > groups["detection_limit"].to_numpy()
-        detectability = expected / np.maximum(groups["detection_limit"].to_numpy(), 1.0)
-        strongest = int(np.argmax(np.where(known, detectability, -np.inf)))
+        strongest = self._strongest(groups)
         return {
             "significance": significance,
             "consistency": consistency,
@@ -337,6 +332,19 @@ class Identifier:
             "rank": float(np.sum((np.clip(np.minimum(net, amplitude * expected), 0, None) / sd)[peak >= 0] ** 2))
             - float(groups["energy_chi2"].sum()),
         }
+
+    def _shape(self, groups: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Relative uncertainty of each group's efficiency and which groups have it known best (those at or above
+        ``efficiency_low_kev``; with none, those within twice the best)."""
+        base = self.settings.efficiency_sd
+        shape_sd = base * np.maximum(1.0, (self.settings.efficiency_low_kev / groups["energy_kev"].to_numpy()) ** 2)
+        lowest = float(shape_sd.min())
+        return shape_sd, shape_sd <= (base if lowest <= base else 2 * lowest) * (1 + 1e-9)
+
+    def _strongest(self, groups: pd.DataFrame) -> int:
+        """The most detectable group (expected counts over detection limit) of those with a known efficiency."""
+        detectability = groups["expected"].to_numpy() / np.maximum(groups["detection_limit"].to_numpy(), 1.0)
+        return int(np.argmax(np.where(self._shape(groups)[1], detectability, -np.inf)))
 
     def _passes(self, score: dict[str, float]) -> bool:
         return (
