@@ -52,6 +52,8 @@ DISTRIBUTIONS = {
     "xraydb": {"xraydb"},
     "periodictable": {"periodictable"},
     "plotly": {"plotly"},
+    "actigamma": {"actigamma"},
+    "radioactivedecay": {"radioactivedecay"},
 }
 # Shared modules whose imports only some studies need: the extra that carries them.
 SHARED_EXTRA = {"torch_runtime": "torch"}

@@ -174,6 +174,13 @@ def test_gamma_query_folder_is_classified_with_rejects(demo_copy: Path, tmp_path
     assert predictions.loc["mine_00036_Cs-137.sps", "nuclides"] == "Cs-137"
     assert float(predictions.loc["mine_00036_Cs-137.sps", "activity_bq_Cs-137"]) > 0
     assert predictions.loc["mine_00455_background.sps", "has_source"] == 0
+    # The peak-based identification beside the models: the detector used, the nuclides, the unexplained peaks.
+    assert {"detector", "peak_resolution", "peak_nuclides", "peak_significance", "unexplained_peaks"} <= set(
+        predictions.columns
+    )
+    assert "Cs-137" in predictions.loc["mine_00036_Cs-137.sps", "peak_nuclides"].split("+")
+    limits = pd.read_csv(user / "nuclide_limits.csv")
+    assert set(limits["file"]) == set(predictions.index) and (limits["detection_limit"] > 0).all()
     lines = pd.read_csv(user / "predictions_lines.csv")
     assert set(lines["file"]) == {"mine_00036_Cs-137.sps"} and set(lines["nuclide"]) == {"Cs-137"}
     rejects = pd.read_csv(user / "rejects.csv")

@@ -250,9 +250,39 @@ rule gamma_classify:
         "../scripts/gamma/classify.py"
 
 
+rule gamma_identify_user:
+    input:
+        data=lambda wildcards: gamma_plan.query_dir(GAM),
+        user=lambda wildcards: user_files("gamma"),
+        library=GAM["identify"]["library"],
+    output:
+        identification=f"{GAM_USER}/identification.csv",
+        peaks=f"{GAM_USER}/peaks.csv",
+        limits=f"{GAM_USER}/nuclide_limits.csv",
+    log:
+        "logs/gamma/{dataset}/user/identify.log",
+    benchmark:
+        "benchmarks/gamma/{dataset}/user/identify.tsv"
+    conda:
+        "../../envs/gamma-data.yaml"
+    resources:
+        runtime=20,
+    params:
+        preprocess=GAM_PRE,
+        settings={
+            k: v for k, v in GAM["identify"].items() if k not in ("library", "peaks")
+        },
+        peaks=GAM["identify"]["peaks"],
+        # gamma.query_detector: the detector preset of the query spectra (auto: guessed from each spectrum).
+        detector=GAM.get("query_detector", "auto"),
+    script:
+        "../scripts/gamma/identify.py"
+
+
 use rule gamma_classify as gamma_predict with:
     input:
         binned=rules.gamma_preprocess_user.output.binned,
+        identification=rules.gamma_identify_user.output.identification,
         binary_features=f"{GAM_USER}/features/binary.npy",
         multilabel_features=f"{GAM_USER}/features/multilabel.npy",
         binary_model=GAM_MODELS["binary"],

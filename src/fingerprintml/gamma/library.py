@@ -1,4 +1,5 @@
-"""The nuclide line library (resources/gamma/lines.csv) and nuclide labels of spectrum file names."""
+"""The nuclide line libraries (resources/gamma/lines.csv of the simulator and activity fits,
+resources/gamma/nuclide_library.csv of the peak-based identifier) and nuclide labels of spectrum file names."""
 
 from __future__ import annotations
 
@@ -9,6 +10,19 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ["nuclide", "role", "energy_kev", "intensity", "kind", "half_life_days", "activity_line"]
+# The peak-based identifier's library (resources/gamma/nuclide_library.csv, built by gamma.nuclear_data).
+NUCLIDE_COLUMNS = [
+    "nuclide",
+    "member",
+    "energy_kev",
+    "energy_sd_kev",
+    "intensity",
+    "intensity_sd",
+    "kind",
+    "half_life_days",
+    "natural",
+    "series",
+]
 
 
 def read_lines(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -46,3 +60,17 @@ def _pattern(nuclide: str) -> re.Pattern[str]:
 def labels_from_name(name: str, nuclides: list[str]) -> np.ndarray:
     """0/1 label per nuclide from a file name naming them (``Cs-137``, ``cs137``, ``Cs_137`` all count)."""
     return np.array([bool(_pattern(n).search(name)) for n in nuclides], dtype=int)
+
+
+def read_nuclide_library(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read the library table; a missing column or a non-positive energy or intensity is an error naming ``path``."""
+    table = pd.read_csv(path, comment="#", keep_default_na=False, na_values={"series": []})
+    missing = sorted(set(NUCLIDE_COLUMNS) - set(table.columns))
+    if missing:
+        raise ValueError(f"{path}: nuclide library lacks the columns {missing}")
+    for column in ("energy_kev", "intensity"):
+        bad = table.index[~(pd.to_numeric(table[column], errors="coerce") > 0)]
+        if len(bad):
+            raise ValueError(f"{path}: non-positive {column} in rows {bad.tolist()}")
+    table["natural"] = table["natural"].astype(str).str.lower() == "true"
+    return table[NUCLIDE_COLUMNS]

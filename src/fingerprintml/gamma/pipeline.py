@@ -240,9 +240,12 @@ def classify_spectra(
     background_rate: np.ndarray,
     lines: pd.DataFrame,
     settings: ClassifySettings,
+    identification: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Classify spectra with the (binary, multilabel) ``models`` on their (binary, multilabel) ``features``, and fit
-    the activities of the identified nuclides. Returns the per-spectrum predictions and the per-line fits."""
+    the activities of the identified nuclides. Returns the per-spectrum predictions (with the peak-based
+    ``identification`` of the same spectra beside them where given: ``identify.identify_spectra``'s summary) and the
+    per-line fits."""
     nuclides = list(settings.nuclides)
     source_probability = models[0].predict_proba(features[0])[:, 1]
     nuclide_probability = models[1].predict_proba(features[1])
@@ -269,5 +272,7 @@ def classify_spectra(
     )
     table = predictions_table(binned.files, source_probability, nuclide_probability, nuclides, identified, line_table)
     table["detector"] = [d.name for d in detectors]
+    if identification is not None:
+        table = table.merge(identification, on="file", how="left", validate="one_to_one")
     log.info("%d spectra: %d with a source; %d lines fitted", len(table), table["has_source"].sum(), len(line_table))
     return table, line_table

@@ -68,6 +68,7 @@ def target_paths(gamma: Mapping[str, Any], dataset: str) -> list[str]:
         names += [f"figures/detection.{ext}" for ext in ("pdf", "png")]
     if gamma["query_dir"]:
         names += ["user/predictions.csv", "user/predictions_lines.csv", "user/rejects.csv"]
+        names += ["user/identification.csv", "user/peaks.csv", "user/nuclide_limits.csv"]
     return [f"results/gamma/{dataset}/{name}" for name in names]
 
 

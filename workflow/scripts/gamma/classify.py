@@ -1,5 +1,6 @@
 import joblib
 import numpy as np
+import pandas as pd
 
 from fingerprintml.gamma.library import read_lines
 from fingerprintml.gamma.pipeline import ClassifySettings, classify_spectra
@@ -10,6 +11,8 @@ from fingerprintml.logs import log_to
 
 with log_to(snakemake.log[0]):
     i = snakemake.input
+    # The user's spectra (gamma_predict) also have the peak-based identification beside the models' answer.
+    identification = pd.read_csv(i.identification, keep_default_na=False) if hasattr(i, "identification") else None
     predictions, lines = classify_spectra(
         Binned.load(i.binned),
         (np.load(i.binary_features), np.load(i.multilabel_features)),
@@ -17,6 +20,7 @@ with log_to(snakemake.log[0]):
         Reference.load(i.background).mean_rate,
         read_lines(i.lines),
         ClassifySettings(**snakemake.params.settings),
+        identification,
     )
     write_table(predictions, snakemake.output.predictions)
     write_table(lines, snakemake.output.lines)

@@ -1,0 +1,135 @@
+"""Peak search, ISO 11929 limits and peak-based identification on physically simulated spectra (Gaussian lines of
+the evaluated-data library on a falling continuum, Poisson counts), and the library against its builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy.special import ndtr
+
+from fingerprintml.gamma.identify import (
+    DetectorResponse,
+    Identifier,
+    IdentifySettings,
+    default_efficiency,
+    identify_spectra,
+)
+from fingerprintml.gamma.library import read_nuclide_library
+from fingerprintml.gamma.nuclear_data import build_library
+from fingerprintml.gamma.peaks import FWHM_PER_SIGMA, PeakSettings, channels_of, region_limits, search
+from fingerprintml.gamma.spectrum import read_spectrum_file
+
+REPO = Path(__file__).resolve().parents[2]
+LIBRARY = REPO / "resources" / "gamma" / "nuclide_library.csv"
+EDGES = np.arange(0.0, 2000.25, 0.25)  # an HPGe-like 0.25 keV/channel, 8000 channels
+
+
+def fwhm(energy: np.ndarray) -> np.ndarray:
+    """HPGe-like resolution: 0.7 keV at 60 keV, 1.4 keV at 662 keV."""
+    return np.sqrt(0.3 + 0.0025 * np.asarray(energy, dtype=float))
+
+
+def expected_counts(lines: list[tuple[float, float]], continuum: float = 40.0) -> np.ndarray:
+    """Mean counts per channel: a falling continuum plus Gaussian peaks of (energy, area)."""
+    centres = 0.5 * (EDGES[1:] + EDGES[:-1])
+    mean = continuum * np.exp(-centres / 600.0) + 2.0
+    for energy, area in lines:
+        mean += area * np.diff(ndtr((EDGES - energy) / (fwhm(energy) / FWHM_PER_SIGMA)))
+    return mean
+
+
+def nuclide_lines(library: pd.DataFrame, nuclide: str, counts_per_unit: float) -> list[tuple[float, float]]:
+    """(energy, area) of a nuclide's lines: intensity × the default relative efficiency × ``counts_per_unit``."""
+    rows = library[library["nuclide"] == nuclide]
+    areas = rows["intensity"].to_numpy() * default_efficiency(rows["energy_kev"].to_numpy()) * counts_per_unit
+    return list(zip(rows["energy_kev"], areas, strict=True))
+
+
+@pytest.fixture(scope="module")
+def library() -> pd.DataFrame:
+    return read_nuclide_library(LIBRARY)
+
+
+def test_library_is_what_the_builder_gives_from_evaluated_data(library):
+    built = build_library(yaml.safe_load((REPO / "resources" / "gamma" / "nuclide_library.yaml").read_text()))
+    pd.testing.assert_frame_equal(built.reset_index(drop=True), library, check_exact=False, rtol=1e-6)
+    required = {"Am-241", "Ba-133", "Co-57", "Co-60", "Cs-137", "Eu-152", "Na-22", "I-131", "Tc-99m", "Lu-177"}
+    required |= {"Bi-207", "U-232", "K-40", "U-238", "Ra-226", "Th-232", "Mn-54", "Cd-109", "Ir-192", "Se-75"}
+    assert required <= set(library["nuclide"]) and library["nuclide"].nunique() >= 30
+    cs = library[(library["nuclide"] == "Cs-137") & (library["energy_kev"].round(1) == 661.7)].iloc[0]
+    assert cs["member"] == "Ba-137m" and cs["intensity"] == pytest.approx(0.851, abs=0.003)  # 94.4 % x 90.1 %
+    tl = library[(library["nuclide"] == "Th-232") & (library["energy_kev"].round(0) == 2615)].iloc[0]
+    assert tl["member"] == "Tl-208" and tl["intensity"] == pytest.approx(0.359, abs=0.002)  # Bi-212 branch 35.9 %
+    members = set(library.loc[library["nuclide"] == "Ra-226", "member"])
+    assert {"Pb-214", "Bi-214"} <= members and (library["intensity_sd"] >= 0).all()
+    assert (library.loc[library["kind"] == "xray", "nuclide"] == "Ba-133").any()
+
+
+def test_peak_found_at_its_energy_with_its_area():
+    rng = np.random.default_rng(1)
+    lines = [(661.657, 5000.0), (1332.492, 1500.0), (121.78, 800.0)]
+    spectrum = channels_of(rng.poisson(expected_counts(lines)), EDGES)
+    found = search(spectrum, fwhm, PeakSettings())
+    for energy, area in lines:
+        peak = found.iloc[(found["energy_kev"] - energy).abs().argmin()]
+        assert abs(peak["energy_kev"] - energy) < 3 * peak["energy_sd_kev"] + 0.02
+        assert abs(peak["net_counts"] - area) < 3 * peak["net_counts_sd"]
+        assert peak["fwhm_kev"] == pytest.approx(float(fwhm(energy)), rel=0.15)
+    assert len(found) == len(lines)  # no noise peak at 4 sigma in 8000 channels of this seed
+
+
+def test_line_at_the_detection_limit_is_detected_95_percent_and_absent_one_5_percent():
+    rng = np.random.default_rng(2)
+    energy, settings = 800.0, PeakSettings()
+    width = float(fwhm(energy))
+    mean = expected_counts([])
+    limit = region_limits(channels_of(mean, EDGES), energy, width, settings)[3]  # y# at the expected background
+    detected = {0.0: [], limit: []}
+    for _ in range(600):
+        for area in detected:
+            counts = rng.poisson(expected_counts([(energy, area)]))
+            net, _, threshold, _ = region_limits(channels_of(counts, EDGES), energy, width, settings)
+            detected[area].append(net > threshold)
+    assert np.mean(detected[limit]) == pytest.approx(0.95, abs=0.03)  # 1 - beta
+    assert np.mean(detected[0.0]) == pytest.approx(0.05, abs=0.03)  # alpha
+
+
+def test_sources_identified_and_an_unknown_line_left_unexplained(library):
+    rng = np.random.default_rng(3)
+    unknown = 1020.0
+    assert (library["energy_kev"] - unknown).abs().min() > 5  # no library line near it
+    lines = nuclide_lines(library, "Co-60", 8000) + nuclide_lines(library, "Ba-133", 30000) + [(unknown, 2000.0)]
+    spectrum = channels_of(rng.poisson(expected_counts(lines)), EDGES)
+    result = Identifier(library).identify(spectrum, DetectorResponse(kind="semiconductor"))
+    assert set(result.reported) == {"Co-60", "Ba-133"}
+    unexplained = result.unexplained
+    assert len(unexplained) == 1 and unexplained["energy_kev"].iloc[0] == pytest.approx(unknown, abs=0.2)
+    assert unexplained["net_counts"].iloc[0] == pytest.approx(2000.0, rel=0.15)
+    assert float(result.fwhm(662.0)) == pytest.approx(float(fwhm(662.0)), rel=0.1)  # law fitted to the peaks
+    nuclides = result.nuclides.set_index("nuclide")
+    assert nuclides.loc["Cs-137", "detection_limit"] > nuclides.loc["Cs-137", "decision_threshold"] > 0
+
+
+def test_real_hpge_and_nai_spectra_identified_with_limits(mirror, tmp_path_factory, library):
+    from tests.unit.test_gamma_formats import declared
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    opengamma = declared("gamma/opengamma/", mirror, downloads)
+    baldr = declared("gamma/baldr/", mirror, downloads)
+    paths = [opengamma / f"{n}.html" for n in ("Cs-137", "Co-60", "Am-241")] + [baldr / "measurements.h5"]
+    spectra = [s for p in paths for s in read_spectrum_file(p)]
+    summary, peaks, limits = identify_spectra(spectra, library, IdentifySettings())
+    found = summary.set_index("file")["peak_nuclides"].str.split("+")
+    for name, nuclide in [("Cs-137.html", "Cs-137"), ("Co-60.html", "Co-60"), ("Am-241.html", "Am-241")]:
+        assert nuclide in found[next(f for f in found.index if f.endswith(name))]
+    for seed, nuclide in [("Cs137 @ 111.8cm", "Cs-137"), ("Co60 @ 25.0cm", "Co-60"), ("Am241 @ 141.4cm", "Am-241")]:
+        assert nuclide in found[next(f for f in found.index if f.endswith(seed))]
+    semiconductor = summary["peak_resolution"].str.startswith("auto (semiconductor")
+    assert semiconductor.sum() == 3 and summary.loc[~semiconductor, "peak_resolution"].str.contains("file: NaI").all()
+    assert set(peaks["file"]) <= set(summary["file"]) and peaks["significance"].min() >= 4
+    cs = limits[limits["file"].str.endswith("Cs-137.html") & (limits["nuclide"] == "Co-60")].iloc[0]
+    assert not cs["reported"] and cs["detection_limit"] > cs["decision_threshold"] > 0
