@@ -23,6 +23,7 @@ CONDA_NAME = {
     "numpy": "numpy",
     "pandas": "pandas",
     "sklearn": "scikit-learn",
+    "threadpoolctl": "threadpoolctl",
     "xgboost": "xgboost",
     "hiclass": "hiclass",
     "skopt": "scikit-optimize",

@@ -29,6 +29,7 @@ DISTRIBUTIONS = {
     "tqdm": {"tqdm"},
     "scipy": {"scipy"},
     "sklearn": {"scikit-learn"},
+    "threadpoolctl": {"threadpoolctl"},
     "hiclass": {"hiclass"},
     "skopt": {"scikit-optimize"},
     "joblib": {"joblib"},

@@ -24,6 +24,8 @@ PAR_RUNS = (
 )
 # The networks' runs and the metadata-only gradient boosting beside them, in the same tables.
 PAR_EVALUATED = [*PAR_RUNS, "gbm_metadata"]
+# The model whose abundances and novelty scores are reported: the one that classifies the images.
+PAR_CLASSIFIER = "full"
 PAR_FIGURES = ["learning_curves", "confusion_matrix", "umap", "reliability"]
 # Your own folder (`inference.images`) is classified with each built dataset's model into <dataset>/user/, and
 # listed here, at planning time, so that its shards are known; a dataset's own unlabelled images exist only once
@@ -429,8 +431,8 @@ rule particles_figure_reliability:
 # Class fractions of each held-out acquisition session of the test set, with the truth beside them.
 rule particles_abundances_test:
     input:
-        predictions=f"{PAR_RESULTS}/evaluation/full/test_predictions.csv",
-        validation=f"{PAR_RESULTS}/evaluation/full/val_predictions.csv",
+        predictions=f"{PAR_RESULTS}/evaluation/{PAR_CLASSIFIER}/test_predictions.csv",
+        validation=f"{PAR_RESULTS}/evaluation/{PAR_CLASSIFIER}/val_predictions.csv",
         split=rules.particles_split.output[0],
     output:
         study_report(
@@ -455,10 +457,10 @@ rule particles_abundances_test:
 
 rule particles_novelty:
     input:
-        model=f"{PAR_RESULTS}/models/full.pt",
+        model=f"{PAR_RESULTS}/models/{PAR_CLASSIFIER}.pt",
         arrays=rules.particles_preprocess.output.arrays,
-        predictions=f"{PAR_RESULTS}/evaluation/full/test_predictions.csv",
-        embeddings=f"{PAR_RESULTS}/evaluation/full/test_embeddings.npy",
+        predictions=f"{PAR_RESULTS}/evaluation/{PAR_CLASSIFIER}/test_predictions.csv",
+        embeddings=f"{PAR_RESULTS}/evaluation/{PAR_CLASSIFIER}/test_embeddings.npy",
     output:
         detector=f"{PAR_RESULTS}/novelty/detector.npz",
         test=f"{PAR_RESULTS}/novelty/test_scores.csv",
@@ -652,7 +654,7 @@ rule particles_gather:
 rule particles_abundances:
     input:
         predictions=rules.particles_gather.output.predictions,
-        validation=f"{PAR_RESULTS}/evaluation/full/val_predictions.csv",
+        validation=f"{PAR_RESULTS}/evaluation/{PAR_CLASSIFIER}/val_predictions.csv",
     output:
         study_report(
             f"{PAR_RESULTS}/{{images}}/abundances.csv",
