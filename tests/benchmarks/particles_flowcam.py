@@ -1,7 +1,8 @@
 """The particles study's trust tables of a built dataset, side by side: the network (image + metadata), the
-image-only ablation and metadata-only gradient boosting (accuracy, macro F1, per-class recall, ECE before/after
-temperature scaling), and per held-out acquisition session the class fractions (argmax, EM with its bootstrap
-interval) against the truth. Reads results/particles/<dataset>/ as `snakemake particles` left it.
+image-only ablation, metadata-only gradient boosting and the late fusion of those two (accuracy, macro F1,
+per-class recall, ECE before/after temperature scaling), and per held-out acquisition session the class fractions
+(argmax, EM with its bootstrap interval) against the truth. Reads results/particles/<dataset>/ as
+`snakemake particles` left it.
 
 Run: .venv/bin/python tests/benchmarks/particles_flowcam.py [flowcam | demo | results/particles/<dataset>]
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-NETWORK, ABLATION, BASELINE = "full", "image_only", "gbm_metadata"
+NETWORK, ABLATION, BASELINE, FUSION = "full", "image_only", "gbm_metadata", "fusion"
 
 
 def folder_of(argument: str) -> Path:
@@ -55,15 +56,16 @@ def main() -> None:
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 30)
     runs = runs_table(folder)
-    print(f"== {folder}: test set, the three runs side by side")
+    print(f"== {folder}: test set, the runs side by side")
     print(runs.round(3).to_string())
     f1 = runs["macro_f1"]
-    if {NETWORK, ABLATION, BASELINE} <= set(f1.index):
-        beats = f1[NETWORK] > max(f1[ABLATION], f1[BASELINE])
-        print(
-            f"image+metadata macro F1 {f1[NETWORK]:.3f} vs image-only {f1[ABLATION]:.3f}, "
-            f"metadata-only GBM {f1[BASELINE]:.3f}: {'beats both' if beats else 'does NOT beat both'}"
-        )
+    for combined in (NETWORK, FUSION):
+        if {combined, ABLATION, BASELINE} <= set(f1.index):
+            beats = f1[combined] > max(f1[ABLATION], f1[BASELINE])
+            print(
+                f"image+metadata ({combined}) macro F1 {f1[combined]:.3f} vs image-only {f1[ABLATION]:.3f}, "
+                f"metadata-only GBM {f1[BASELINE]:.3f}: {'beats both' if beats else 'does NOT beat both'}"
+            )
     sessions = sessions_table(folder)
     print("\n== held-out sessions: class fractions (true, argmax, EM [bootstrap interval])")
     columns = ["sample", "class", "n", "true_fraction", "raw_fraction", "em_fraction", "ci_low", "ci_high", "inside"]

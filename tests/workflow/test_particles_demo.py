@@ -75,7 +75,7 @@ def test_metadata_gradient_boosting_is_a_run_of_the_same_tables(demo: Path) -> N
     per_class = pd.read_csv(demo / RESULTS / "per_class_metrics.csv")
     full = pd.read_csv(demo / RESULTS / "evaluation/full/test_predictions.csv")
     gbm = pd.read_csv(demo / RESULTS / "evaluation/gbm_metadata/test_predictions.csv")
-    assert list(metrics.index) == ["full", "image_only", "gbm_metadata"]
+    assert list(metrics.index) == ["full", "image_only", "gbm_metadata", "fusion"]
     assert list(gbm["path"]) == list(full["path"]) and list(gbm.columns) == list(full.columns)
     truth, predicted = gbm["class"], gbm["prediction"]
     assert metrics.loc["gbm_metadata", "accuracy"] == pytest.approx((truth == predicted).mean(), abs=1e-6)
@@ -86,6 +86,11 @@ def test_metadata_gradient_boosting_is_a_run_of_the_same_tables(demo: Path) -> N
     assert rows["recall"].to_numpy() == pytest.approx(recall_score(truth, predicted, labels=CLASSES, average=None))
     # The demo's metadata is computed from the pixels and separates most classes alone.
     assert metrics.loc["gbm_metadata", "accuracy"] > 0.8
+    # The late fusion of the image-only network and the boosting, on the same test images.
+    fusion = pd.read_csv(demo / RESULTS / "evaluation/fusion/test_predictions.csv")
+    weights = pd.read_csv(demo / RESULTS / "evaluation/fusion/weights.csv").set_index("classifier")["weight"]
+    assert list(fusion["path"]) == list(full["path"]) and (weights >= 0).all()
+    assert metrics.loc["fusion", "accuracy"] == pytest.approx((fusion["class"] == fusion["prediction"]).mean())
 
 
 def test_calibration_is_measured_per_run_on_the_test_predictions(demo: Path) -> None:

@@ -22,10 +22,15 @@ PAR_RUNS = (
     if PAR["training"]["ablation"] or PAR["inference"]["model"] == "image_only"
     else ["full"]
 )
-# The networks' runs and the metadata-only gradient boosting beside them, in the same tables.
-PAR_EVALUATED = [*PAR_RUNS, "gbm_metadata"]
+# The networks' runs, the metadata-only gradient boosting and, with the image-only network, the two fused (late
+# fusion of image and metadata), in the same tables.
+PAR_EVALUATED = [
+    *PAR_RUNS,
+    "gbm_metadata",
+    *(["fusion"] if "image_only" in PAR_RUNS else []),
+]
 # The model whose abundances and novelty scores are reported: the one that classifies the images.
-PAR_CLASSIFIER = "full"
+PAR_CLASSIFIER = PAR["inference"]["model"]
 PAR_FIGURES = ["learning_curves", "confusion_matrix", "umap", "reliability"]
 # Your own folder (`inference.images`) is classified with each built dataset's model into <dataset>/user/, and
 # listed here, at planning time, so that its shards are known; a dataset's own unlabelled images exist only once
@@ -351,6 +356,31 @@ rule particles_baseline:
         seed=PAR["seed"],
     script:
         "../scripts/particles/baseline.py"
+
+
+# Image and metadata fused late: the image-only network and the metadata-only boosting pooled, weights fitted on
+# the validation part.
+rule particles_fusion:
+    input:
+        image_val=f"{PAR_RESULTS}/evaluation/image_only/val_predictions.csv",
+        image_test=f"{PAR_RESULTS}/evaluation/image_only/test_predictions.csv",
+        metadata_val=rules.particles_baseline.output.validation,
+        metadata_test=rules.particles_baseline.output.predictions,
+    output:
+        predictions=f"{PAR_RESULTS}/evaluation/fusion/test_predictions.csv",
+        per_class=f"{PAR_RESULTS}/evaluation/fusion/per_class.csv",
+        confusion=f"{PAR_RESULTS}/evaluation/fusion/confusion.csv",
+        validation=f"{PAR_RESULTS}/evaluation/fusion/val_predictions.csv",
+        weights=f"{PAR_RESULTS}/evaluation/fusion/weights.csv",
+    log:
+        "logs/particles/{dataset}/evaluate/fusion.log",
+    conda:
+        "../../envs/particles-torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/particles/fusion.py"
 
 
 # Validation predictions of a network run: what its calibration is fitted on.
