@@ -14,12 +14,16 @@ intensity per unit cell of :func:`fingerprintml.xrd.reflections.stick_intensitie
 half-space counted twice: multiplicities included, no normalisation), the profiles are area-normalised, so S_p is
 the Rietveld scale factor and the weight fraction is W_p = S_p (ZMV)_p / sum_i S_i (ZMV)_i (Hill & Howard,
 J. Appl. Cryst. 20, 467, 1987), with ZM the mass of the cell the reflections were computed for and V its volume.
-Microabsorption (Brindley) is not corrected. Points are weighted 1/max(y, 1) (Poisson); scales and background are
-solved linearly for each trial of the non-linear parameters (variable projection), scales non-negative.
+Microabsorption (Brindley) and texture are not corrected. Residuals are in Poisson units (1/max(y, 1) weights) and
+cost their square, except above the model beyond ``impurity_sigma``, where they cost logarithmically
+(:func:`impurity_cost`, the impurity-tolerant likelihood of robust Rietveld refinement): a phase outside the model
+can only add intensity. Scales and background are solved for each trial of the non-linear parameters (variable
+projection) by re-weighted least squares, scales non-negative.
 
-A phase is added when the F statistic of its parameters (the fall of chi^2 per added parameter over the noise
-variance of the model with it, estimated robustly so that peaks of phases outside the library do not inflate it)
-exceeds ``min_evidence``.
+A phase is added when the F statistic of its parameters (the fall of that cost per added parameter over the noise
+variance of the model with it, from the residuals below the model, which peaks of phases outside the library
+cannot reach) exceeds ``min_evidence``; a phase whose weight fraction ends below ``min_significance`` standard
+deviations is dropped.
 """
 
 from __future__ import annotations
@@ -430,11 +434,12 @@ def fit_pattern(
     candidates: Sequence[int] | None = None,
 ) -> FitResult:
     """Phases of ``library`` (restricted to ``candidates`` if given) added one at a time, on the pattern binned to
-    ``settings.bin_step``, while the F statistic of the best candidate's parameters (the fall of chi^2 per
+    ``settings.bin_step``, while the F statistic of the best candidate's parameters (the fall of the cost per
     added parameter over the noise variance, :func:`robust_variance`, of the larger model) exceeds
     ``settings.min_evidence``;
-    then the chosen phases refined further, weight fractions with their uncertainties and the unexplained
-    peaks of the final fit."""
+    each chosen phase refined to convergence before the next is weighed; then phases whose weight fraction is
+    below ``settings.min_significance`` standard deviations dropped one at a time (the rest refitted), weight
+    fractions with their uncertainties and the unexplained peaks of the final fit."""
     pool = list(range(len(library))) if candidates is None else list(candidates)
     two_theta, counts = binned(two_theta, counts, settings.bin_step)
     chosen: list[int] = []
