@@ -161,3 +161,42 @@ def test_weight_fractions_of_a_simulated_two_phase_mixture() -> None:
     assert found["NiO"].lattice[0] == pytest.approx(4.177, abs=0.003)
     assert found["TiO2"].lattice[[0, 2]] == pytest.approx([4.594, 2.959], abs=0.003)
     assert result.rwp < 0.05 and result.unexplained == []
+
+
+def test_a_phase_outside_the_library_is_left_as_unexplained_peaks() -> None:
+    # NiO + rutile with a strong CeO2 (60 wt%) the library lacks: the impurity-tolerant cost keeps CeO2's peaks
+    # from pulling the background, scales or evidence, so both library phases are found in their true ratio,
+    # the decoy ZnO is not made to absorb CeO2's peaks, and CeO2's (111) shows as the strongest unexplained peak.
+    rocksalt = from_spacegroup("Fm-3m", Lattice.cubic(4.177), ["Ni", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    rutile = from_spacegroup("P4_2/mnm", Lattice.tetragonal(4.594, 2.959), ["Ti", "O"], [[0, 0, 0], [0.305, 0.305, 0]])
+    fluorite = from_spacegroup("Fm-3m", Lattice.cubic(5.41), ["Ce", "O"], [[0, 0, 0], [0.25, 0.25, 0.25]])
+    wurtzite = from_spacegroup(
+        "P6_3mc", Lattice.hexagonal(3.25, 5.207), ["Zn", "O"], [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.382]]
+    )
+    two_theta = np.arange(20.0, 90.0, 0.04)
+    counts = simulated_mixture(
+        [rocksalt, rutile, fluorite], [0.12, 0.28, 0.6], two_theta, 0.12, np.random.default_rng(5)
+    )
+    library = [
+        FitPhase.from_structure(name, s.copy(), Radiation(CU1), 90.0)
+        for name, s in [("NiO", rocksalt), ("TiO2", rutile), ("ZnO", wurtzite)]
+    ]
+    result = fit_pattern(two_theta, counts, library, Radiation(CU1), FitSettings())
+    found = {p.name: p for p in result.phases}
+    assert set(found) == {"NiO", "TiO2"}
+    assert found["NiO"].weight_fraction == pytest.approx(0.3, abs=0.03)  # 0.12 / (0.12 + 0.28)
+    assert result.unexplained[0][0] == pytest.approx(28.55, abs=0.1)  # CeO2 (111)
+    background_at_peak = result.background[np.argmin(abs(result.two_theta - 28.55))]
+    assert background_at_peak < 1.05 * (400 + 300 * math.exp(-8.55 / 20))  # not lifted by the CeO2 peaks
+
+
+def test_a_phase_at_zero_weight_is_not_reported() -> None:
+    # A pure rutile pattern with NiO in the library: NiO may lower chi^2 by a hair at zero scale, it is no phase.
+    rutile = from_spacegroup("P4_2/mnm", Lattice.tetragonal(4.594, 2.959), ["Ti", "O"], [[0, 0, 0], [0.305, 0.305, 0]])
+    rocksalt = from_spacegroup("Fm-3m", Lattice.cubic(4.177), ["Ni", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    two_theta = np.arange(20.0, 90.0, 0.04)
+    counts = simulated_mixture([rutile], [1.0], two_theta, 0.12, np.random.default_rng(7))
+    library = [FitPhase.from_structure(n, s, Radiation(CU1), 90.0) for n, s in [("TiO2", rutile), ("NiO", rocksalt)]]
+    result = fit_pattern(two_theta, counts, library, Radiation(CU1), FitSettings(min_evidence=0.0))
+    assert [p.name for p in result.phases] == ["TiO2"]
+    assert result.phases[0].weight_fraction == 1.0

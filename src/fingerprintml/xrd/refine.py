@@ -14,12 +14,16 @@ intensity per unit cell of :func:`fingerprintml.xrd.reflections.stick_intensitie
 half-space counted twice: multiplicities included, no normalisation), the profiles are area-normalised, so S_p is
 the Rietveld scale factor and the weight fraction is W_p = S_p (ZMV)_p / sum_i S_i (ZMV)_i (Hill & Howard,
 J. Appl. Cryst. 20, 467, 1987), with ZM the mass of the cell the reflections were computed for and V its volume.
-Microabsorption (Brindley) is not corrected. Points are weighted 1/max(y, 1) (Poisson); scales and background are
-solved linearly for each trial of the non-linear parameters (variable projection), scales non-negative.
+Microabsorption (Brindley) and texture are not corrected. Residuals are in Poisson units (1/max(y, 1) weights) and
+cost their square, except above the model beyond ``impurity_sigma``, where they cost logarithmically
+(:func:`impurity_cost`, the impurity-tolerant likelihood of robust Rietveld refinement): a phase outside the model
+can only add intensity. Scales and background are solved for each trial of the non-linear parameters (variable
+projection) by re-weighted least squares, scales non-negative.
 
-A phase is added when the F statistic of its parameters (the fall of chi^2 per added parameter over the noise
-variance of the model with it, estimated robustly so that peaks of phases outside the library do not inflate it)
-exceeds ``min_evidence``.
+A phase is added when the F statistic of its parameters (the fall of that cost per added parameter over the noise
+variance of the model with it, from the residuals below the model, which peaks of phases outside the library
+cannot reach) exceeds ``min_evidence``; a phase whose weight fraction ends below ``min_significance`` standard
+deviations is dropped.
 """
 
 from __future__ import annotations
@@ -70,6 +74,15 @@ class FitSettings:
     min_evidence
         F statistic a phase's parameters must reach to be added (real patterns leave systematic misfit, so far
         above the F distribution's quantiles: set on measured mixtures, see the dara benchmark).
+    min_significance
+        A phase is reported only if its weight fraction is at least this many standard deviations; the least
+        significant one below is dropped and the rest refitted (a phase at 0 +- sd is not a phase of the sample).
+    impurity_sigma
+        Residuals above the model beyond this many standard deviations cost only logarithmically more (intensity
+        of a phase outside the model, :func:`impurity_cost`), so such peaks pull neither the background, nor the
+        scales and cells, nor the evidence of the phases that are in the model.
+    robust_iterations
+        Re-weightings of the linear solve (background and scales) for that cost.
     noise_sigma
         Residual peaks above this many standard deviations (Poisson) are reported as unexplained.
     unexplained_peaks
@@ -87,7 +100,10 @@ class FitSettings:
     bin_step: float = 0.04
     selection_evaluations: int = 10
     final_evaluations: int = 25
-    min_evidence: float = 500.0
+    min_evidence: float = 40.0
+    min_significance: float = 3.0
+    impurity_sigma: float = 3.0
+    robust_iterations: int = 8
     noise_sigma: float = 6.0
     unexplained_peaks: int = 5
 
@@ -201,9 +217,6 @@ class PatternModel:
         self.bases = [phase.metric_basis for phase in self.phases]
         self.metrics0 = [phase.reflections.lattice @ phase.reflections.lattice.T for phase in self.phases]
         self.step = float(np.median(np.diff(two_theta)))
-        self._weighted_background = self.background_basis * self.sqrt_weights[:, None]
-        self._background_gram = self._weighted_background.T @ self._weighted_background
-        self._background_right = self._weighted_background.T @ (counts * self.sqrt_weights)
         self.groups = [_degenerate_groups(phase.reflections) for phase in self.phases]
 
     # Non-linear parameter vector: zero shift, then per phase its metric coordinates, log FWHM at 90 deg,
@@ -289,13 +302,24 @@ class PatternModel:
         return np.bincount(index[valid], weights=profile[valid], minlength=len(self.two_theta))
 
     def linear(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Background coefficients and non-negative phase scales minimising the weighted squared residual (normal
-        equations on unit-norm columns; a phase whose scale comes out negative is set to zero and the rest
-        re-solved)."""
-        weighted = columns * self.sqrt_weights
-        cross = self._weighted_background.T @ weighted.T
-        gram = np.block([[self._background_gram, cross], [cross.T, weighted @ weighted.T]])
-        right = np.r_[self._background_right, weighted @ (self.counts * self.sqrt_weights)]
+        """Background coefficients and non-negative phase scales minimising the impurity-tolerant cost
+        (:func:`impurity_cost`): weighted least squares re-weighted ``settings.robust_iterations`` times, points
+        above the model by more than ``settings.impurity_sigma`` getting the weight of the cost's log tail."""
+        robust = np.ones(len(self.counts))
+        for _ in range(self.settings.robust_iterations + 1):
+            background, scales = self._weighted_linear(columns, self.sqrt_weights * np.sqrt(robust))
+            calculated = self.background_basis @ background + scales @ columns
+            robust = impurity_weights((self.counts - calculated) * self.sqrt_weights, self.settings.impurity_sigma)
+        return background, scales
+
+    def _weighted_linear(self, columns: np.ndarray, sqrt_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted least squares with non-negative scales (normal equations on unit-norm columns; a phase whose
+        scale comes out negative is set to zero and the rest re-solved)."""
+        basis = self.background_basis * sqrt_weights[:, None]
+        weighted = columns * sqrt_weights
+        design = np.vstack([basis.T, weighted])
+        gram = design @ design.T
+        right = design @ (self.counts * sqrt_weights)
         norms = np.sqrt(np.maximum(np.diag(gram), 1e-300))
         gram, right = gram / np.outer(norms, norms), right / norms
         nb = self.background_basis.shape[1]
@@ -311,10 +335,15 @@ class PatternModel:
         return solution[:nb], solution[nb:]
 
     def residual(self, params: np.ndarray) -> np.ndarray:
-        columns = self.columns(params)
+        """Signed square roots of the per-point impurity-tolerant cost (their squares sum to the cost)."""
+        return self.cost_residual(self.columns(params))
+
+    def cost_residual(self, columns: np.ndarray) -> np.ndarray:
+        """:meth:`residual` for given phase columns (scales and background solved)."""
         background, scales = self.linear(columns)
         calculated = self.background_basis @ background + scales @ columns
-        return (self.counts - calculated) * self.sqrt_weights
+        normalised = (self.counts - calculated) * self.sqrt_weights
+        return np.sign(normalised) * np.sqrt(impurity_cost(normalised, self.settings.impurity_sigma))
 
     def lattice_parameters(self, k: int, params: np.ndarray) -> np.ndarray:
         _, per_phase = self._unpack(params)
@@ -362,10 +391,31 @@ def _extended(model: PatternModel, previous: np.ndarray | None, strain: float) -
     return initial
 
 
+def impurity_cost(normalised: np.ndarray, cutoff: float) -> np.ndarray:
+    """Per-point cost of residuals (observed - calculated) / sigma: the square up to ``cutoff``; above the model
+    beyond it, where a phase outside the model adds intensity, growing as the logarithm (the tail of
+    W. I. F. David's robust Rietveld likelihood, J. Appl. Cryst. 37, 621, 2004), continuous in value and slope.
+    Residuals below the model (intensity the model puts where none is measured) keep the square."""
+    above = normalised > cutoff
+    cost = normalised**2
+    cost[above] = cutoff**2 * (1 + 2 * np.log(normalised[above] / cutoff))
+    return cost
+
+
+def impurity_weights(normalised: np.ndarray, cutoff: float) -> np.ndarray:
+    """Iteratively re-weighted least-squares weights of :func:`impurity_cost` (psi(r) / r)."""
+    weights = np.ones(len(normalised))
+    above = normalised > cutoff
+    weights[above] = (cutoff / normalised[above]) ** 2
+    return weights
+
+
 def robust_variance(residual: np.ndarray) -> float:
-    """Variance of weighted residuals from their median square (chi^2 with 1 degree of freedom has median 0.455):
-    the noise level, unmoved by the peaks of phases the model lacks."""
-    return float(np.median(residual**2) / 0.4549)
+    """Variance of weighted residuals from the median square of those below the model (chi^2 with 1 degree of
+    freedom has median 0.455): the noise level, unmoved by the peaks of phases the model lacks, which only ever
+    put the measurement above the model."""
+    below = residual[residual < 0]
+    return float(np.median((below if len(below) else residual) ** 2) / 0.4549)
 
 
 def binned(two_theta: np.ndarray, counts: np.ndarray, min_step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -384,11 +434,12 @@ def fit_pattern(
     candidates: Sequence[int] | None = None,
 ) -> FitResult:
     """Phases of ``library`` (restricted to ``candidates`` if given) added one at a time, on the pattern binned to
-    ``settings.bin_step``, while the F statistic of the best candidate's parameters (the fall of chi^2 per
+    ``settings.bin_step``, while the F statistic of the best candidate's parameters (the fall of the cost per
     added parameter over the noise variance, :func:`robust_variance`, of the larger model) exceeds
     ``settings.min_evidence``;
-    then the chosen phases refined further, weight fractions with their uncertainties and the unexplained
-    peaks of the final fit."""
+    each chosen phase refined to convergence before the next is weighed; then phases whose weight fraction is
+    below ``settings.min_significance`` standard deviations dropped one at a time (the rest refitted), weight
+    fractions with their uncertainties and the unexplained peaks of the final fit."""
     pool = list(range(len(library))) if candidates is None else list(candidates)
     two_theta, counts = binned(two_theta, counts, settings.bin_step)
     chosen: list[int] = []
@@ -408,13 +459,37 @@ def fit_pattern(
                 best = (gain, candidate, trial, trial_chi2)
         if best is None or best[0] < settings.min_evidence:
             break
-        gain, candidate, params, chi2 = best
+        gain, candidate, params, _ = best
         chosen.append(candidate)
         evidence.append(gain)
-    model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
-    if chosen:
-        params, _ = refine(model, params, settings.final_evaluations)
-    return _finish(model, chosen, params, evidence, settings)
+        # Converged before the next candidate is weighed, so that no candidate's F is the chosen ones' refinement.
+        model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+        params, chi2 = refine(model, params, settings.final_evaluations)
+    while True:
+        model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+        result = _finish(model, chosen, params, evidence, settings)
+        significance = [p.weight_fraction / max(p.weight_fraction_sd, 1e-12) for p in result.phases]
+        if not chosen or min(significance) >= settings.min_significance:
+            return result
+        weakest = int(np.argmin(significance))
+        phase = result.phases[weakest]
+        log.debug(
+            "%s dropped: weight fraction %.4f +- %.4f", phase.name, phase.weight_fraction, phase.weight_fraction_sd
+        )
+        params = _without(model, params, weakest)
+        del chosen[weakest], evidence[weakest]
+        if chosen:
+            model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+            params, _ = refine(model, params, settings.final_evaluations)
+
+
+def _without(model: PatternModel, params: np.ndarray, k: int) -> np.ndarray | None:
+    """``params`` of ``model`` without the parameters of its phase ``k`` (None when no phase is left)."""
+    if len(model.phases) == 1:
+        return None
+    sizes = [len(basis) + 3 for basis in model.bases]
+    start = 1 + sum(sizes[:k])
+    return np.r_[params[:start], params[start + sizes[k] :]]
 
 
 def _screen(
@@ -437,8 +512,7 @@ def _screen(
         single = PatternModel([library[candidate]], two_theta, counts, radiation, settings)
         for strain in np.linspace(-1, 1, 2 * settings.screen_strains + 1) * settings.strain_window:
             columns = np.vstack([fixed, single.columns(_extended(single, None, strain))])
-            background, scales = model.linear(columns)
-            residual = (counts - model.background_basis @ background - scales @ columns) * model.sqrt_weights
+            residual = model.cost_residual(columns)
             trials.append((float(residual @ residual), candidate, float(strain)))
     shortlist: list[tuple[int, float]] = []
     for _, candidate, strain in sorted(trials):
@@ -509,9 +583,11 @@ def _weight_fractions(
         up[j] += step
         down[j] -= step
         jacobian.append(((scales @ model.columns(up)) - (scales @ model.columns(down)))[:, None] / (2 * step))
-    design = np.column_stack(jacobian) * model.sqrt_weights[:, None]
     calculated = model.background_basis @ background + scales @ columns
-    chi2 = float(np.sum(model.weights * (model.counts - calculated) ** 2))
+    normalised = (model.counts - calculated) * model.sqrt_weights
+    robust = impurity_weights(normalised, model.settings.impurity_sigma)
+    design = np.column_stack(jacobian) * (model.sqrt_weights * np.sqrt(robust))[:, None]
+    chi2 = float(np.sum(impurity_cost(normalised, model.settings.impurity_sigma)))
     dof = max(len(model.counts) - design.shape[1], 1)
     covariance = np.linalg.pinv(design.T @ design) * chi2 / dof
     nb = model.background_basis.shape[1]
