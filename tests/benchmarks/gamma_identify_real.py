@@ -10,7 +10,7 @@ label's series nor natural (K-40, U/Th series), the unexplained peaks. Targets (
 - baldr: source reported in >= 85 % (incl. shielded); the background with no source (only natural nuclides).
 
 Run: PYTHONPATH=src .venv/bin/python tests/benchmarks/gamma_identify_real.py [--mirror ../shared/mirror]
-     [--datasets opengamma baldr]
+     [--datasets opengamma baldr] [--tables DIR]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fingerprintml.gamma.measured import benchmark_measured
 from fingerprintml.gamma.peaks import PeakSettings
 from fingerprintml.gamma.plan import measured_keys
 from fingerprintml.gamma.spectrum import SUFFIXES, read_spectra
+from fingerprintml.io import write_table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--mirror", type=Path, default=REPO.parent / "shared" / "mirror")
     parser.add_argument("--downloads", type=Path, default=REPO / "resources" / "downloads")
     parser.add_argument("--datasets", nargs="+", default=["opengamma", "baldr"])
+    parser.add_argument("--tables", type=Path, help="also write <dataset>_benchmark.csv and _summary.csv here")
     args = parser.parse_args()
     gamma = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
     registry = load_registry(REPO / "resources" / "remote_files.yaml")
@@ -55,6 +57,9 @@ def main() -> None:
         with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_colwidth", 90):
             print(f"== {dataset}\n{tables['benchmark'].to_string(index=False)}\n")
             print(tables["summary"].to_string(index=False, float_format="{:.2f}".format), "\n")
+        if args.tables:
+            for name in ("benchmark", "summary"):
+                write_table(tables[name], args.tables / f"{dataset}_{name}.csv")
 
 
 if __name__ == "__main__":
