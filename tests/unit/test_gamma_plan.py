@@ -34,7 +34,7 @@ def test_targets_per_dataset_with_activity_only_where_simulated_and_user_files_u
         "results/gamma/paper/user/predictions_lines.csv",
         "results/gamma/paper/user/rejects.csv",
     ]
-    with pytest.raises(ValueError, match="known datasets: demo, paper"):
+    with pytest.raises(ValueError, match="known datasets: baldr, demo, opengamma, paper"):
         plan.target_paths(CONFIG, "nope")
 
 

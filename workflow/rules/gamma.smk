@@ -279,6 +279,45 @@ rule gamma_identify_user:
         "../scripts/gamma/identify.py"
 
 
+rule gamma_identify_measured:
+    input:
+        files=lambda wildcards: [
+            downloaded(key)
+            for key in gamma_plan.measured_keys(GAM, wildcards.dataset, REMOTE_FILES)
+        ],
+        library=GAM["identify"]["library"],
+    output:
+        identification=f"{GAM_RESULTS}/identification.csv",
+        peaks=f"{GAM_RESULTS}/peaks.csv",
+        limits=f"{GAM_RESULTS}/nuclide_limits.csv",
+        benchmark=study_report(
+            f"{GAM_RESULTS}/benchmark.csv", "gamma", "benchmark", "tables"
+        ),
+        summary=study_report(
+            f"{GAM_RESULTS}/benchmark_summary.csv",
+            "gamma",
+            "benchmark_summary",
+            "tables",
+        ),
+    log:
+        "logs/gamma/{dataset}/identify_measured.log",
+    benchmark:
+        "benchmarks/gamma/{dataset}/identify_measured.tsv"
+    conda:
+        "../../envs/gamma-data.yaml"
+    resources:
+        runtime=30,
+    params:
+        preprocess=GAM_PRE,
+        settings={
+            k: v for k, v in GAM["identify"].items() if k not in ("library", "peaks")
+        },
+        peaks=GAM["identify"]["peaks"],
+        measured=per_dataset("gamma", "measured"),
+    script:
+        "../scripts/gamma/identify_measured.py"
+
+
 use rule gamma_classify as gamma_predict with:
     input:
         binned=rules.gamma_preprocess_user.output.binned,

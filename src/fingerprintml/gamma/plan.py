@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 from fingerprintml.config_errors import config_problem
@@ -49,9 +50,36 @@ def is_simulated(gamma: Mapping[str, Any], dataset: str) -> bool:
     return "simulator" in dataset_settings(gamma, "gamma", dataset)
 
 
+def is_measured(gamma: Mapping[str, Any], dataset: str) -> bool:
+    """Whether ``dataset`` is a set of measured spectra with known sources (``measured``: identified by peaks and
+    benchmarked, no models trained)."""
+    return "measured" in dataset_settings(gamma, "gamma", dataset)
+
+
+def measured_keys(gamma: Mapping[str, Any], dataset: str, declared: Collection[str]) -> list[str]:
+    """The registry keys of measured ``dataset``'s files: its ``measured.spectra`` entries, each a key or a pattern
+    (``gamma/opengamma/*``) of keys; an entry that matches no declared key is an error naming it."""
+    block = dataset_settings(gamma, "gamma", dataset)
+    if "measured" not in block:
+        raise ValueError(f"gamma dataset {dataset!r} is not a measured dataset (no measured block)")
+    keys = []
+    for entry in block["measured"]["spectra"]:
+        matched = sorted(k for k in declared if fnmatchcase(k, entry))
+        if not matched:
+            require_declared(entry, declared, f"gamma dataset {dataset!r}: its measured.spectra entry")
+        keys += [k for k in matched if k not in keys]
+    return keys
+
+
 def target_paths(gamma: Mapping[str, Any], dataset: str) -> list[str]:
-    """What the gamma target builds for ``dataset``: tables, figures, provenance; the activity check where the
-    dataset is simulated; the classification of ``gamma.query_dir`` where that is set."""
+    """What the gamma target builds for ``dataset``: for a measured dataset, its identification and benchmark
+    tables; otherwise tables, figures, the activity check where the dataset is simulated; provenance; the
+    classification of ``gamma.query_dir`` where that is set (a measured dataset: its peak-based identification)."""
+    user_identification = ["user/identification.csv", "user/peaks.csv", "user/nuclide_limits.csv"]
+    if is_measured(gamma, dataset):
+        names = ["identification.csv", "peaks.csv", "nuclide_limits.csv", "benchmark.csv", "benchmark_summary.csv"]
+        names += ["provenance.yaml", *(user_identification if gamma["query_dir"] else [])]
+        return [f"results/gamma/{dataset}/{name}" for name in names]
     names = [
         "binary_metrics.csv",
         "binary_confusion.csv",
@@ -68,7 +96,7 @@ def target_paths(gamma: Mapping[str, Any], dataset: str) -> list[str]:
         names += [f"figures/detection.{ext}" for ext in ("pdf", "png")]
     if gamma["query_dir"]:
         names += ["user/predictions.csv", "user/predictions_lines.csv", "user/rejects.csv"]
-        names += ["user/identification.csv", "user/peaks.csv", "user/nuclide_limits.csv"]
+        names += user_identification
     return [f"results/gamma/{dataset}/{name}" for name in names]
 
 
@@ -84,7 +112,7 @@ def archive_key(gamma: Mapping[str, Any], dataset: str, declared: Collection[str
     declare it."""
     block = dataset_settings(gamma, "gamma", dataset)
     if "archive" not in block:
-        raise ValueError(f"gamma dataset {dataset!r} has no archive (its spectra are simulated)")
+        raise ValueError(f"gamma dataset {dataset!r} has no archive (its spectra are simulated or measured)")
     return require_declared(
         block["archive"],
         declared,
