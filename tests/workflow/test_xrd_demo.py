@@ -156,3 +156,18 @@ def test_demo_and_paper_plan_in_one_dag(workspace: Path) -> None:
         assert f"results/xrd/{dataset}/provenance.yaml" in proc.stdout
         assert f"results/xrd/{dataset}/metrics.csv" in proc.stdout
     assert proc.stdout.count("rule xrd_demo_library:") == 1 and proc.stdout.count("checkpoint xrd_cod_list:") == 1
+
+
+def test_dara_datasets_plan_from_the_declared_cifs_and_patterns(workspace: Path, mirror: Path) -> None:
+    datasets = 'xrd={"dataset": ["dara", "dara_decoys"]}'
+    proc = run_snakemake(workspace, "-n", "xrd", "--config", datasets, f'download={{"mirror": "{mirror}"}}')
+    plan = proc.stdout
+    assert plan.count("resources/downloads/xrd/dara/patterns/") >= 40
+    assert "resources/downloads/xrd/dara/cifs/ZrO2-Baddeleyite.cif" in plan
+    for dataset in ["dara", "dara_decoys"]:
+        assert f"results/xrd/{dataset}/benchmark.csv" in plan
+        assert f"results/xrd/{dataset}/figures/reliability.png" in plan
+        assert f"results/xrd/{dataset}/queries" not in plan  # measured patterns, not simulated ones
+    # the declared CIFs are one shard, the decoys' demo library its 4 shards after it
+    assert "dataset=dara, shard=00000" in plan and "dataset=dara, shard=00001" not in plan
+    assert "dataset=dara_decoys, shard=00004" in plan and plan.count("rule xrd_demo_library:") == 1

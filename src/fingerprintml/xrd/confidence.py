@@ -1,0 +1,92 @@
+"""Confidence of the phases a whole-pattern fit reports, P(the phase is truly present): a logistic map of the
+reported phase's fit evidence (log F statistic), weight fraction, its standard deviation and the network's score,
+fitted on simulated mixtures of the dataset's own library whose truth is known (:mod:`fingerprintml.xrd.calibrate`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+import scipy.special
+
+FEATURES = ("log_evidence", "weight_fraction", "weight_fraction_sd", "score")
+# L2 penalty on the standardised coefficients (a few hundred labelled phases support no sharper map).
+L2_PENALTY = 1.0
+
+
+def phase_features(
+    evidence: np.ndarray, weight_fraction: np.ndarray, weight_fraction_sd: np.ndarray, score: np.ndarray
+) -> np.ndarray:
+    """The (n, 4) features of :data:`FEATURES`: log of the F statistic (at least 1), the weight fraction, its sd
+    (capped at 1; a missing sd counts as 1) and the network score of the phase."""
+    sd = np.nan_to_num(np.asarray(weight_fraction_sd, dtype=float), nan=1.0)
+    return np.column_stack(
+        [
+            np.log(np.maximum(np.nan_to_num(np.asarray(evidence, dtype=float), nan=1.0), 1.0)),
+            np.nan_to_num(np.asarray(weight_fraction, dtype=float)),
+            np.minimum(sd, 1.0),
+            np.asarray(score, dtype=float),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class ConfidenceMap:
+    """P(present) = sigmoid(intercept + coefficients . (features - mean) / scale)."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coefficients: tuple[float, ...]
+    intercept: float
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        z = (np.atleast_2d(features) - np.array(self.mean)) / np.array(self.scale)
+        return scipy.special.expit(self.intercept + z @ np.array(self.coefficients))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> ConfidenceMap:
+        return cls(
+            tuple(values["mean"]),
+            tuple(values["scale"]),
+            tuple(values["coefficients"]),
+            float(values["intercept"]),
+        )
+
+
+def fit_confidence_map(features: np.ndarray, present: np.ndarray, l2: float = L2_PENALTY) -> ConfidenceMap:
+    """The L2-penalised logistic regression of ``present`` (bool, n) on standardised ``features`` (n, k).
+
+    Parameters
+    ----------
+    features
+        Per labelled phase, the features (:func:`phase_features`).
+    present
+        Whether each phase is truly present.
+    l2
+        Penalty on the squared standardised coefficients (the intercept is free).
+    """
+    x = np.asarray(features, dtype=float)
+    y = np.asarray(present, dtype=float)
+    if len(y) == 0:
+        raise ValueError("no labelled phase to calibrate the confidence on")
+    mean = x.mean(axis=0)
+    scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    z = np.column_stack([np.ones(len(y)), (x - mean) / scale])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        logits = z @ w
+        value = np.sum(np.logaddexp(0, logits) - y * logits) + 0.5 * l2 * np.sum(w[1:] ** 2)
+        gradient = z.T @ (scipy.special.expit(logits) - y)
+        gradient[1:] += l2 * w[1:]
+        return float(value), gradient
+
+    w = scipy.optimize.minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+    return ConfidenceMap(tuple(mean), tuple(scale), tuple(w[1:]), float(w[0]))
