@@ -3,6 +3,7 @@ own, sharded CIF conversion reruns and the paper DAG."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import zipfile
@@ -66,12 +67,16 @@ def test_identify_ranks_candidates_and_rejects_the_broken_file(results: Path) ->
     )
     assert correct >= len(queries) - 1
     assert table.groupby(["query", "component"])["rank"].max().eq(5).all()
+    # every reported phase has a calibrated confidence, fitted on held-out simulated mixtures with an ECE reported
+    assert table["confidence"].between(0, 1).all()
+    calibration = json.loads((results / "calibration" / "confidence.json").read_text())
+    assert calibration["held_out_phases"] > 0 and 0 <= calibration["ece"] <= 1
     rejects = pd.read_csv(results / "identify_rejects.csv")
     assert rejects["query"].tolist() == ["query_broken.xy"] and "non-numeric" in rejects["reason"].iloc[0]
 
 
 def test_figures_and_report(demo_workspace: Path, results: Path) -> None:
-    for name in ["learning_curves", "accuracy_vs_strength", "examples"]:
+    for name in ["learning_curves", "accuracy_vs_strength", "examples", "reliability"]:
         assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
         assert (results / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     with zipfile.ZipFile(demo_workspace / "results" / "report.zip") as report:
