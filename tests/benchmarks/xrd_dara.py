@@ -4,10 +4,12 @@ of :mod:`fingerprintml.xrd.refine`, with the 7 reference CIFs as the library (al
 ``--decoys`` the demo library's 158 phases added.
 
 Run: PYTHONPATH=src python tests/benchmarks/xrd_dara.py [--decoys] [--jobs 2] [--mirror ../shared/mirror]
-[--figures DIR] [--out results.json]. Prints one line per pattern and the table of the issue: for the 16 fully
-referenced patterns, weighed phases found, patterns with no phase outside the mixture, weight-fraction MAE (wt%);
-for the 24 open-library patterns, referenced phases found and patterns whose missing phase shows as unexplained
-peaks with no wrong reference reported.
+[--figures DIR] [--out results.json]. Prints one line per pattern and the table of the issue, computed by the
+function of the workflow's benchmark step (:func:`fingerprintml.xrd.benchmark.measured_benchmark`, which writes
+results/xrd/dara/benchmark.csv with the network's candidates instead of all phases): for the 16 fully referenced
+patterns, weighed phases found, patterns with no phase outside the mixture, weight-fraction MAE (wt%); for the 24
+open-library patterns, referenced phases found and patterns whose missing phase shows as unexplained peaks with no
+wrong reference reported.
 """
 
 from __future__ import annotations

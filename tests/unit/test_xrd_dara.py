@@ -79,5 +79,6 @@ def test_benchmark_counts_found_false_weight_errors_unexplained_and_network_cand
     open_8 = table.loc[("open", "8min")]
     assert open_8[["patterns", "phases_found", "phases_weighed", "unexplained_patterns"]].tolist() == [2, 1, 1, 2]
     assert open_8["network_found"] == 0  # TiO2 ranked 4th, beyond the top 3
+    assert table.loc[("referenced", "8min"), "network_median_rank"] == 1.5 and open_8["network_median_rank"] == 4
     assert table.loc[("referenced", "2min"), "correct_share"] == 0.5
     assert bins["count"].sum() == 5 and bins["ece"].iloc[0] == pytest.approx((0.1 + 0.1 + 0.2 + 0.6 + 0.3) / 5)

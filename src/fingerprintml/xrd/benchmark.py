@@ -35,6 +35,7 @@ BENCHMARK_COLUMNS = [
     "unexplained_patterns",
     "network_top_k",
     "network_found",
+    "network_median_rank",
     "reported_phases",
     "mean_confidence",
     "correct_share",
@@ -81,7 +82,9 @@ def measured_benchmark(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The benchmark table (:data:`BENCHMARK_COLUMNS`, a row per scan length and set: ``referenced`` when every
     weighed phase has a reference CIF, else ``open``) and the reliability table of the reported confidence against
-    the reported phase being a weighed one (with the ECE over all patterns in its ``ece`` column).
+    the reported phase being a weighed one (with the ECE over all patterns in its ``ece`` column). The network columns
+    count the referenced weighed phases ranked within ``top_k`` by the network and give their median rank (the best
+    rank among the library phases that are the weighed one).
 
     Parameters
     ----------
@@ -122,7 +125,7 @@ def measured_benchmark(
             if len(rows)
             else (reason.str.contains(NOTHING_EXPLAINED).any())
         )
-        network = np.nan
+        best: dict[str, float] = {}
         if ranks is not None:
             kinds = list(zip(phases["formula"], phases["spacegroup"], strict=True))
             best = {
@@ -136,7 +139,6 @@ def measured_benchmark(
                 )
                 for weighed in referenced
             }
-            network = sum(rank <= top_k for rank in best.values())
         per_query.append(
             {
                 "scan": truth.scan,
@@ -146,7 +148,7 @@ def measured_benchmark(
                 "clean": not false,
                 "errors": [abs(matched.get(f, 0.0) - w) * 100 for f, w in truth.fractions.items()],
                 "unexplained": bool(unexplained) and not false,
-                "network": network,
+                "network": list(best.values()),
                 "confidence": confidence,
                 "correct": correct,
             }
@@ -170,7 +172,10 @@ def measured_benchmark(
                 "wf_mae_wt": np.mean(errors) if errors else np.nan,
                 "unexplained_patterns": int(group["unexplained"].sum()) if kind == "open" else np.nan,
                 "network_top_k": top_k if ranks is not None else np.nan,
-                "network_found": group["network"].sum() if ranks is not None else np.nan,
+                "network_found": sum(r <= top_k for rs in group["network"] for r in rs)
+                if ranks is not None
+                else np.nan,
+                "network_median_rank": np.median([r for rs in group["network"] for r in rs] or [np.nan]),
                 "reported_phases": len(flat_correct),
                 "mean_confidence": np.mean(flat_confidence) if flat_confidence else np.nan,
                 "correct_share": np.mean(flat_correct) if flat_correct else np.nan,

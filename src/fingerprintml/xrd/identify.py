@@ -229,14 +229,13 @@ def identify_folder(
     confidence_map: ConfidenceMap | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Identify every pattern file (.xy/.xye/.csv/.xrdml) of ``folder`` (or the files listed), in name order, with the
-    model whose classes are
-    the library indices ``classes``. Returns the identifications (:data:`IDENTIFY_COLUMNS`: per query, component
-    and rank) and the files left out, by name with the reason: unreadable, physically impossible (see
-    :func:`fingerprintml.xrd.patterns.check_pattern`), outside the model's grid, or explained by no library phase.
-    Every file is in exactly one of the two tables; a bad file never stops the others. With ``figures`` a folder,
-    each identified query's fit is drawn there (``<query stem>.pdf/.png``). With a ``confidence_map``
-    (:mod:`fingerprintml.xrd.calibrate`), each reported phase gets its calibrated confidence, else the column is
-    empty."""
+    model whose classes are the library indices ``classes``. Returns the identifications (:data:`IDENTIFY_COLUMNS`:
+    per query, component and rank) and the files left out, by name with the reason: unreadable, physically
+    impossible (see :func:`fingerprintml.xrd.patterns.check_pattern`), outside the model's grid, or explained by no
+    library phase. Every file is in exactly one of the two tables; a bad file never stops the others. With
+    ``figures`` a folder, each identified query's fit is drawn there (``<query stem>.pdf/.png``). With a
+    ``confidence_map`` (:mod:`fingerprintml.xrd.calibrate`), each reported phase gets its calibrated confidence,
+    else the column is empty."""
     fit_phases = fit_library([library[c] for c in classes], phases.iloc[classes])
     class_phases = phases.iloc[classes].reset_index(drop=True)
     listing = Path(folder).iterdir() if isinstance(folder, str | os.PathLike) else map(Path, folder)
