@@ -62,7 +62,8 @@ class ConfidenceMap:
 
 
 def fit_confidence_map(features: np.ndarray, present: np.ndarray, l2: float = L2_PENALTY) -> ConfidenceMap:
-    """The L2-penalised logistic regression of ``present`` (bool, n) on standardised ``features`` (n, k).
+    """The L2-penalised logistic regression of ``present`` (bool, n) on standardised ``features`` (n, k), with
+    Platt's smoothed targets (Platt 1999).
 
     Parameters
     ----------
@@ -74,9 +75,13 @@ def fit_confidence_map(features: np.ndarray, present: np.ndarray, l2: float = L2
         Penalty on the squared standardised coefficients (the intercept is free).
     """
     x = np.asarray(features, dtype=float)
-    y = np.asarray(present, dtype=float)
-    if len(y) == 0:
+    present = np.asarray(present, dtype=bool)
+    if len(present) == 0:
         raise ValueError("no labelled phase to calibrate the confidence on")
+    # Platt's smoothed targets: with few (or no) wrong phases among the labelled ones the map tends to the observed
+    # share, (n+ + 1) / (n+ + 2), instead of to certainty.
+    n_present = present.sum()
+    y = np.where(present, (n_present + 1) / (n_present + 2), 1 / (len(present) - n_present + 2))
     mean = x.mean(axis=0)
     scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     z = np.column_stack([np.ones(len(y)), (x - mean) / scale])
