@@ -40,6 +40,8 @@ def test_a_miscalibrated_score_is_calibrated_on_simulated_data() -> None:
     assert abs(confidence_map.coefficients[0]) > 5 * max(abs(c) for c in confidence_map.coefficients[2:])
     restored = ConfidenceMap.from_dict(confidence_map.to_dict())
     assert np.allclose(restored(test_features), confidence_map(test_features))
+    # no wrong phase to learn from: the observed share with Platt's smoothing, (n + 1) / (n + 2), not certainty
+    assert np.allclose(fit_confidence_map(features[:50], np.ones(50, bool))(test_features), 51 / 52, atol=1e-3)
 
 
 def test_calibration_reports_the_held_out_ece_and_that_of_certainty() -> None:
