@@ -14,7 +14,9 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 
-FEATURES = ("log_evidence", "weight_fraction", "weight_fraction_sd", "score")
+FEATURES = ("log_evidence", "weight_fraction", "relative_sd", "score")
+# Signs the coefficients of FEATURES may take (log evidence, weight fraction, its relative sd, network score).
+MONOTONE_BOUNDS = [(0.0, None), (0.0, None), (None, 0.0), (0.0, None)]
 # L2 penalty on the standardised coefficients (a few hundred labelled phases support no sharper map).
 L2_PENALTY = 1.0
 
@@ -23,12 +25,14 @@ def phase_features(
     evidence: np.ndarray, weight_fraction: np.ndarray, weight_fraction_sd: np.ndarray, score: np.ndarray
 ) -> np.ndarray:
     """The (n, 4) features of :data:`FEATURES`: log of the F statistic (at least 1), the weight fraction, its sd
-    (capped at 1; a missing sd counts as 1) and the network score of the phase."""
-    sd = np.nan_to_num(np.asarray(weight_fraction_sd, dtype=float), nan=1.0)
+    relative to it (capped at 1; a missing sd counts as 1: a 99 wt% phase with a 5 wt% sd is as sure as can be, a
+    0.4 wt% one with a 0.5 wt% sd is not) and the network score of the phase."""
+    fraction = np.nan_to_num(np.asarray(weight_fraction, dtype=float))
+    sd = np.nan_to_num(np.asarray(weight_fraction_sd, dtype=float), nan=1.0) / np.maximum(fraction, 1e-3)
     return np.column_stack(
         [
             np.log(np.maximum(np.nan_to_num(np.asarray(evidence, dtype=float), nan=1.0), 1.0)),
-            np.nan_to_num(np.asarray(weight_fraction, dtype=float)),
+            fraction,
             np.minimum(sd, 1.0),
             np.asarray(score, dtype=float),
         ]
@@ -63,7 +67,7 @@ class ConfidenceMap:
 
 def fit_confidence_map(features: np.ndarray, present: np.ndarray, l2: float = L2_PENALTY) -> ConfidenceMap:
     """The L2-penalised logistic regression of ``present`` (bool, n) on standardised ``features`` (n, k), with
-    Platt's smoothed targets (Platt 1999).
+    Platt's smoothed targets (Platt 1999), monotone in each feature (:data:`MONOTONE_BOUNDS`).
 
     Parameters
     ----------
@@ -93,5 +97,8 @@ def fit_confidence_map(features: np.ndarray, present: np.ndarray, l2: float = L2
         gradient[1:] += l2 * w[1:]
         return float(value), gradient
 
-    w = scipy.optimize.minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+    # Monotone in each feature's physical sense (more evidence, weight and network score, less sd: more likely present),
+    # so that a few labelled phases cannot give a strong phase a low confidence.
+    bounds = [(None, None), *MONOTONE_BOUNDS[: z.shape[1] - 1]]
+    w = scipy.optimize.minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x
     return ConfidenceMap(tuple(mean), tuple(scale), tuple(w[1:]), float(w[0]))
