@@ -1,5 +1,5 @@
-"""Calibration measures of class probabilities shared by the studies: reliability bins and the expected calibration
-error (ECE)."""
+"""Calibration measures of predicted probabilities shared by the studies (isotopes, particles, xrd): reliability
+bins and the expected calibration error (ECE)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ from pymatgen.core import Lattice
 
 from fingerprintml.torch_runtime import HISTORY_COLUMNS
 from fingerprintml.xrd.augment import clean_pattern, training_set
+from fingerprintml.xrd.calibrate import CalibrationSettings, calibrate_identifier
+from fingerprintml.xrd.confidence import ConfidenceMap
 from fingerprintml.xrd.demo import BROKEN_QUERY, write_demo_queries
 from fingerprintml.xrd.evaluate import EvaluationSettings, evaluate_identifier
 from fingerprintml.xrd.figures import learning_curves
@@ -233,9 +235,50 @@ def test_demo_queries_are_identified_by_folder_and_the_broken_file_is_rejected(l
         wavelength=CU1,
         settings=settings,
         preprocessing=PREPROCESSING,
+        confidence_map=ConfidenceMap((0.0,) * 4, (1.0,) * 4, (1.0, 0.0, 0.0, 0.0), -5.0),
     )
     assert rejects["query"].tolist() == [BROKEN_QUERY] and "non-numeric" in rejects["reason"].iloc[0]
+    # the confidence of a reported phase, sigmoid(log F - 5) here, is the same on its component's alternatives
+    assert (
+        table["confidence"].between(0, 1).all()
+        and table.groupby(["query", "component"])["confidence"].nunique().eq(1).all()
+    )
     first = table[(table["component"] == 1) & (table["rank"] == 1)].set_index("query")["phase_id"]
     expected = {name: f"p{int(name.split('phase')[1][:3])}" for name in names[:4]}
     assert first.to_dict() == expected
     assert table.groupby(["query", "component"])["rank"].max().eq(settings.top_k).all()
+
+
+def test_calibration_runs_the_identification_on_simulated_mixtures_with_known_truth(library: list) -> None:
+    phases = pd.DataFrame(
+        {
+            "phase_id": [f"p{i}" for i in range(len(library))],
+            "formula": [s.composition.reduced_formula for s in STRUCTURES],
+            "spacegroup": [f"sg{i}" for i in range(len(library))],
+            "cell_mass": [s.composition.weight for s in STRUCTURES],
+        }
+    )
+    settings = CalibrationSettings(mixtures=6, max_phases=2, open_fraction=0.5, held_out=0.5, bins=5)
+    calibration = calibrate_identifier(
+        library,
+        phases,
+        untrained_model(len(library)),
+        np.arange(len(library)),
+        CPU,
+        grid=GRID,
+        wavelength=CU1,
+        augmentation=AUGMENTATION,
+        identify=IdentifySettings.from_config(dict(CONFIG["identify"], candidates=len(library))),
+        preprocessing=PREPROCESSING,
+        settings=settings,
+        seed=4,
+        processes=2,
+    )
+    mixtures = calibration.mixtures
+    assert set(mixtures["mixture"]) <= set(range(6)) and mixtures["held_out"].any() and (~mixtures["held_out"]).any()
+    # a phase withheld from the candidates is never reported, so reported phases of closed mixtures are all present
+    # unless the fit adds a wrong one; the map gives probabilities and the summary counts what it was measured on
+    assert mixtures.loc[~mixtures["withheld"], "present"].mean() >= 0.5
+    assert mixtures["confidence"].between(0, 1).all()
+    assert calibration.summary["held_out_phases"] == int(mixtures["held_out"].sum())
+    assert calibration.reliability["count"].sum() == calibration.summary["held_out_phases"]

@@ -21,6 +21,8 @@ from fingerprintml.xrd.plan import (
     job_memory_mb,
     list_cifs,
     query_dir,
+    registry_keys,
+    shard_source,
     source_kind,
     training_set_mb,
 )
@@ -54,6 +56,8 @@ def test_each_configured_dataset_names_one_source() -> None:
     assert {name: source_kind(name, block) for name, block in datasets.items()} == {
         "demo": "demo_library",
         "paper": "cod_list",
+        "dara": "cifs",
+        "dara_decoys": "cifs",
         "user": "user",
     }
     with pytest.raises(ValueError, match="exactly one of"):
@@ -146,3 +150,24 @@ def test_a_user_library_too_small_for_the_demo_queries_or_top5_stops_the_plannin
     with pytest.raises(ValueError, match=r"lower xrd\.identify\.simulated_queries"):
         check_user_library(str(tmp_path), {**identify, "simulated_queries": 7})
     check_user_library(None, identify)
+
+
+def test_declared_cifs_are_one_shard_and_decoys_the_demo_library_shards_after_it() -> None:
+    keys = ["xrd/dara/cifs/B.cif", "xrd/dara/cifs/A.cif", "xrd/dara/patterns/x.xrdml", "xrd/dara/cifsx/C.cif"]
+    assert registry_keys("xrd/dara/cifs", keys) == ["xrd/dara/cifs/A.cif", "xrd/dara/cifs/B.cif"]
+    with pytest.raises(ValueError, match="xrd/none/"):
+        registry_keys("xrd/none", keys)
+    declared = {"cifs": "xrd/dara/cifs/"}
+    decoys = {**declared, "decoys": {"min_spacing": 0.03, "shards": 2}}
+    kwargs = {"results": "results/xrd/x", "cif_dir": None, "declared": lambda folder: registry_keys(folder, keys)}
+    assert conversion_shards("dara", declared, 200, cod_urls=None, cif_dir=None) == ["00000"]
+    assert conversion_shards("d", decoys, 200, cod_urls=None, cif_dir=None) == ["00000", "00001", "00002"]
+    assert conversion_input("d", decoys, "00000", 200, **kwargs) == {"cifs": keys[1::-1]}
+    assert conversion_input("d", decoys, "00002", 200, **kwargs) == {"cifs": "results/xrd/x/cifs"}
+    assert [shard_source("d", decoys, s) for s in ["00000", "00001", "00002"]] == [
+        ("user", "00000"),
+        ("demo_library", "00000"),
+        ("demo_library", "00001"),
+    ]
+    assert demo_shards(decoys) == 2 and demo_shards(declared) is None
+    assert shard_source("demo", {"demo_library": {}}, "00003") == ("demo_library", "00003")

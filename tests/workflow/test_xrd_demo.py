@@ -3,6 +3,7 @@ own, sharded CIF conversion reruns and the paper DAG."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import zipfile
@@ -66,12 +67,16 @@ def test_identify_ranks_candidates_and_rejects_the_broken_file(results: Path) ->
     )
     assert correct >= len(queries) - 1
     assert table.groupby(["query", "component"])["rank"].max().eq(5).all()
+    # every reported phase has a calibrated confidence, fitted on held-out simulated mixtures with an ECE reported
+    assert table["confidence"].between(0, 1).all()
+    calibration = json.loads((results / "calibration" / "confidence.json").read_text())
+    assert calibration["held_out_phases"] > 0 and 0 <= calibration["ece"] <= 1
     rejects = pd.read_csv(results / "identify_rejects.csv")
     assert rejects["query"].tolist() == ["query_broken.xy"] and "non-numeric" in rejects["reason"].iloc[0]
 
 
 def test_figures_and_report(demo_workspace: Path, results: Path) -> None:
-    for name in ["learning_curves", "accuracy_vs_strength", "examples"]:
+    for name in ["learning_curves", "accuracy_vs_strength", "examples", "reliability"]:
         assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
         assert (results / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     with zipfile.ZipFile(demo_workspace / "results" / "report.zip") as report:
@@ -156,3 +161,18 @@ def test_demo_and_paper_plan_in_one_dag(workspace: Path) -> None:
         assert f"results/xrd/{dataset}/provenance.yaml" in proc.stdout
         assert f"results/xrd/{dataset}/metrics.csv" in proc.stdout
     assert proc.stdout.count("rule xrd_demo_library:") == 1 and proc.stdout.count("checkpoint xrd_cod_list:") == 1
+
+
+def test_dara_datasets_plan_from_the_declared_cifs_and_patterns(workspace: Path, mirror: Path) -> None:
+    datasets = 'xrd={"dataset": ["dara", "dara_decoys"]}'
+    proc = run_snakemake(workspace, "-n", "xrd", "--config", datasets, f'download={{"mirror": "{mirror}"}}')
+    plan = proc.stdout
+    assert plan.count("resources/downloads/xrd/dara/patterns/") >= 40
+    assert "resources/downloads/xrd/dara/cifs/ZrO2-Baddeleyite.cif" in plan
+    for dataset in ["dara", "dara_decoys"]:
+        assert f"results/xrd/{dataset}/benchmark.csv" in plan
+        assert f"results/xrd/{dataset}/figures/reliability.png" in plan
+        assert f"results/xrd/{dataset}/queries" not in plan  # measured patterns, not simulated ones
+    # the declared CIFs are one shard, the decoys' demo library its 4 shards after it
+    assert "dataset=dara, shard=00000" in plan and "dataset=dara, shard=00001" not in plan
+    assert "dataset=dara_decoys, shard=00004" in plan and plan.count("rule xrd_demo_library:") == 1

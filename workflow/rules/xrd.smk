@@ -10,7 +10,15 @@ xrd_plan.check_user_library(XRD["cif_dir"], XRD["identify"])
 XRD_SPLITS = ["copy"] + (
     ["structure"] if XRD["evaluation"]["structure_split_fraction"] > 0 else []
 )
-XRD_FIGURES = ["learning_curves", "accuracy_vs_strength", "examples"]
+XRD_FIGURES = ["learning_curves", "accuracy_vs_strength", "examples", "reliability"]
+# Datasets whose queries are declared measured patterns (benchmarked against their names) instead of simulated ones.
+XRD_MEASURED = [
+    name for name in XRD_DATASETS if "queries" in dataset_settings(XRD, "xrd", name)
+]
+# Local paths of the registry's files under a key folder named in a dataset block (fetched by the download rule).
+xrd_declared = lambda folder: [
+    downloaded(key) for key in xrd_plan.registry_keys(folder, REMOTE_FILES)
+]
 # Conversion shards: fixed for a demo library, from the COD list once downloaded (a checkpoint), from the listing of
 # xrd.cif_dir for `user` (a new or changed CIF reruns only its shard).
 xrd_shards = lambda wildcards: xrd_plan.conversion_shards(
@@ -52,6 +60,7 @@ rule xrd:
             f"{XRD_RESULTS}/user/identify.csv",
             dataset=XRD_DATASETS if XRD["query_dir"] else [],
         ),
+        expand(f"{XRD_RESULTS}/benchmark.csv", dataset=XRD_MEASURED),
 
 
 checkpoint xrd_cod_list:
@@ -105,7 +114,9 @@ rule xrd_demo_library:
         mem_mb=1000,
         runtime=10,
     params:
-        min_spacing=per_dataset("xrd", "demo_library.min_spacing"),
+        min_spacing=lambda wildcards: xrd_plan.demo_library(
+            dataset_block("xrd", wildcards)
+        )["min_spacing"],
     script:
         "../scripts/xrd/demo_library.py"
 
@@ -120,6 +131,7 @@ rule xrd_convert:
                 XRD["shard_size"],
                 results=f"results/xrd/{wildcards.dataset}",
                 cif_dir=XRD["cif_dir"],
+                declared=xrd_declared,
             )
         ),
     output:
@@ -133,9 +145,12 @@ rule xrd_convert:
     conda:
         "../../envs/xrd-data.yaml"
     params:
-        source=lambda wildcards: xrd_plan.source_kind(
-            wildcards.dataset, dataset_block("xrd", wildcards)
-        ),
+        source=lambda wildcards: xrd_plan.shard_source(
+            wildcards.dataset, dataset_block("xrd", wildcards), wildcards.shard
+        )[0],
+        shard=lambda wildcards: xrd_plan.shard_source(
+            wildcards.dataset, dataset_block("xrd", wildcards), wildcards.shard
+        )[1],
         demo_shards=lambda wildcards: xrd_plan.demo_shards(
             dataset_block("xrd", wildcards)
         ),
@@ -359,12 +374,74 @@ rule xrd_demo_queries:
         "../scripts/xrd/demo_queries.py"
 
 
-rule xrd_identify:
+rule xrd_calibrate:
     input:
-        queries=rules.xrd_demo_queries.output[0],
         phases=rules.xrd_library.output.phases,
         caches=rules.xrd_library.output.caches,
         model=f"{XRD_RESULTS}/models/copy.pt",
+    output:
+        confidence=f"{XRD_RESULTS}/calibration/confidence.json",
+        mixtures=f"{XRD_RESULTS}/calibration/mixtures.csv",
+        reliability=study_report(
+            f"{XRD_RESULTS}/calibration/reliability.csv",
+            "xrd",
+            "calibration",
+            "tables",
+        ),
+    log:
+        f"{XRD_LOGS}/calibrate.log",
+    benchmark:
+        f"{XRD_BENCHMARKS}/calibrate.tsv"
+    conda:
+        "../../envs/xrd-ml.yaml"
+    threads: 2
+    resources:
+        runtime=60,
+        gpu=XRD["gpu"],
+    params:
+        seed=XRD["seed"],
+        device=XRD["device"],
+        grid=per_dataset("xrd", "grid"),
+        wavelength=XRD["wavelength"],
+        augmentation=XRD["augmentation"],
+        identify=XRD["identify"],
+        preprocessing=XRD["preprocessing"],
+    script:
+        "../scripts/xrd/calibrate.py"
+
+
+rule xrd_figure_reliability:
+    input:
+        reliability=rules.xrd_calibrate.output.reliability,
+        confidence=rules.xrd_calibrate.output.confidence,
+    output:
+        pdf=f"{XRD_RESULTS}/figures/reliability.pdf",
+        png=study_report(
+            f"{XRD_RESULTS}/figures/reliability.png", "xrd", "reliability", "figures"
+        ),
+    log:
+        f"{XRD_LOGS}/figures/reliability.log",
+    conda:
+        "../../envs/xrd-figures.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/xrd/plot_reliability.py"
+
+
+rule xrd_identify:
+    input:
+        # The dataset's declared measured patterns, else simulated ones of its library.
+        queries=lambda wildcards: (
+            xrd_declared(dataset_block("xrd", wildcards)["queries"])
+            if "queries" in dataset_block("xrd", wildcards)
+            else f"results/xrd/{wildcards.dataset}/queries"
+        ),
+        phases=rules.xrd_library.output.phases,
+        caches=rules.xrd_library.output.caches,
+        model=f"{XRD_RESULTS}/models/copy.pt",
+        confidence=rules.xrd_calibrate.output.confidence,
     output:
         table=study_report(f"{XRD_RESULTS}/identify.csv", "xrd", "identify", "tables"),
         rejects=f"{XRD_RESULTS}/identify_rejects.csv",
@@ -395,6 +472,7 @@ use rule xrd_identify as xrd_identify_user with:
         phases=rules.xrd_library.output.phases,
         caches=rules.xrd_library.output.caches,
         model=f"{XRD_RESULTS}/models/copy.pt",
+        confidence=rules.xrd_calibrate.output.confidence,
     output:
         table=study_report(
             f"{XRD_RESULTS}/user/identify.csv", "xrd", "identify", "tables"
@@ -403,3 +481,38 @@ use rule xrd_identify as xrd_identify_user with:
         fits=directory(f"{XRD_RESULTS}/user/fits"),
     log:
         f"{XRD_LOGS}/user/identify.log",
+
+
+# The measured queries of a dataset that declares them, against the truth their names give.
+rule xrd_benchmark:
+    input:
+        queries=lambda wildcards: xrd_declared(
+            dataset_block("xrd", wildcards)["queries"]
+        ),
+        identify=rules.xrd_identify.output.table,
+        rejects=rules.xrd_identify.output.rejects,
+        phases=rules.xrd_library.output.phases,
+        model=f"{XRD_RESULTS}/models/copy.pt",
+    output:
+        table=study_report(f"{XRD_RESULTS}/benchmark.csv", "xrd", "benchmark", "tables"),
+        confidence=f"{XRD_RESULTS}/benchmark_confidence.csv",
+    log:
+        f"{XRD_LOGS}/benchmark.log",
+    conda:
+        "../../envs/xrd-ml.yaml"
+    resources:
+        runtime=10,
+    params:
+        references=lambda wildcards: [
+            Path(key).stem
+            for key in xrd_plan.registry_keys(
+                dataset_block("xrd", wildcards)["cifs"], REMOTE_FILES
+            )
+        ],
+        device=XRD["device"],
+        grid=per_dataset("xrd", "grid"),
+        wavelength=XRD["wavelength"],
+        identify=XRD["identify"],
+        preprocessing=XRD["preprocessing"],
+    script:
+        "../scripts/xrd/benchmark.py"

@@ -46,8 +46,10 @@ def mixture_truth(path: str | Path) -> MixtureTruth:
 # Registry keys (resources/remote_files.yaml) of the measured patterns and of the reference CIFs.
 PATTERN_PREFIX = "xrd/dara/patterns/"
 CIF_PREFIX = "xrd/dara/cifs/"
-# A weighed precursor whose formula has polymorphs in the library: the polymorph it is (dara's TiO2 is anatase).
-PRECURSOR_SPACEGROUPS = {"TiO2": "I4_1/amd"}
+# The polymorph each weighed precursor is, where its formula has others in a library (with the demo decoys:
+# zincblende ZnO, fluorite and rutile ZrO2, corundum In2O3, rutile and C2/m TiO2): anatase TiO2, zincite ZnO,
+# baddeleyite ZrO2, bixbyite In2O3, bunsenite NiO.
+PRECURSOR_SPACEGROUPS = {"TiO2": "I4_1/amd", "ZnO": "P6_3mc", "ZrO2": "P2_1/c", "In2O3": "Ia-3", "NiO": "Fm-3m"}
 
 
 def is_weighed_phase(formula: str, spacegroup: str, truth: MixtureTruth) -> str | None:

@@ -1,11 +1,12 @@
-"""Figures of the xrd study: learning curves, accuracy vs augmentation strength, example identifications."""
+"""Figures of the xrd study: learning curves, accuracy vs augmentation strength, example identifications, the
+reliability of the reported confidence."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from fingerprintml.plotting import figure
+from fingerprintml.plotting import OKABE_ITO, figure
 
 
 def learning_curves(histories: dict[str, pd.DataFrame]):
@@ -54,4 +55,19 @@ def example_patterns(examples: dict[str, np.ndarray], phases: pd.DataFrame):
         ax.text(1.01, 0.5, "\n".join(candidates), transform=ax.transAxes, fontsize=5, va="center")
         ax.set_yticks([])
     axes[-1, 0].set_xlabel("2θ (deg)")
+    return fig
+
+
+def reliability_diagram(table: pd.DataFrame, summary: dict):
+    """Share of reported phases truly present against their mean confidence per bin (marker area by count) on the
+    held-out simulated mixtures, with the ECE of the calibrated confidence and of taking every phase as certain."""
+    fig, ax = figure("single", 0.9)
+    bins = table[table["count"].astype(int) > 0].astype({"confidence": float, "accuracy": float, "count": int})
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.6, ls="--")
+    ax.plot(bins["confidence"], bins["accuracy"], color=OKABE_ITO[0], lw=0.6)
+    label = f"calibrated: ECE {summary['ece']:.3f}\n(every phase certain: ECE {summary['ece_certain']:.3f})"
+    ax.scatter(bins["confidence"], bins["accuracy"], s=4 + 2 * bins["count"], color=OKABE_ITO[0], label=label, zorder=3)
+    ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel="confidence", ylabel="share truly present")
+    ax.set_title(f"held-out simulated mixtures ({summary['held_out_phases']} reported phases)", fontsize=7)
+    ax.legend(loc="upper left", fontsize=6)
     return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from fingerprintml.plotting import save_figure
+from fingerprintml.xrd.confidence import ConfidenceMap, phase_features
 from fingerprintml.xrd.fit_figure import whole_pattern_fit
 from fingerprintml.xrd.model import Identifier
 from fingerprintml.xrd.patterns import (
@@ -96,13 +97,22 @@ def prepare_query(
 @dataclass(frozen=True)
 class Component:
     """One phase of an identified pattern: the network's ranking with the fitted phase first, their scores, and
-    the fitted phase's share of the diffracted intensity and its weight fraction."""
+    the fitted phase's share of the diffracted intensity, its weight fraction and the F statistic it was added
+    with."""
 
     top: np.ndarray
     scores: np.ndarray
     weight: float
     weight_fraction: float
     weight_fraction_sd: float
+    evidence: float
+
+    def confidence(self, confidence_map: ConfidenceMap | None) -> float:
+        """P(the phase is present) by ``confidence_map``; NaN without one."""
+        if confidence_map is None:
+            return np.nan
+        features = phase_features(self.evidence, self.weight_fraction, self.weight_fraction_sd, self.scores[0])
+        return float(confidence_map(features)[0])
 
 
 def identify_pattern(
@@ -135,7 +145,14 @@ def identify_pattern(
     for phase, area in zip(result.phases, areas, strict=True):
         top = np.array([phase.index, *(int(c) for c in ranked if int(c) != phase.index)][: settings.top_k])
         components.append(
-            Component(top, scores[top], float(area / areas.sum()), phase.weight_fraction, phase.weight_fraction_sd)
+            Component(
+                top,
+                scores[top],
+                float(area / areas.sum()),
+                phase.weight_fraction,
+                phase.weight_fraction_sd,
+                phase.evidence,
+            )
         )
     return components, result
 
@@ -164,9 +181,16 @@ def format_peaks(peaks: list[tuple[float, float]]) -> str:
     return ";".join(f"{position:.2f}:{height:.1f}" for position, height in peaks)
 
 
-def identify_rows(query: str, components: list[Component], result: FitResult, phases: pd.DataFrame) -> list[dict]:
+def identify_rows(
+    query: str,
+    components: list[Component],
+    result: FitResult,
+    phases: pd.DataFrame,
+    confidence_map: ConfidenceMap | None = None,
+) -> list[dict]:
     rows = []
     for number, component in enumerate(components, start=1):
+        confidence = component.confidence(confidence_map)
         for rank, (index, score) in enumerate(zip(component.top, component.scores, strict=True), start=1):
             phase = phases.iloc[int(index)]
             rows.append(
@@ -181,8 +205,7 @@ def identify_rows(query: str, components: list[Component], result: FitResult, ph
                     "weight": component.weight,
                     "weight_fraction": component.weight_fraction,
                     "weight_fraction_sd": component.weight_fraction_sd,
-                    # Not calibrated yet (issue #18): no number rather than an uncalibrated one.
-                    "confidence": np.nan,
+                    "confidence": confidence,
                     "rwp": result.rwp,
                     "unexplained_peaks": format_peaks(result.unexplained),
                 }
@@ -191,7 +214,7 @@ def identify_rows(query: str, components: list[Component], result: FitResult, ph
 
 
 def identify_folder(
-    folder: str | os.PathLike[str],
+    folder: str | os.PathLike[str] | Sequence[str],
     library: list[Reflections],
     phases: pd.DataFrame,
     model: Identifier,
@@ -203,16 +226,20 @@ def identify_folder(
     settings: IdentifySettings,
     preprocessing: Preprocessing,
     figures: str | os.PathLike[str] | None = None,
+    confidence_map: ConfidenceMap | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Identify every pattern file (.xy/.xye/.csv/.xrdml) of ``folder``, in name order, with the model whose classes are
-    the library indices ``classes``. Returns the identifications (:data:`IDENTIFY_COLUMNS`: per query, component
-    and rank) and the files left out, by name with the reason: unreadable, physically impossible (see
-    :func:`fingerprintml.xrd.patterns.check_pattern`), outside the model's grid, or explained by no library phase.
-    Every file is in exactly one of the two tables; a bad file never stops the others. With ``figures`` a folder,
-    each identified query's fit is drawn there (``<query stem>.pdf/.png``)."""
+    """Identify every pattern file (.xy/.xye/.csv/.xrdml) of ``folder`` (or the files listed), in name order, with the
+    model whose classes are the library indices ``classes``. Returns the identifications (:data:`IDENTIFY_COLUMNS`:
+    per query, component and rank) and the files left out, by name with the reason: unreadable, physically
+    impossible (see :func:`fingerprintml.xrd.patterns.check_pattern`), outside the model's grid, or explained by no
+    library phase. Every file is in exactly one of the two tables; a bad file never stops the others. With
+    ``figures`` a folder, each identified query's fit is drawn there (``<query stem>.pdf/.png``). With a
+    ``confidence_map`` (:mod:`fingerprintml.xrd.calibrate`), each reported phase gets its calibrated confidence,
+    else the column is empty."""
     fit_phases = fit_library([library[c] for c in classes], phases.iloc[classes])
     class_phases = phases.iloc[classes].reset_index(drop=True)
-    files = sorted(f for f in Path(folder).iterdir() if f.suffix.lower() in PATTERN_SUFFIXES)
+    listing = Path(folder).iterdir() if isinstance(folder, str | os.PathLike) else map(Path, folder)
+    files = sorted((f for f in listing if f.suffix.lower() in PATTERN_SUFFIXES), key=lambda f: f.name)
     rows, rejects = [], []
     for path in files:
         try:
@@ -238,7 +265,7 @@ def identify_folder(
             log.warning("rejected %s", reason)
             rejects.append({"query": path.name, "reason": reason})
             continue
-        rows += identify_rows(path.name, components, result, class_phases)
+        rows += identify_rows(path.name, components, result, class_phases, confidence_map)
         if figures is not None:
             names = [class_phases["formula"].iloc[int(c.top[0])] for c in components]
             stem = Path(figures) / path.stem

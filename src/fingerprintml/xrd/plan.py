@@ -6,7 +6,7 @@ Standard library only: the rule file imports this module, so planning never load
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,9 @@ from fingerprintml.datasets import USER
 from fingerprintml.shards import shard_names, shard_slice
 
 # A dataset's CIFs come from the library the project builds (``demo_library``), from a list of COD URLs declared
-# in resources/remote_files.yaml (``cod_list``), or, for the dataset ``user``, from the folder ``xrd.cif_dir``.
-SOURCES = ("demo_library", "cod_list")
+# in resources/remote_files.yaml (``cod_list``), from CIFs declared there (``cifs``: every key under a folder, with
+# the demo library as ``decoys`` if the block says so), or, for the dataset ``user``, from the folder ``xrd.cif_dir``.
+SOURCES = ("demo_library", "cod_list", "cifs")
 # The widest top-k accuracy the evaluation reports (fingerprintml.xrd.evaluate.accuracy_rows: top-1 and top-5).
 REPORTED_TOP_K = 5
 # Every job that holds the training set asks for this much on top of it (python, torch, the caches).
@@ -50,9 +51,44 @@ def built_datasets(requested: Sequence[str], cif_dir: str | None) -> list[str]:
     return [*names, USER] if cif_dir and USER not in names else names
 
 
+def demo_library(block: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The demo library settings of a dataset: its ``demo_library``, or the ``decoys`` added to declared CIFs."""
+    return block.get("demo_library") or block.get("decoys")
+
+
 def demo_shards(block: Mapping[str, Any]) -> int | None:
-    """Conversion shards of a dataset's demo library (None for other sources)."""
-    return block.get("demo_library", {}).get("shards")
+    """Conversion shards of a dataset's demo library (None for datasets without one)."""
+    return (demo_library(block) or {}).get("shards")
+
+
+def registry_keys(folder: str, keys: Iterable[str]) -> list[str]:
+    """The keys of the remote-file registry under ``folder`` (a key prefix such as ``xrd/dara/cifs/``), sorted; an
+    error if there is none.
+
+    Parameters
+    ----------
+    folder
+        The key prefix named in a dataset block.
+    keys
+        The registry's keys (resources/remote_files.yaml).
+    """
+    prefix = folder.rstrip("/") + "/"
+    found = sorted(key for key in keys if key.startswith(prefix))
+    if not found:
+        raise ValueError(f"config.yaml: no file of resources/remote_files.yaml is declared under {prefix!r}")
+    return found
+
+
+def shard_source(name: str, block: Mapping[str, Any], shard: str) -> tuple[str, str]:
+    """What a conversion shard converts: the source kind :func:`fingerprintml.xrd.store.shard_cifs` reads (``user``
+    for a list of CIF paths) and the shard's name within that source. A ``cifs`` dataset's shard ``00000`` is its
+    declared CIFs, its later shards those of the decoy demo library, counted from ``00000`` there."""
+    source = source_kind(name, block)
+    if source != "cifs":
+        return source, shard
+    if int(shard) == 0:
+        return USER, shard
+    return "demo_library", shard_names(int(shard), 1)[-1]
 
 
 def conversion_shards(
@@ -76,16 +112,26 @@ def conversion_shards(
     source = source_kind(name, block)
     if source == "demo_library":
         return shard_names(demo_shards(block), 1)
+    if source == "cifs":
+        return shard_names(1 + (demo_shards(block) or 0), 1)
     if source == "cod_list":
         return shard_names(count_urls(cod_urls()), shard_size)
     return shard_names(len(list_cifs(cif_dir)), shard_size)
 
 
 def conversion_input(
-    name: str, block: Mapping[str, Any], shard: str, shard_size: int, *, results: str, cif_dir: str | None
+    name: str,
+    block: Mapping[str, Any],
+    shard: str,
+    shard_size: int,
+    *,
+    results: str,
+    cif_dir: str | None,
+    declared: Callable[[str], list[str]] | None = None,
 ) -> dict[str, str | list[str]]:
     """The ``cifs`` input of a conversion shard: the demo library's folder, the shard's fetch table of a COD
-    dataset, or the shard's CIFs of the user's folder (so a changed CIF reruns only its shard).
+    dataset, the declared CIFs (or the decoy library's folder, :func:`shard_source`) of a ``cifs`` dataset, or the
+    shard's CIFs of the user's folder (so a changed CIF reruns only its shard).
 
     Parameters
     ----------
@@ -99,10 +145,14 @@ def conversion_input(
         The dataset's results folder.
     cif_dir
         The user's CIF folder (``xrd.cif_dir``).
+    declared
+        The local paths of the registry's files under a key folder (the workflow's downloads), for ``cifs``.
     """
-    source = source_kind(name, block)
+    source, _ = shard_source(name, block, shard)
     if source == "demo_library":
         return {"cifs": f"{results}/cifs"}
+    if source == USER and name != USER:
+        return {"cifs": declared(block["cifs"])}
     if source == "cod_list":
         return {"cifs": f"{results}/cod/fetch/{shard}.csv"}
     cifs = list_cifs(cif_dir)

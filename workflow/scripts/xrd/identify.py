@@ -1,8 +1,9 @@
 import torch
 
-from fingerprintml.io import read_table, write_table
+from fingerprintml.io import read_json, read_table, write_table
 from fingerprintml.logs import log_to
 from fingerprintml.torch_runtime import select_device
+from fingerprintml.xrd.confidence import ConfidenceMap
 from fingerprintml.xrd.identify import IdentifySettings, identify_folder
 from fingerprintml.xrd.patterns import Grid, Preprocessing
 from fingerprintml.xrd.reflections import wavelength_of
@@ -26,6 +27,7 @@ with log_to(snakemake.log[0]):
         settings=IdentifySettings.from_config(p.identify),
         preprocessing=Preprocessing.from_config(p.preprocessing),
         figures=snakemake.output.fits,
+        confidence_map=ConfidenceMap.from_dict(read_json(i.confidence)["map"]),
     )
     write_table(table, snakemake.output.table)
     write_table(rejects, snakemake.output.rejects)
