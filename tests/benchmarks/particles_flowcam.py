@@ -68,23 +68,24 @@ def main() -> None:
             )
     sessions = sessions_table(folder)
     print("\n== held-out sessions: class fractions (true, argmax, EM [bootstrap interval])")
-    columns = ["sample", "class", "n", "true_fraction", "raw_fraction", "em_fraction", "ci_low", "ci_high", "inside"]
+    columns = ["run", "sample", "class", "n", "true_fraction", "raw_fraction", "em_fraction", "ci_low", "ci_high"]
+    columns.append("inside")
     print(sessions[columns].round(3).to_string(index=False))
     errors = sessions.assign(
         raw_error=(sessions["raw_fraction"] - sessions["true_fraction"]).abs(),
         em_error=(sessions["em_fraction"] - sessions["true_fraction"]).abs(),
     )
-    per_session = errors.groupby("sample").agg(
+    per_session = errors.groupby(["run", "sample"], sort=False).agg(
         n=("n", "first"),
         raw_max_error=("raw_error", "max"),
         em_max_error=("em_error", "max"),
         all_inside=("inside", "all"),
     )
-    print("\n== per session: largest error of a class fraction, every truth inside its interval")
+    print("\n== per run and session: largest error of a class fraction, every truth inside its interval")
     print(per_session.round(3).to_string())
     print(
         f"\n{int(sessions['inside'].sum())} of {len(sessions)} session-class fractions inside their interval; "
-        f"{int(per_session['all_inside'].sum())} of {len(per_session)} sessions entirely; "
+        f"{int(per_session['all_inside'].sum())} of {len(per_session)} run-sessions entirely; "
         f"mean |error| argmax {errors['raw_error'].mean():.3f}, EM {errors['em_error'].mean():.3f}"
     )
     if (folder / "novelty.csv").is_file():

@@ -141,6 +141,25 @@ def test_sample_abundances_correct_a_shifted_session_from_its_validation_calibra
     assert (table["ci_low"] <= table["em_fraction"]).all() and (table["em_fraction"] <= table["ci_high"]).all()
 
 
+def test_abundance_intervals_hold_the_uncertainty_of_a_small_calibration_set():
+    rng = np.random.default_rng(11)
+    val_labels, val_p = draw(np.full(3, 1 / 3), 90, rng)
+    labels, p = draw(np.array([0.6, 0.3, 0.1]), 2000, rng)
+    width = {}
+    for draws in (0, 50):
+        table = sample_abundances(
+            frame(labels, p),
+            frame(val_labels, val_p),
+            pd.Series(np.repeat("s", 2000)),
+            TrustSettings(bootstrap=200, calibration_draws=draws),
+            0,
+            labelled=True,
+        )
+        width[draws] = (table["ci_high"] - table["ci_low"]).mean()
+    # 90 calibration particles fix the calibration less well than 2,000 particles fix the sample's composition.
+    assert width[50] > 1.5 * width[0]
+
+
 def test_a_held_out_class_is_flagged_more_than_the_known_classes():
     rng = np.random.default_rng(10)
     d = 16

@@ -458,11 +458,19 @@ rule particles_figure_reliability:
         "../scripts/particles/figure_reliability.py"
 
 
-# Class fractions of each held-out acquisition session of the test set, with the truth beside them.
+# Class fractions of each held-out acquisition session of the test set by every run, with the truth beside them.
 rule particles_abundances_test:
     input:
-        predictions=f"{PAR_RESULTS}/evaluation/{PAR_CLASSIFIER}/test_predictions.csv",
-        validation=f"{PAR_RESULTS}/evaluation/{PAR_CLASSIFIER}/val_predictions.csv",
+        predictions=expand(
+            f"{PAR_RESULTS}/evaluation/{{run}}/test_predictions.csv",
+            run=PAR_EVALUATED,
+            allow_missing=True,
+        ),
+        validation=expand(
+            f"{PAR_RESULTS}/evaluation/{{run}}/val_predictions.csv",
+            run=PAR_EVALUATED,
+            allow_missing=True,
+        ),
         split=rules.particles_split.output[0],
     output:
         study_report(
@@ -481,6 +489,7 @@ rule particles_abundances_test:
     params:
         trust=PAR["trust"],
         seed=PAR["seed"],
+        runs=PAR_EVALUATED,
     script:
         "../scripts/particles/abundances.py"
 
