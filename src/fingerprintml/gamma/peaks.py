@@ -28,7 +28,8 @@ import pandas as pd
 from scipy.optimize import curve_fit
 from scipy.special import erf
 
-FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+from fingerprintml.gamma.detector import FWHM_PER_SIGMA
+
 PEAK_COLUMNS = [
     "energy_kev",
     "energy_sd_kev",
@@ -121,7 +122,8 @@ def filter_significance(spectrum: Channels, sigma_channels: np.ndarray) -> np.nd
     return significance
 
 
-def _gauss_line(x: np.ndarray, area: float, centre: float, sigma: float, b0: float, b1: float) -> np.ndarray:
+def gaussian_on_line(x: np.ndarray, area: float, centre: float, sigma: float, b0: float, b1: float) -> np.ndarray:
+    """A peak of net ``area`` (counts) at ``centre`` with width ``sigma`` on the line b0 + b1 (x - centre)."""
     return area * np.exp(-0.5 * ((x - centre) / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma) + b0 + b1 * (x - centre)
 
 
@@ -183,7 +185,7 @@ def fit_peak(spectrum: Channels, energy: float, fwhm: float, settings: PeakSetti
     )
     try:
         values, covariance = curve_fit(
-            _gauss_line, x, y, p0=guess, sigma=np.sqrt(var), absolute_sigma=True, bounds=bounds
+            gaussian_on_line, x, y, p0=guess, sigma=np.sqrt(var), absolute_sigma=True, bounds=bounds
         )
     except (RuntimeError, ValueError):
         return None

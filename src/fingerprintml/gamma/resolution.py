@@ -12,6 +12,7 @@ from scipy.optimize import curve_fit, nnls
 from scipy.signal import find_peaks
 
 from fingerprintml.gamma.detector import FWHM_PER_SIGMA, DetectorPreset
+from fingerprintml.gamma.peaks import gaussian_on_line
 from fingerprintml.gamma.presets import PRESETS
 from fingerprintml.gamma.spectrum import Spectrum
 
@@ -34,10 +35,6 @@ class ResolutionFitSettings:
     outlier_ratio: float = 1.35
     min_peaks_law: int = 4
     min_span: float = 3.0
-
-
-def _gaussian_on_line(x: np.ndarray, area: float, centre: float, sigma: float, b0: float, b1: float) -> np.ndarray:
-    return area * np.exp(-0.5 * ((x - centre) / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma) + b0 + b1 * (x - centre)
 
 
 def measure_peaks(spectrum: Spectrum, settings: ResolutionFitSettings | None = None) -> pd.DataFrame:
@@ -64,7 +61,7 @@ def measure_peaks(spectrum: Spectrum, settings: ResolutionFitSettings | None = N
         base = min(y[0], y[-1])
         guess = [max((y - base).sum(), 1.0), float(peak), sigma0, base, 0.0]
         try:
-            popt, pcov = curve_fit(_gaussian_on_line, x, y, p0=guess, sigma=np.sqrt(np.maximum(y, 1.0)), maxfev=4000)
+            popt, pcov = curve_fit(gaussian_on_line, x, y, p0=guess, sigma=np.sqrt(np.maximum(y, 1.0)), maxfev=4000)
         except (RuntimeError, ValueError):
             continue
         area, centre, binned_sigma = popt[0], popt[1], abs(popt[2])
@@ -73,7 +70,7 @@ def measure_peaks(spectrum: Spectrum, settings: ResolutionFitSettings | None = N
             continue
         sigma = np.sqrt(binned_sigma**2 - 1 / 12)  # a Gaussian counted in channels is wider by the channel's box
         slope = float(np.interp(centre, channels, np.gradient(centres)))
-        region = _gaussian_on_line(x, 0.0, centre, sigma, *popt[3:]).sum() + area
+        region = gaussian_on_line(x, 0.0, centre, sigma, *popt[3:]).sum() + area
         rows.append(
             {
                 "energy_kev": float(np.interp(centre + 0.5, np.arange(len(edges)), edges)),
