@@ -121,5 +121,5 @@ def test_a_measured_dataset_targets_its_benchmark_and_no_models() -> None:
     assert not [p for p in paths if "metrics" in p or "figures" in p]
     with_query = plan.target_paths({**CONFIG, "query_dir": "spectra"}, "baldr")
     assert set(with_query) - set(paths) == {
-        f"results/gamma/baldr/user/{n}.csv" for n in ("identification", "peaks", "nuclide_limits")
+        f"results/gamma/baldr/user/{n}.csv" for n in ("identification", "peaks", "nuclide_limits", "activities")
     }

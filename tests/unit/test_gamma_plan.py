@@ -27,6 +27,7 @@ def test_targets_per_dataset_with_activity_only_where_simulated_and_user_files_u
     assert not any("/user/" in p for p in demo)
     with_query = plan.target_paths({**CONFIG, "query_dir": "/data/mine"}, "paper")
     assert sorted(set(with_query) - set(paper)) == [
+        "results/gamma/paper/user/activities.csv",
         "results/gamma/paper/user/identification.csv",
         "results/gamma/paper/user/nuclide_limits.csv",
         "results/gamma/paper/user/peaks.csv",

@@ -181,6 +181,13 @@ def test_gamma_query_folder_is_classified_with_rejects(demo_copy: Path, tmp_path
     assert "Cs-137" in predictions.loc["mine_00036_Cs-137.sps", "peak_nuclides"].split("+")
     limits = pd.read_csv(user / "nuclide_limits.csv")
     assert set(limits["file"]) == set(predictions.index) and (limits["detection_limit"] > 0).all()
+    # Activities in Bq (the auto detector's preset efficiency) and ISO 11929 limits in Bq of the nuclides not reported.
+    activities = pd.read_csv(user / "activities.csv").set_index(["file", "nuclide"])
+    cs = activities.loc[("mine_00036_Cs-137.sps", "Cs-137")]
+    assert cs["reported"] and cs["activity_bq"] > 0 and cs["activity_bq_sd"] > 0
+    absent = activities[~activities["reported"]]
+    assert len(absent) and (absent["detection_limit_bq"] > absent["decision_threshold_bq"]).all()
+    assert pd.read_csv(user / "efficiency_calibration.csv").empty  # no gamma.efficiency_calibration
     lines = pd.read_csv(user / "predictions_lines.csv")
     assert set(lines["file"]) == {"mine_00036_Cs-137.sps"} and set(lines["nuclide"]) == {"Cs-137"}
     rejects = pd.read_csv(user / "rejects.csv")

@@ -255,10 +255,19 @@ rule gamma_identify_user:
         data=lambda wildcards: gamma_plan.query_dir(GAM),
         user=lambda wildcards: user_files("gamma"),
         library=GAM["identify"]["library"],
+        # gamma.efficiency_calibration.spectrum, listed at planning (none: the preset's efficiency).
+        calibration=lambda wildcards: list_user_files(
+            (GAM.get("efficiency_calibration") or {}).get("spectrum"),
+            "gamma.efficiency_calibration.spectrum",
+        ),
     output:
         identification=f"{GAM_USER}/identification.csv",
         peaks=f"{GAM_USER}/peaks.csv",
         limits=f"{GAM_USER}/nuclide_limits.csv",
+        activities=study_report(
+            f"{GAM_USER}/activities.csv", "gamma", "activities", "tables"
+        ),
+        efficiency=f"{GAM_USER}/efficiency_calibration.csv",
     log:
         "logs/gamma/{dataset}/user/identify.log",
     benchmark:
@@ -275,6 +284,7 @@ rule gamma_identify_user:
         peaks=GAM["identify"]["peaks"],
         # gamma.query_detector: the detector preset of the query spectra (auto: guessed from each spectrum).
         detector=GAM.get("query_detector", "auto"),
+        efficiency_calibration=GAM.get("efficiency_calibration"),
     script:
         "../scripts/gamma/identify.py"
 
@@ -290,6 +300,7 @@ rule gamma_identify_measured:
         identification=f"{GAM_RESULTS}/identification.csv",
         peaks=f"{GAM_RESULTS}/peaks.csv",
         limits=f"{GAM_RESULTS}/nuclide_limits.csv",
+        activities=f"{GAM_RESULTS}/activities.csv",
         benchmark=study_report(
             f"{GAM_RESULTS}/benchmark.csv", "gamma", "benchmark", "tables"
         ),

@@ -51,7 +51,19 @@ Law = Callable[[np.ndarray], np.ndarray]
 # Starting resolution laws (FWHM² = a + b E, keV) before the spectrum's own peaks refine them: an HPGe
 # (about 0.7 keV at 60 keV, 1.4 keV at 662 keV) and a 3"x3" NaI(Tl) (about 7 % at 662 keV).
 START_LAWS = {"semiconductor": (0.3, 0.0025), "scintillator": (4.0, 3.3)}
-GROUP_COLUMNS = ["energy_kev", "expected", "peak", "net", "sd", "decision_threshold", "detection_limit", "energy_chi2"]
+GROUP_COLUMNS = [
+    "energy_kev",
+    "intensity",
+    "intensity_sd",
+    "expected",
+    "peak",
+    "net",
+    "sd",
+    "decision_threshold",
+    "detection_limit",
+    "energy_chi2",
+]
+LINE_COLUMNS = ["nuclide", *GROUP_COLUMNS, "strongest"]
 NUCLIDE_COLUMNS = [
     "nuclide",
     "series",
@@ -113,12 +125,15 @@ class Identification:
     """The result for one spectrum: ``peaks`` (found peaks with the nuclide explaining each, '' for none, and the
     residual net counts and significance left after the reported nuclides), ``nuclides`` (every library nuclide
     scored, with its ISO 11929 limits; ``reported`` the identified ones), ``resolution_peaks`` (how many peaks the
-    resolution law was fitted to; 0: the given or starting law)."""
+    resolution law was fitted to; 0: the given or starting law), ``lines`` (every scored nuclide's line groups:
+    ``nuclide``, ``GROUP_COLUMNS``, ``strongest`` for the group its limits are given for; what activities and
+    limits in Bq are computed from)."""
 
     peaks: pd.DataFrame
     nuclides: pd.DataFrame
     fwhm: Law
     resolution_peaks: int
+    lines: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LINE_COLUMNS))
 
     @property
     def reported(self) -> list[str]:
@@ -134,7 +149,8 @@ class Identification:
 
 def line_groups(lines: pd.DataFrame, fwhm: Law, low_kev: float, high_kev: float, min_intensity: float) -> pd.DataFrame:
     """Lines of one nuclide in [low, high] keV merged into groups closer than half an FWHM: energy (intensity
-    weighted), intensity (sum), energy uncertainty; groups below ``min_intensity`` dropped."""
+    weighted), intensity (sum) and its uncertainty (the lines' in quadrature), energy uncertainty; groups below
+    ``min_intensity`` dropped."""
     lines = lines[(lines["energy_kev"] >= low_kev) & (lines["energy_kev"] <= high_kev)].sort_values("energy_kev")
     groups, current = [], []
     for row in lines.itertuples():
@@ -149,12 +165,13 @@ def line_groups(lines: pd.DataFrame, fwhm: Law, low_kev: float, high_kev: float,
             {
                 "energy_kev": sum(r.energy_kev * r.intensity for r in g) / sum(r.intensity for r in g),
                 "intensity": sum(r.intensity for r in g),
+                "intensity_sd": float(np.sqrt(sum(r.intensity_sd**2 for r in g))),
                 "energy_sd_kev": max(r.energy_sd_kev for r in g),
                 "kind": g[int(np.argmax([r.intensity for r in g]))].kind,
             }
             for g in groups
         ],
-        columns=["energy_kev", "intensity", "energy_sd_kev", "kind"],
+        columns=["energy_kev", "intensity", "intensity_sd", "energy_sd_kev", "kind"],
     )
     return table[table["intensity"] >= min_intensity].reset_index(drop=True)
 
@@ -230,10 +247,12 @@ class Identifier:
                     residual[peak] -= share
                     if share > 0.2 * found.at[peak, "net_counts"]:  # a fifth of a peak or more: it explains it
                         explained_by[peak] = "+".join(filter(None, [explained_by[peak], best]))
-        rows = []
+        rows, lines = [], []
         for nuclide, groups in candidates.items():
             score = self._score(groups, residual if nuclide not in reported else None)
-            strongest = groups.iloc[self._strongest(groups)]
+            index = self._strongest(groups)
+            strongest = groups.iloc[index]
+            lines.append(groups.assign(nuclide=nuclide, strongest=np.arange(len(groups)) == index)[LINE_COLUMNS])
             rows.append(
                 {
                     "nuclide": nuclide,
@@ -256,7 +275,8 @@ class Identifier:
             & (peaks["residual_significance"] >= settings.peaks.search_sigma)
             & (peaks["residual_counts"] > peaks["decision_threshold"])
         )
-        return Identification(peaks, nuclides, fwhm, used)
+        line_table = pd.concat(lines, ignore_index=True) if lines else pd.DataFrame(columns=LINE_COLUMNS)
+        return Identification(peaks, nuclides, fwhm, used, line_table)
 
     def _labels(self, nuclide: str) -> dict[str, object]:
         row = self.library[self.library["nuclide"] == nuclide].iloc[0]
@@ -294,6 +314,8 @@ class Identifier:
             rows.append(
                 {
                     "energy_kev": group.energy_kev,
+                    "intensity": group.intensity,
+                    "intensity_sd": group.intensity_sd,
                     "expected": group.intensity * float(efficiency(group.energy_kev)),
                     "peak": peak,
                     "net": net,
@@ -306,7 +328,9 @@ class Identifier:
         table = pd.DataFrame(rows, columns=GROUP_COLUMNS).astype(float).astype({"peak": int})
         table = table[np.isfinite(table["sd"])]
         matched = table[table["peak"] >= 0].sort_values("expected", ascending=False)
-        merged = matched.groupby("peak", sort=False).agg({**{c: "first" for c in GROUP_COLUMNS}, "expected": "sum"})
+        merged = matched.groupby("peak", sort=False).agg(
+            {**{c: "first" for c in GROUP_COLUMNS}, "expected": "sum", "intensity": "sum", "intensity_sd": _quadrature}
+        )
         return pd.concat([merged, table[table["peak"] < 0]], ignore_index=True)[GROUP_COLUMNS]
 
     def _score(self, groups: pd.DataFrame, residual: np.ndarray | None) -> dict[str, float]:
@@ -356,6 +380,10 @@ class Identifier:
         )
 
 
+def _quadrature(values: pd.Series) -> float:
+    return float(np.sqrt(np.sum(np.square(values))))
+
+
 def strip_peaks(spectrum: Channels, found: pd.DataFrame) -> Channels:
     """``spectrum`` less the fitted Gaussians of the ``found`` peaks (variance kept)."""
     edges, counts = spectrum.edges, spectrum.counts.copy()
@@ -392,6 +420,8 @@ def identify_spectra(
     library: pd.DataFrame,
     settings: IdentifySettings,
     detector: str | Mapping[str, Any] = "auto",
+    *,
+    each: Callable[[Spectrum, Identification, str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Peak-based identification of ``spectra`` (a background measured with them subtracted:
     :func:`query_channels`) with the resolution law of the ``detector`` (``gamma.query_detector``: a preset name or
@@ -401,7 +431,8 @@ def identify_spectra(
     nuclides, their series, their significances, the unexplained peaks as 'energy keV (net counts, z sigma)'), the
     found peaks (file, peak columns, the nuclides explaining each, ``unexplained``), and per spectrum and library
     nuclide the score and the ISO 11929 decision threshold and detection limit (net counts of its most detectable
-    line).
+    line). ``each``, where given, is called with every spectrum, its :class:`Identification` and its detector kind
+    (semiconductor or scintillator; e.g. to compute activities from the groups).
     """
     identifier = Identifier(library, settings)
     if detector == "auto":
@@ -414,6 +445,8 @@ def identify_spectra(
         result = identifier.identify(channels, response)
         reported = result.nuclides.set_index("nuclide").loc[result.reported]
         kind = response.kind or ("semiconductor" if float(result.fwhm(662.0)) < 10 else "scintillator")
+        if each is not None:
+            each(spectrum, result, kind)
         named = f", file: {spectrum.detector}" if spectrum.detector else ""
         summaries.append(
             {

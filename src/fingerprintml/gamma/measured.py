@@ -11,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from fingerprintml.gamma.identify import IdentifySettings, identify_spectra
+from fingerprintml.gamma.identify import IdentifySettings
+from fingerprintml.gamma.quantify import identify_with_activities
 from fingerprintml.gamma.spectrum import Spectrum
 
 # Where a spectrum's truth comes from: its file name (Am-241.html) or the source description a SampleSet row
@@ -174,8 +175,9 @@ def benchmark_measured(
     settings: IdentifySettings,
     measured: Mapping[str, Any],
 ) -> dict[str, pd.DataFrame]:
-    """Identify a measured dataset's ``spectra`` (:func:`identify_spectra`, as for ``gamma.query_dir``) and benchmark
-    the result against each spectrum's truth.
+    """Identify a measured dataset's ``spectra`` (:func:`identify_with_activities`, as for ``gamma.query_dir``,
+    activities with the efficiency of the dataset's detector preset) and benchmark the result against each
+    spectrum's truth.
 
     Parameters
     ----------
@@ -191,16 +193,15 @@ def benchmark_measured(
 
     Returns
     -------
-    The tables ``identification``, ``peaks``, ``limits`` (of :func:`identify_spectra`), ``benchmark``
+    The tables ``identification``, ``peaks``, ``limits``, ``activities`` (of :func:`identify_with_activities`),
+    ``benchmark``
     (:func:`benchmark_table`) and ``summary`` (:func:`benchmark_summary`).
     """
     truths = {s.name: spectrum_truth(s.name, measured["truth"]) for s in spectra}  # bad names fail before the fits
-    identification, peaks, limits = identify_spectra(spectra, library, settings, measured["detector"])
-    table = benchmark_table(identification, library, truths)
+    tables = identify_with_activities(spectra, library, settings, measured["detector"])
+    table = benchmark_table(tables["identification"], library, truths)
     return {
-        "identification": identification,
-        "peaks": peaks,
-        "limits": limits,
+        **tables,
         "benchmark": table,
         "summary": benchmark_summary(table, measured.get("targets", {})),
     }

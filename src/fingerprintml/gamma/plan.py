@@ -75,9 +75,15 @@ def target_paths(gamma: Mapping[str, Any], dataset: str) -> list[str]:
     """What the gamma target builds for ``dataset``: for a measured dataset, its identification and benchmark
     tables; otherwise tables, figures, the activity check where the dataset is simulated; provenance; the
     classification of ``gamma.query_dir`` where that is set (a measured dataset: its peak-based identification)."""
-    user_identification = ["user/identification.csv", "user/peaks.csv", "user/nuclide_limits.csv"]
+    user_identification = [
+        "user/identification.csv",
+        "user/peaks.csv",
+        "user/nuclide_limits.csv",
+        "user/activities.csv",
+    ]
     if is_measured(gamma, dataset):
-        names = ["identification.csv", "peaks.csv", "nuclide_limits.csv", "benchmark.csv", "benchmark_summary.csv"]
+        names = ["identification.csv", "peaks.csv", "nuclide_limits.csv", "activities.csv", "benchmark.csv"]
+        names += ["benchmark_summary.csv"]
         names += ["provenance.yaml", *(user_identification if gamma["query_dir"] else [])]
         return [f"results/gamma/{dataset}/{name}" for name in names]
     names = [
