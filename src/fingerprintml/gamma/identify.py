@@ -384,6 +384,11 @@ def _quadrature(values: pd.Series) -> float:
     return float(np.sqrt(np.sum(np.square(values))))
 
 
+def detector_kind(fwhm: Law) -> str:
+    """Semiconductor or scintillator, by the resolution law's FWHM at 662 keV (under or over 10 keV)."""
+    return "semiconductor" if float(fwhm(662.0)) < 10 else "scintillator"
+
+
 def strip_peaks(spectrum: Channels, found: pd.DataFrame) -> Channels:
     """``spectrum`` less the fitted Gaussians of the ``found`` peaks (variance kept)."""
     edges, counts = spectrum.edges, spectrum.counts.copy()
@@ -444,7 +449,7 @@ def identify_spectra(
     for spectrum, channels in query_channels(spectra):
         result = identifier.identify(channels, response)
         reported = result.nuclides.set_index("nuclide").loc[result.reported]
-        kind = response.kind or ("semiconductor" if float(result.fwhm(662.0)) < 10 else "scintillator")
+        kind = response.kind or detector_kind(result.fwhm)
         if each is not None:
             each(spectrum, result, kind)
         named = f", file: {spectrum.detector}" if spectrum.detector else ""

@@ -36,6 +36,7 @@ from fingerprintml.gamma.identify import (
     Identification,
     Identifier,
     IdentifySettings,
+    detector_kind,
     identify_spectra,
     query_channels,
 )
@@ -294,7 +295,7 @@ def fit_efficiency(
     if dof > 0:
         covariance = covariance * max(float(np.sum(weight * residual**2)) / dof, 1.0)
     curve = LogPolynomial(coefficients, covariance, reference)
-    geometry = _preset(detector, "semiconductor" if float(result.fwhm(662.0)) < 10 else "scintillator")
+    geometry = _preset(detector, detector_kind(result.fwhm))
     fitted = curve(energy)
     points = pd.DataFrame(
         {
