@@ -63,7 +63,8 @@ def main() -> None:
     columns = ["seed", "reported", "activity_bq", "activity_bq_sd", "relative_sd", "to_nominal", "line_kev",
                "lines_used", "decision_threshold_bq", "detection_limit_bq"]  # fmt: skip
     with pd.option_context("display.width", 250, "display.max_rows", 200):
-        print(f"== baldr, efficiency: {args.detector} preset at the seed's distance\n")
+        preset = "the preset of each spectrum's kind" if args.detector == "auto" else f"the {args.detector} preset"
+        print(f"== baldr, efficiency: {preset} at the seed's distance\n")
         print(own.sort_values(["nuclide", "distance_cm"])[columns].to_string(index=False, float_format="{:.3g}".format))
         spread = (
             own[own["reported"]]
