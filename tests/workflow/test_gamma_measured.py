@@ -40,6 +40,8 @@ def test_baldr_builds_the_benchmark_the_benchmark_script_measures(workspace: Pat
     limits = pd.read_csv(results / "nuclide_limits.csv")
     assert len(identification) == 23 and limits["file"].nunique() == 23
     assert (results / "peaks.csv").stat().st_size > 0 and (results / "provenance.yaml").is_file()
+    activities = pd.read_csv(results / "activities.csv")  # Bq with the nai preset's efficiency at each distance
+    assert activities["file"].nunique() == 23 and (activities.loc[activities["reported"], "activity_bq"] > 0).any()
     script = [sys.executable, str(REPO / "tests" / "benchmarks" / "gamma_identify_real.py"), "--datasets", "baldr"]
     tables = workspace / "benchmark-script"
     subprocess.run(
