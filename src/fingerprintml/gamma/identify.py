@@ -133,7 +133,7 @@ class Identification:
     nuclides: pd.DataFrame
     fwhm: Law
     resolution_peaks: int
-    lines: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LINE_COLUMNS))
+    lines: pd.DataFrame
 
     @property
     def reported(self) -> list[str]:
