@@ -20,6 +20,7 @@ from fingerprintml.gamma.presets import resolve_detector
 from fingerprintml.gamma.quantify import (
     EfficiencyCalibration,
     fit_efficiency,
+    identify_user,
     identify_with_activities,
     iso11929_limits_bq,
 )
@@ -107,8 +108,9 @@ def test_efficiency_curve_recovered_from_a_simulated_calibration_spectrum(librar
     assert np.abs(points["residual"]).median() < 0.05
 
     query = simulated(hpge_model, {"Cs-137": 5000.0, "Co-60": 3000.0}, 10.0, 600.0, 2, "query.sps")
-    table = identify_with_activities([query], library, IdentifySettings(), "hpge", curve)["activities"]
-    table = table.set_index("nuclide")
+    tables = identify_user([query], library, IdentifySettings(), "hpge", (spectrum, calibration))  # the rule's call
+    pd.testing.assert_frame_equal(tables["efficiency"], points)
+    table = tables["activities"].set_index("nuclide")
     for nuclide, true in [("Cs-137", 5000.0), ("Co-60", 3000.0)]:
         row = table.loc[nuclide]
         assert row["reported"] and abs(row["activity_bq"] - true) < 3 * row["activity_bq_sd"] + 0.03 * true
