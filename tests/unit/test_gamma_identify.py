@@ -67,6 +67,9 @@ def test_library_is_what_the_builder_gives_from_evaluated_data(library):
     members = set(library.loc[library["nuclide"] == "Ra-226", "member"])
     assert {"Pb-214", "Bi-214"} <= members and (library["intensity_sd"] >= 0).all()
     assert (library.loc[library["kind"] == "xray", "nuclide"] == "Ba-133").any()
+    # a listed direct daughter is grouped with its parent; Fe-55 is its Mn K X-rays
+    assert (library.loc[library["nuclide"].isin(["Hg-197m", "Hg-197"]), "series"] == "Hg-197m series").all()
+    assert library.loc[library["nuclide"] == "Fe-55", "energy_kev"].between(5.8, 6.6).all()
 
 
 def test_peak_found_at_its_energy_with_its_area():
