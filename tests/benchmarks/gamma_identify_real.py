@@ -38,7 +38,9 @@ def main() -> None:
     parser.add_argument("--mirror", type=Path, default=REPO.parent / "shared" / "mirror")
     parser.add_argument("--downloads", type=Path, default=REPO / "resources" / "downloads")
     parser.add_argument("--datasets", nargs="+", default=["opengamma", "baldr"])
-    parser.add_argument("--tables", type=Path, help="also write <dataset>_benchmark.csv and _summary.csv here")
+    parser.add_argument(
+        "--tables", type=Path, help="also write <dataset>_benchmark.csv, _summary.csv and _identification.csv here"
+    )
     args = parser.parse_args()
     gamma = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
     registry = load_registry(REPO / "resources" / "remote_files.yaml")
@@ -58,7 +60,7 @@ def main() -> None:
             print(f"== {dataset}\n{tables['benchmark'].to_string(index=False)}\n")
             print(tables["summary"].to_string(index=False, float_format="{:.2f}".format), "\n")
         if args.tables:
-            for name in ("benchmark", "summary"):
+            for name in ("benchmark", "summary", "identification"):
                 write_table(tables[name], args.tables / f"{dataset}_{name}.csv")
 
 

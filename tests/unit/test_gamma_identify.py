@@ -67,6 +67,9 @@ def test_library_is_what_the_builder_gives_from_evaluated_data(library):
     members = set(library.loc[library["nuclide"] == "Ra-226", "member"])
     assert {"Pb-214", "Bi-214"} <= members and (library["intensity_sd"] >= 0).all()
     assert (library.loc[library["kind"] == "xray", "nuclide"] == "Ba-133").any()
+    # a listed direct daughter is grouped with its parent; Fe-55 is its Mn K X-rays
+    assert (library.loc[library["nuclide"].isin(["Hg-197m", "Hg-197"]), "series"] == "Hg-197m series").all()
+    assert library.loc[library["nuclide"] == "Fe-55", "energy_kev"].between(5.8, 6.6).all()
 
 
 def test_peak_found_at_its_energy_with_its_area():
@@ -133,3 +136,61 @@ def test_real_hpge_and_nai_spectra_identified_with_limits(mirror, tmp_path_facto
     assert set(peaks["file"]) <= set(summary["file"]) and peaks["significance"].min() >= 4
     cs = limits[limits["file"].str.endswith("Cs-137.html") & (limits["nuclide"] == "Co-60")].iloc[0]
     assert not cs["reported"] and cs["detection_limit"] > cs["decision_threshold"] > 0
+
+
+def test_a_gain_error_is_corrected_from_the_matched_peaks_and_the_nuclides_found_again(library):
+    # Eu-152 and Co-60 recorded on a scale 0.4 % too high plus 0.5 keV: at 1408 keV the file is 6 keV (4 FWHM) off.
+    rng = np.random.default_rng(5)
+    lines = nuclide_lines(library, "Eu-152", 60000) + nuclide_lines(library, "Co-60", 8000)
+    spectrum = channels_of(rng.poisson(expected_counts(lines)), EDGES * 1.004 + 0.5)
+    result = Identifier(library).identify(spectrum, DetectorResponse(kind="semiconductor"))
+    fit = result.calibration
+    assert fit is not None and not fit.rescaled and len(fit.pairs) >= 5
+    for energy in (100.0, 700.0, 1400.0):  # the correction undoes the gain error within 0.1 keV
+        assert float(fit(energy * 1.004 + 0.5)) == pytest.approx(energy, abs=0.1)
+    assert fit.pairs["residual_kev"].abs().max() < 0.3
+    assert {"Eu-152", "Co-60"} <= set(result.reported)
+    peak = result.peaks.iloc[(result.peaks["energy_kev"] - 1332.49).abs().argmin()]
+    assert peak["energy_kev"] == pytest.approx(1332.49, abs=0.2)
+    assert peak["energy_file_kev"] == pytest.approx(1332.49 * 1.004 + 0.5, abs=0.2)
+
+
+def test_a_right_scale_is_kept_and_too_few_peaks_correct_nothing(library):
+    rng = np.random.default_rng(6)
+    right = channels_of(rng.poisson(expected_counts(nuclide_lines(library, "Co-60", 8000))), EDGES)
+    result = Identifier(library).identify(right, DetectorResponse(kind="semiconductor"))
+    assert result.reported == ["Co-60"]
+    # Two lines cannot fix a correction: the file's scale is kept, even 2 keV off.
+    shifted = channels_of(right.counts, EDGES + 2.0)
+    assert Identifier(library).identify(shifted, DetectorResponse(kind="semiconductor")).calibration is None
+    assert Identifier(library).identify(right, DetectorResponse(kind="semiconductor")).calibration is None
+
+
+def test_real_spectra_with_a_wrong_calibration_are_corrected_from_their_peaks(mirror, tmp_path_factory, library):
+    from tests.unit.test_gamma_formats import declared
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    opengamma = declared("gamma/opengamma/", mirror, downloads)
+    baldr = declared("gamma/baldr/", mirror, downloads)
+    paths = [opengamma / "I-124.html", opengamma / "Hg-197m.html", baldr / "measurements.h5"]
+    keep = ("Ba133", "Background", ".html")  # the NaI background is subtracted from the Ba-133 spectra
+    spectra = [s for p in paths for s in read_spectrum_file(p) if any(k in s.name for k in keep)]
+    summary, peaks, _ = identify_spectra(spectra, library, IdentifySettings())
+    summary = summary.set_index("file")
+    # I-124: the file reads 602.7 keV at 601.4 keV; corrected, the peak is within 0.3 keV of the line.
+    i124 = peaks[peaks["file"] == "I-124.html"]
+    peak = i124.iloc[(i124["energy_kev"] - 602.73).abs().argmin()]
+    assert peak["energy_kev"] == pytest.approx(602.73, abs=0.3) and peak["energy_file_kev"] < 601.6
+    assert (
+        summary.loc["I-124.html", "calibration"] == "corrected"
+        and "I-124" in summary.loc["I-124.html", "peak_nuclides"]
+    )
+    # Hg-197m: the file's gain is four times too high (Au K X-rays at 276 keV); rescaled from its own peaks.
+    hg = summary.loc["Hg-197m.html"]
+    assert hg["calibration"] == "rescaled" and float(hg["calibration_coefficients"].split(";")[1]) == pytest.approx(
+        0.25, abs=0.01
+    )
+    assert "Hg-197m" in hg["peak_nuclides"].split("+")
+    # NaI Ba-133 at 1.1 and 2.2 m: Ba-133 (its 356 keV line read at 365-368 keV), not I-131's 364 keV.
+    nai = summary[summary.index.str.contains("Ba133 @ (?:111|223)", regex=True)]
+    assert len(nai) == 2 and nai["peak_nuclides"].str.split("+").map(lambda n: "Ba-133" in n and "I-131" not in n).all()

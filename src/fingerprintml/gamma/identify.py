@@ -17,7 +17,11 @@
    group (of those with a well known efficiency) is a found peak or above its ISO 11929 decision threshold, and
    the χ² probability is at least ``min_consistency``; the counts it explains are taken from the peaks before
    the others are scored again.
-6. Peaks that the reported nuclides leave unexplained (residual net counts above their decision threshold and
+6. The energy scale is corrected from the found peaks matched to one nuclide's strong lines
+   (:func:`autocalibrate.refine_calibration`: at least ``calibration_min_peaks`` peaks spanning a factor two in
+   energy, a bounded correction, or a free gain only where the file's scale matches nothing) and the spectrum is
+   identified again on the corrected scale.
+7. Peaks that the reported nuclides leave unexplained (residual net counts above their decision threshold and
    ``search_sigma`` standard uncertainties) are listed: an unknown source is never forced into a known one.
 
 Detection limits: for every library nuclide's most detectable line, the ISO 11929 decision threshold and detection
@@ -35,6 +39,7 @@ import pandas as pd
 from scipy.special import ndtr
 from scipy.stats import chi2
 
+from fingerprintml.gamma.autocalibrate import CalibrationFit, refine_calibration
 from fingerprintml.gamma.detector import DetectorPreset
 from fingerprintml.gamma.peaks import (
     FWHM_PER_SIGMA,
@@ -107,7 +112,10 @@ class IdentifySettings:
     scintillators), ``efficiency_sd`` (relative uncertainty of the efficiency shape, growing as
     (``efficiency_low_kev`` / E)² below that energy, where windows and dead layers differ), ``min_significance`` and
     ``min_consistency`` (reporting), ``min_intensity`` (lines weaker than this per decay are not scored),
-    and the peak settings."""
+    the calibration refinement (``refine_calibration``; :func:`autocalibrate.refine_calibration` with line groups
+    of at least ``calibration_min_intensity`` per decay and ``calibration_min_efficiency``,
+    ``calibration_min_peaks``, ``calibration_max_shift_fwhm``, ``calibration_max_gain``,
+    ``calibration_min_peaks_rescaled``), and the peak settings."""
 
     match_fwhm: float = 0.5
     calibration_sd_kev: float = 0.1
@@ -117,6 +125,13 @@ class IdentifySettings:
     min_significance: float = 6.0
     min_consistency: float = 1e-3
     min_intensity: float = 0.002
+    refine_calibration: bool = True
+    calibration_min_intensity: float = 0.01
+    calibration_min_efficiency: float = 0.1
+    calibration_min_peaks: int = 3
+    calibration_max_shift_fwhm: float = 3.0
+    calibration_max_gain: float = 5.0
+    calibration_min_peaks_rescaled: int = 6
     peaks: PeakSettings = field(default_factory=PeakSettings)
 
 
@@ -127,13 +142,15 @@ class Identification:
     scored, with its ISO 11929 limits; ``reported`` the identified ones), ``resolution_peaks`` (how many peaks the
     resolution law was fitted to; 0: the given or starting law), ``lines`` (every scored nuclide's line groups:
     ``nuclide``, ``GROUP_COLUMNS``, ``strongest`` for the group its limits are given for; what activities and
-    limits in Bq are computed from)."""
+    limits in Bq are computed from), ``calibration`` (the correction of the file's energy scale fitted to the peaks,
+    None: the file's scale kept). Peak energies are on the corrected scale, ``energy_file_kev`` on the file's."""
 
     peaks: pd.DataFrame
     nuclides: pd.DataFrame
     fwhm: Law
     resolution_peaks: int
     lines: pd.DataFrame
+    calibration: CalibrationFit | None = None
 
     @property
     def reported(self) -> list[str]:
@@ -217,8 +234,52 @@ class Identifier:
         return estimate_resolution(spectrum, lambda e: np.sqrt(a + b * np.asarray(e, dtype=float)), self.settings.peaks)
 
     def identify(self, spectrum: Channels, detector: DetectorResponse | None = None) -> Identification:
-        """Peaks, nuclides (reported and not, with limits) and unexplained peaks of ``spectrum``."""
+        """Peaks, nuclides (reported and not, with limits) and unexplained peaks of ``spectrum``, on its energy
+        scale corrected from its own peaks where they support a correction (``settings.refine_calibration``)."""
         detector = detector or DetectorResponse()
+        result = self._identify(spectrum, detector)
+        efficiency = detector.efficiency or default_efficiency
+        fit = self.refine(result, efficiency) if self.settings.refine_calibration else None
+        edges = fit(spectrum.edges) if fit is not None else spectrum.edges
+        if fit is not None and np.all(np.diff(edges) > 0):
+            result = self._identify(Channels(spectrum.counts, spectrum.variance, edges), detector)
+            result.calibration = fit
+        else:
+            edges = spectrum.edges
+        file_energy = np.interp(result.peaks["energy_kev"].to_numpy(float), edges, spectrum.edges)
+        result.peaks.insert(1, "energy_file_kev", file_energy)
+        return result
+
+    def refine(self, result: Identification, efficiency: Law) -> CalibrationFit | None:
+        """The correction of the energy scale that the peaks of a first ``result`` support
+        (:func:`autocalibrate.refine_calibration` over every library nuclide's line groups of at least
+        ``calibration_min_intensity`` photons per decay where the relative ``efficiency`` is at least
+        ``calibration_min_efficiency``: L X-rays absorbed before the crystal neither calibrate nor are required;
+        the strongest line is the one of most intensity times efficiency), or None."""
+        settings = self.settings
+        lines = {}
+        for nuclide, table in self.library.groupby("nuclide", sort=True):
+            groups = line_groups(
+                table, result.fwhm, settings.peaks.min_energy_kev, np.inf, settings.calibration_min_intensity
+            )
+            relative = efficiency(groups["energy_kev"].to_numpy())
+            groups = groups.assign(intensity=groups["intensity"] * relative)[
+                relative >= settings.calibration_min_efficiency
+            ]
+            if len(groups):
+                lines[nuclide] = groups
+        return refine_calibration(
+            result.peaks,
+            lines,
+            result.fwhm,
+            min_peaks=settings.calibration_min_peaks,
+            max_shift_fwhm=settings.calibration_max_shift_fwhm,
+            max_gain=settings.calibration_max_gain,
+            min_peaks_rescaled=settings.calibration_min_peaks_rescaled,
+        )
+
+    def _identify(self, spectrum: Channels, detector: DetectorResponse) -> Identification:
+        """One pass of identification on the spectrum's energy scale as given."""
         settings = self.settings
         efficiency = detector.efficiency or default_efficiency
         fwhm, used = self.resolution(spectrum, detector)
@@ -417,7 +478,34 @@ def query_channels(spectra: list[Spectrum]) -> list[tuple[Spectrum, Channels]]:
     return pairs
 
 
-SUMMARY_COLUMNS = ["file", "peak_resolution", "peak_nuclides", "peak_series", "peak_significance", "unexplained_peaks"]
+SUMMARY_COLUMNS = [
+    "file",
+    "peak_resolution",
+    "peak_nuclides",
+    "peak_series",
+    "peak_significance",
+    "unexplained_peaks",
+    "calibration",
+    "calibration_nuclide",
+    "calibration_coefficients",
+    "calibration_residuals",
+]
+
+
+def calibration_summary(fit: CalibrationFit | None) -> dict[str, str]:
+    """The ``calibration*`` columns of :func:`identify_spectra` for a spectrum's ``fit``: ``file`` (kept),
+    ``corrected`` or ``rescaled``; the nuclide whose peaks fixed it; the coefficients of the corrected energy as a
+    polynomial of the file's (increasing powers, ';'-separated); each matched line's residual ('line:residual' keV)."""
+    if fit is None:
+        return {"calibration": "file", **dict.fromkeys(SUMMARY_COLUMNS[-3:], "")}
+    return {
+        "calibration": "rescaled" if fit.rescaled else "corrected",
+        "calibration_nuclide": str(fit.pairs["nuclide"].iloc[0]),
+        "calibration_coefficients": ";".join(f"{c:.6g}" for c in fit.coefficients),
+        "calibration_residuals": ";".join(
+            f"{p.line_kev:.2f}:{p.residual_kev:+.3f}" for p in fit.pairs.sort_values("line_kev").itertuples()
+        ),
+    }
 
 
 def identify_spectra(
@@ -433,7 +521,8 @@ def identify_spectra(
     block, :class:`DetectorPreset`), or with 'auto' a law fitted to each spectrum's own peaks.
 
     Returns three tables: per spectrum (``SUMMARY_COLUMNS``: the resolution law used, the reported
-    nuclides, their series, their significances, the unexplained peaks as 'energy keV (net counts, z sigma)'), the
+    nuclides, their series, their significances, the unexplained peaks as 'energy keV (net counts, z sigma)', the
+    energy calibration used: :func:`calibration_summary`), the
     found peaks (file, peak columns, the nuclides explaining each, ``unexplained``), and per spectrum and library
     nuclide the score and the ISO 11929 decision threshold and detection limit (net counts of its most detectable
     line). ``each``, where given, is called with every spectrum, its :class:`Identification` and its detector kind
@@ -465,6 +554,7 @@ def identify_spectra(
                     f"{p.energy_kev:.1f} keV ({p.residual_counts:.0f} counts, {p.residual_significance:.1f} sigma)"
                     for p in result.unexplained.itertuples()
                 ),
+                **calibration_summary(result.calibration),
             }
         )
         peaks.append(result.peaks.assign(file=spectrum.name))

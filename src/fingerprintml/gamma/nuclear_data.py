@@ -65,6 +65,22 @@ def members(nuclide: str, chain: list[str] | None, short_lived_days: float) -> d
     return found
 
 
+def daughter_series(nuclides: list[str], natural: set[str]) -> dict[str, str]:
+    """'<parent> series' for each listed nuclide that is not natural and has a direct daughter listed too, and for
+    that daughter (Hg-197m and its Hg-197, Lu-177m and Lu-177): a daughter reported beside its parent is grouped
+    with it, as the natural series are."""
+    import radioactivedecay as rd
+
+    series = {}
+    for parent in nuclides:
+        if parent in natural:
+            continue
+        for daughter in rd.Nuclide(parent).progeny():
+            if daughter in nuclides and daughter not in natural:
+                series[parent] = series[daughter] = f"{parent} series"
+    return series
+
+
 def member_lines(member: str, data: Mapping[str, Any]) -> pd.DataFrame:
     """Photon lines of one nuclide from decay_2012: energy (keV), intensity (per decay) and their uncertainties."""
     entry = data.get(_data_name(member))
@@ -120,7 +136,7 @@ def build_library(spec: Mapping[str, Any]) -> pd.DataFrame:
         )
     table["half_life_days"] = [rd.Nuclide(n).half_life("d") for n in table["nuclide"]]
     table["natural"] = table["nuclide"].isin(natural)
-    table["series"] = table["nuclide"].map(series).fillna("")
+    table["series"] = table["nuclide"].map({**daughter_series(spec["nuclides"], natural), **series}).fillna("")
     table = table.round({"energy_kev": 4, "energy_sd_kev": 4, "intensity": 6, "intensity_sd": 6})
     return table.sort_values(["nuclide", "energy_kev"]).reset_index(drop=True)[NUCLIDE_COLUMNS]
 
