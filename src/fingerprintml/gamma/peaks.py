@@ -29,6 +29,10 @@ in u²(0) and u²(y), is how much it changes when the clipping window is doubled
 large on a bump a few FWHM wide, which a wider window clips further). A spectrum less a
 measured background (``channels_of`` with ``background``) keeps the line: the subtraction has taken the curved
 environmental continuum away, and SNIP on net counts near zero would follow their noise.
+
+**Scattering features**: a found peak at the Compton edge or the backscatter energy of a stronger found peak, with
+less than ``scatter_fraction`` of its counts, is that feature, not a line (:func:`scatter_features`). The 511 keV
+annihilation line is searched with its Doppler broadening (:func:`with_annihilation`).
 """
 
 from __future__ import annotations
@@ -164,8 +168,9 @@ def near_annihilation(energy: np.ndarray | float, fwhm: Callable[[np.ndarray], n
 
 
 def with_continuum(spectrum: Channels, fwhm: Callable[[np.ndarray], np.ndarray], settings: PeakSettings) -> Channels:
-    """``spectrum`` with its :func:`continuum` for the law ``fwhm`` (as it is when ``settings.continuum_fwhm`` is 0
-    or the spectrum is ``net`` of a background)."""
+    """``spectrum`` with its :func:`continuum` for the law ``fwhm`` (widened at 511 keV: :func:`with_annihilation`)
+    and the continuum's shift with twice the window; ``spectrum`` as it is when ``settings.continuum_fwhm`` is 0 or
+    it is ``net`` of a background."""
     if settings.continuum_fwhm <= 0 or spectrum.net:
         return spectrum
     fwhm = with_annihilation(fwhm)
@@ -327,10 +332,10 @@ def search(spectrum: Channels, fwhm: Callable[[np.ndarray], np.ndarray], setting
     continuum (computed for ``fwhm`` when it has none and ``settings.continuum_fwhm`` > 0), and ``fwhm`` widened at
     511 keV (:func:`with_annihilation`); peaks that are another's Compton edge or backscatter peak are left out."""
     centres = spectrum.centres
-    fwhm = with_annihilation(fwhm)
-    sigma_channels = np.asarray(fwhm(np.maximum(centres, 1.0))) / spectrum.kev_per_channel(centres) / FWHM_PER_SIGMA
     if spectrum.continuum is None:
         spectrum = with_continuum(spectrum, fwhm, settings)
+    fwhm = with_annihilation(fwhm)
+    sigma_channels = np.asarray(fwhm(np.maximum(centres, 1.0))) / spectrum.kev_per_channel(centres) / FWHM_PER_SIGMA
     above = spectrum
     if spectrum.continuum is not None:
         above = Channels(spectrum.counts - spectrum.continuum, spectrum.variance, spectrum.edges, net=True)
