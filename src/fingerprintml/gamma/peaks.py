@@ -20,15 +20,15 @@ its variance (``background_variance``).
 **Continuum** (``continuum_fwhm`` > 0): a gross scintillator spectrum's continuum is curved (the rise above the
 threshold, the backscatter bump, Compton edges) on the scale of a few FWHM, where a line between two side regions is
 wrong. It is estimated by SNIP (``pybaselines.smooth.snip``: iterative clipping of each point to the mean of its
-neighbours at growing distances) on an axis where the resolution law's FWHM is constant, so one clipping window of
-``continuum_fwhm`` FWHM removes every peak and keeps every structure broader than that. The search filters and
-fits the counts less that continuum (the fit's line takes what is left); the ISO 11929 background of a region is
-the line between its side regions plus the continuum's departure from its own line between them (the level from
-the data, unbiased by the clipping; the curvature from the model). The curvature is a model's: its uncertainty,
-in u²(0) and u²(y), is how much it changes when the clipping window is doubled (small on a smooth exponential fall,
-large on a bump a few FWHM wide, which a wider window clips further). A spectrum less a
-measured background (``channels_of`` with ``background``) keeps the line: the subtraction has taken the curved
-environmental continuum away, and SNIP on net counts near zero would follow their noise.
+neighbours at shrinking distances, on the log-log-sqrt transform of the counts) on an axis where the resolution law's
+FWHM is constant, so one clipping window of ``continuum_fwhm`` FWHM removes every peak and keeps every structure broader
+than that. The search filters and fits the counts less that continuum (the fit's line takes what is left); the ISO 11929
+background of a region is the line between its side regions plus the continuum's departure from its own line between
+them (the level from the data, unbiased by the clipping; the curvature from the model). The curvature is a model's: its
+uncertainty, in u²(0) and u²(y), is how much it changes when the clipping window is doubled (small on a smooth
+exponential fall, large on a bump a few FWHM wide, which a wider window clips further). A spectrum less a measured
+background (``channels_of`` with ``background``) keeps the line: the subtraction has taken the curved environmental
+continuum away, and SNIP on net counts near zero would follow their noise.
 
 **Scattering features**: a found peak at the Compton edge or the backscatter energy of a stronger found peak, with
 less than ``scatter_fraction`` of its counts, is that feature, not a line (:func:`scatter_features`). The 511 keV
@@ -135,7 +135,8 @@ def continuum(
     spectrum: Channels, fwhm: Callable[[np.ndarray], np.ndarray], half_window_fwhm: float, points_per_fwhm: int = 4
 ) -> np.ndarray:
     """The continuum under the peaks of ``spectrum`` (counts per channel): SNIP with a clipping half-window of
-    ``half_window_fwhm`` FWHM of the law ``fwhm``, run on the counts rebinned to ``points_per_fwhm`` bins per FWHM
+    ``half_window_fwhm`` FWHM of the law ``fwhm``, run on the log-log-sqrt transform of the counts (gross counts:
+    negative ones count as zero) rebinned to ``points_per_fwhm`` bins per FWHM
     (the axis u(E) = ∫ dE / FWHM(E), where every peak has the same width) and mapped back to the channels through
     the cumulative counts, so the rebinning conserves counts both ways."""
     edges = spectrum.edges
@@ -146,7 +147,10 @@ def continuum(
     cumulative = np.concatenate([[0.0], np.cumsum(spectrum.counts)])
     rebinned = np.diff(np.interp(grid, u, cumulative)) / np.diff(grid)  # counts per unit bin of u
     half_window = max(round(half_window_fwhm * points_per_fwhm), 1)
-    baseline, _ = snip(rebinned, max_half_window=half_window, decreasing=True, smooth_half_window=1)
+    # log-log-sqrt: a strong peak compressed to a few times its continuum, so the clipping removes it (Morháč)
+    lls = np.log(np.log(np.sqrt(np.maximum(rebinned, 0.0) + 1) + 1) + 1)
+    clipped, _ = snip(lls, max_half_window=half_window, decreasing=True, smooth_half_window=1)
+    baseline = (np.exp(np.exp(clipped) - 1) - 1) ** 2 - 1
     return np.diff(np.interp(u, grid, np.concatenate([[0.0], np.cumsum(baseline * np.diff(grid))])))
 
 
