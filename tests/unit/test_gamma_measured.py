@@ -73,16 +73,29 @@ def test_a_name_without_a_truth_is_an_error_naming_it(name: str, source: str) ->
         spectrum_truth(name, source)
 
 
-def identification(rows: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({"file": list(rows), "peak_nuclides": list(rows.values()), "unexplained_peaks": ""})
+def identification(rows: dict[str, str], background: dict[str, str] | None = None) -> pd.DataFrame:
+    background = background or {}
+    return pd.DataFrame(
+        {
+            "file": list(rows),
+            "peak_nuclides": list(rows.values()),
+            "peak_background": [background.get(f, "") for f in rows],
+            "unexplained_peaks": "",
+        }
+    )
 
 
 def test_the_benchmark_counts_daughters_and_natural_lines_as_no_others() -> None:
     truths = {"a": "U-232", "b": "Cs-137", "c": "Pitchblende", "d": BACKGROUND, "e": BACKGROUND, "f": "Co-60"}
-    reported = {"a": "U-232+Th-232+Am-241", "b": "Cs-137+K-40+Co-60+Eu-152", "c": "U-238+K-40", "d": "K-40+Th-232"}
-    table = benchmark_table(identification({**reported, "e": "Am-241", "f": ""}), LIBRARY, truths).set_index("file")
-    assert table["labelled_found"].to_dict() == {"a": True, "b": True, "c": True, "d": True, "e": False, "f": False}
-    assert table["n_others"].to_dict() == {"a": 1, "b": 2, "c": 0, "d": 0, "e": 1, "f": 0}
+    truths["g"] = BACKGROUND
+    reported = {"a": "U-232+Th-232+Am-241", "b": "Cs-137+K-40+Co-60+Eu-152", "c": "U-238+K-40", "d": ""}
+    rows = identification({**reported, "e": "Am-241", "f": "", "g": "K-40"}, {"d": "K-40+Th-232", "g": "Th-232"})
+    table = benchmark_table(rows, LIBRARY, truths).set_index("file")
+    # a background passes with its natural lines listed as background, not with any source (g: K-40 as a source)
+    found = {"a": True, "b": True, "c": True, "d": True, "e": False, "f": False, "g": False}
+    assert table["labelled_found"].to_dict() == found
+    assert table.at["d", "background"] == "K-40+Th-232"
+    assert table["n_others"].to_dict() == {"a": 1, "b": 2, "c": 0, "d": 0, "e": 1, "f": 0, "g": 0}
     assert table.at["b", "others"] == "Co-60+Eu-152"
     summary = benchmark_summary(table.reset_index(), {"labelled": 0.5, "background": 1.0}).set_index("target")
     assert summary.loc["labelled", ["spectra", "passed"]].tolist() == [3, 2]

@@ -69,3 +69,8 @@ def test_baldr_builds_the_benchmark_the_benchmark_script_measures(workspace: Pat
     # issue #19: the source reported in >= 85 % of the 22 source spectra, shielded ones included
     assert summary.at["labelled", "spectra"] == 22 and summary.at["labelled", "share"] >= 0.85
     assert summary.at["labelled", "reached"] == "True"
+    # ... and the gross background spectrum with no source: its natural lines listed as background
+    assert summary.at["background", "reached"] == "True"
+    background = identification[identification["file"].str.endswith("] Background")].iloc[0]
+    assert background["peak_nuclides"] == "" and "K-40" in background["peak_background"].split("+")
+    assert str(background["peak_has_source"]) == "False"

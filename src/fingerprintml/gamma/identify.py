@@ -23,6 +23,11 @@
    identified again on the corrected scale.
 7. Peaks that the reported nuclides leave unexplained (residual net counts above their decision threshold and
    ``search_sigma`` standard uncertainties) are listed: an unknown source is never forced into a known one.
+7. **Background or source.** The natural nuclides and the decay series (K-40, U/Th chains, ``natural`` or with a
+   ``series`` in the library) are in every laboratory's background. One of them reported is a source only when its
+   found lines stand above the background: the sum of their net counts in the spectrum less its background
+   (``reference``) exceeds the ISO 11929 decision threshold of that sum; otherwise, and when no background is known,
+   it is listed as background. A background measurement is its own reference (nothing of it is a source).
 
 Detection limits: for every library nuclide's most detectable line, the ISO 11929 decision threshold and detection
 limit of its net counts (:func:`peaks.region_limits`).
@@ -31,7 +36,7 @@ limit of its net counts (:func:`peaks.region_limits`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -49,6 +54,7 @@ from fingerprintml.gamma.peaks import (
     estimate_resolution,
     region_limits,
     search,
+    with_continuum,
 )
 from fingerprintml.gamma.spectrum import Spectrum
 
@@ -79,6 +85,7 @@ NUCLIDE_COLUMNS = [
     "lines_found",
     "lines_expected",
     "reported",
+    "background",
     "decision_threshold",
     "detection_limit",
     "limit_line_kev",
@@ -139,11 +146,12 @@ class IdentifySettings:
 class Identification:
     """The result for one spectrum: ``peaks`` (found peaks with the nuclide explaining each, '' for none, and the
     residual net counts and significance left after the reported nuclides), ``nuclides`` (every library nuclide
-    scored, with its ISO 11929 limits; ``reported`` the identified ones), ``resolution_peaks`` (how many peaks the
-    resolution law was fitted to; 0: the given or starting law), ``lines`` (every scored nuclide's line groups:
-    ``nuclide``, ``GROUP_COLUMNS``, ``strongest`` for the group its limits are given for; what activities and
-    limits in Bq are computed from), ``calibration`` (the correction of the file's energy scale fitted to the peaks,
-    None: the file's scale kept). Peak energies are on the corrected scale, ``energy_file_kev`` on the file's."""
+    scored, with its ISO 11929 limits; ``reported`` the identified ones, ``background`` those of them attributed to
+    the environment), ``resolution_peaks`` (how many peaks the resolution law was fitted to; 0: the given or
+    starting law), ``lines`` (every scored nuclide's line groups: ``nuclide``, ``GROUP_COLUMNS``, ``strongest`` for
+    the group its limits are given for; what activities and limits in Bq are computed from), ``calibration`` (the
+    correction of the file's energy scale fitted to the peaks, None: the file's scale kept). Peak energies are on the
+    corrected scale, ``energy_file_kev`` on the file's."""
 
     peaks: pd.DataFrame
     nuclides: pd.DataFrame
@@ -154,8 +162,20 @@ class Identification:
 
     @property
     def reported(self) -> list[str]:
-        """The identified nuclides, most significant first."""
+        """The identified nuclides, sources and background, most significant first."""
         table = self.nuclides[self.nuclides["reported"]]
+        return table.sort_values("significance", ascending=False)["nuclide"].tolist()
+
+    @property
+    def sources(self) -> list[str]:
+        """The identified nuclides that are sources (not background), most significant first."""
+        background = set(self.background)
+        return [n for n in self.reported if n not in background]
+
+    @property
+    def background(self) -> list[str]:
+        """The identified natural nuclides attributed to the background, most significant first."""
+        table = self.nuclides[self.nuclides["reported"] & self.nuclides["background"]]
         return table.sort_values("significance", ascending=False)["nuclide"].tolist()
 
     @property
@@ -233,16 +253,21 @@ class Identifier:
         a, b = START_LAWS[kind]
         return estimate_resolution(spectrum, lambda e: np.sqrt(a + b * np.asarray(e, dtype=float)), self.settings.peaks)
 
-    def identify(self, spectrum: Channels, detector: DetectorResponse | None = None) -> Identification:
-        """Peaks, nuclides (reported and not, with limits) and unexplained peaks of ``spectrum``, on its energy
-        scale corrected from its own peaks where they support a correction (``settings.refine_calibration``)."""
+    def identify(
+        self, spectrum: Channels, detector: DetectorResponse | None = None, reference: Channels | None = None
+    ) -> Identification:
+        """Peaks, nuclides (reported and not, with limits, sources or background) and unexplained peaks of
+        ``spectrum``, on its energy scale corrected from its own peaks where they support a correction
+        (``settings.refine_calibration``); ``reference`` is the spectrum less its background (None: no background
+        known), against which reported natural nuclides are sources or background."""
         detector = detector or DetectorResponse()
-        result = self._identify(spectrum, detector)
+        result = self._identify(spectrum, detector, reference)
         efficiency = detector.efficiency or default_efficiency
         fit = self.refine(result, efficiency) if self.settings.refine_calibration else None
         edges = fit(spectrum.edges) if fit is not None else spectrum.edges
         if fit is not None and np.all(np.diff(edges) > 0):
-            result = self._identify(Channels(spectrum.counts, spectrum.variance, edges), detector)
+            corrected = None if reference is None else replace(reference, edges=edges)
+            result = self._identify(replace(spectrum, edges=edges), detector, corrected)
             result.calibration = fit
         else:
             edges = spectrum.edges
@@ -278,11 +303,13 @@ class Identifier:
             min_peaks_rescaled=settings.calibration_min_peaks_rescaled,
         )
 
-    def _identify(self, spectrum: Channels, detector: DetectorResponse) -> Identification:
+    def _identify(self, spectrum: Channels, detector: DetectorResponse, reference: Channels | None) -> Identification:
         """One pass of identification on the spectrum's energy scale as given."""
         settings = self.settings
         efficiency = detector.efficiency or default_efficiency
         fwhm, used = self.resolution(spectrum, detector)
+        spectrum = with_continuum(spectrum, fwhm, settings.peaks)
+        spectrum = with_continuum(spectrum, fwhm, settings.peaks)
         found = search(spectrum, fwhm, settings.peaks)
         residual = found["net_counts"].to_numpy(dtype=float).copy()
         low, high = max(settings.peaks.min_energy_kev, float(spectrum.edges[0])), float(spectrum.edges[-1])
@@ -314,12 +341,17 @@ class Identifier:
             index = self._strongest(groups)
             strongest = groups.iloc[index]
             lines.append(groups.assign(nuclide=nuclide, strongest=np.arange(len(groups)) == index)[LINE_COLUMNS])
+            labels = self._labels(nuclide)
+            environmental = labels["natural"] or bool(labels["series"])
             rows.append(
                 {
                     "nuclide": nuclide,
-                    **self._labels(nuclide),
+                    **labels,
                     **score,
                     "reported": nuclide in reported,
+                    "background": nuclide in reported
+                    and environmental
+                    and not self._above_background(groups, reference, fwhm),
                     "decision_threshold": strongest["decision_threshold"],
                     "detection_limit": strongest["detection_limit"],
                     "limit_line_kev": strongest["energy_kev"],
@@ -338,6 +370,19 @@ class Identifier:
         )
         line_table = pd.concat(lines, ignore_index=True) if lines else pd.DataFrame(columns=LINE_COLUMNS)
         return Identification(peaks, nuclides, fwhm, used, line_table)
+
+    def _above_background(self, groups: pd.DataFrame, reference: Channels | None, fwhm: Law) -> bool:
+        """Whether the found lines of ``groups`` have, summed, net counts above their ISO 11929 decision threshold in
+        ``reference`` (the spectrum less its background; None: no background known, so not)."""
+        found = groups[groups["peak"] >= 0]
+        if reference is None or found.empty:
+            return False
+        limits = np.array(
+            [region_limits(reference, e, float(fwhm(e)), self.settings.peaks) for e in found["energy_kev"]]
+        )
+        net, threshold = limits[:, 0], limits[:, 2]
+        keep = np.isfinite(net) & np.isfinite(threshold)
+        return bool(keep.any() and net[keep].sum() > np.sqrt(np.sum(threshold[keep] ** 2)))
 
     def _labels(self, nuclide: str) -> dict[str, object]:
         row = self.library[self.library["nuclide"] == nuclide].iloc[0]
@@ -436,6 +481,7 @@ class Identifier:
     def _passes(self, score: dict[str, float]) -> bool:
         return (
             score["significance"] >= self.settings.min_significance
+            and score["lines_found"] >= 1
             and score["consistency"] >= self.settings.min_consistency
             and bool(score.get("strongest_found"))
         )
@@ -451,39 +497,55 @@ def detector_kind(fwhm: Law) -> str:
 
 
 def strip_peaks(spectrum: Channels, found: pd.DataFrame) -> Channels:
-    """``spectrum`` less the fitted Gaussians of the ``found`` peaks (variance kept)."""
+    """``spectrum`` less the fitted Gaussians of the ``found`` peaks (variance and continuum kept)."""
     edges, counts = spectrum.edges, spectrum.counts.copy()
     for peak in found.itertuples():
         sigma = peak.fwhm_kev / FWHM_PER_SIGMA
         counts -= peak.net_counts * np.diff(ndtr((edges - peak.energy_kev) / sigma))
-    return Channels(counts, spectrum.variance, edges)
+    return Channels(counts, spectrum.variance, edges, spectrum.continuum, spectrum.net, spectrum.continuum_shift)
 
 
-def query_channels(spectra: list[Spectrum]) -> list[tuple[Spectrum, Channels]]:
+def query_channels(spectra: list[Spectrum]) -> list[tuple[Spectrum, Channels, Channels | None]]:
     """Each spectrum on its channels, less the background measured with it where its live time is known: the
     spectrum named ``... Background`` of the same file (a PyRIID SampleSet's), scaled by live time, on the same
-    channels. A ``Spectrum.background`` without live time (the OpenGamma traces) is not subtracted."""
+    channels. A ``Spectrum.background`` without live time (the OpenGamma traces) is not subtracted from the
+    searched spectrum.
+
+    The third element is the reference of the background attribution (:meth:`Identifier.identify`): the spectrum
+    less its background, i.e. the net channels where a background was subtracted, the spectrum less its
+    ``Spectrum.background`` trace as the file gives it (the file's own 'Clean' spectrum), the background measurement
+    less itself, or None where no background is known."""
     backgrounds = {s.name.split("[")[0]: s for s in spectra if s.name.endswith("] Background")}
-    pairs = []
+    triples = []
     for spectrum in spectra:
+        energies = spectrum.channel_energies
         background = backgrounds.get(spectrum.name.split("[")[0])
-        if background is None or background is spectrum or len(background.counts) != len(spectrum.counts):
-            pairs.append((spectrum, channels_of(spectrum.counts, spectrum.channel_energies)))
+        if background is not None and len(background.counts) == len(spectrum.counts):
+            scale = spectrum.live_time / background.live_time if background is not spectrum else 1.0
+            counts = scale * np.asarray(background.counts, dtype=float)
+            net = channels_of(spectrum.counts, energies, counts, scale * counts)
+            if background is spectrum:
+                triples.append((spectrum, channels_of(spectrum.counts, energies), net))
+            else:
+                triples.append((spectrum, net, net))
             continue
-        scale = spectrum.live_time / background.live_time
-        counts = np.asarray(background.counts, dtype=float)
-        pairs.append(
-            (spectrum, channels_of(spectrum.counts, spectrum.channel_energies, scale * counts, scale**2 * counts))
-        )
-    return pairs
+        gross = channels_of(spectrum.counts, energies)
+        trace = spectrum.background
+        reference = None
+        if trace is not None and len(trace) == len(spectrum.counts):
+            reference = channels_of(spectrum.counts, energies, np.asarray(trace, dtype=float))
+        triples.append((spectrum, gross, reference))
+    return triples
 
 
 SUMMARY_COLUMNS = [
     "file",
     "peak_resolution",
+    "peak_has_source",
     "peak_nuclides",
     "peak_series",
     "peak_significance",
+    "peak_background",
     "unexplained_peaks",
     "calibration",
     "calibration_nuclide",
@@ -516,13 +578,15 @@ def identify_spectra(
     *,
     each: Callable[[Spectrum, Identification, str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Peak-based identification of ``spectra`` (a background measured with them subtracted:
-    :func:`query_channels`) with the resolution law of the ``detector`` (``gamma.query_detector``: a preset name or
-    block, :class:`DetectorPreset`), or with 'auto' a law fitted to each spectrum's own peaks.
+    """Peak-based identification of ``spectra`` (a background measured with them subtracted, and the reference of
+    the background attribution: :func:`query_channels`) with the resolution law of the ``detector``
+    (``gamma.query_detector``: a preset name or block, :class:`DetectorPreset`), or with 'auto' a law fitted to
+    each spectrum's own peaks.
 
-    Returns three tables: per spectrum (``SUMMARY_COLUMNS``: the resolution law used, the reported
-    nuclides, their series, their significances, the unexplained peaks as 'energy keV (net counts, z sigma)', the
-    energy calibration used: :func:`calibration_summary`), the
+    Returns three tables: per spectrum (``SUMMARY_COLUMNS``: the resolution law used, whether a source is
+    reported, the source nuclides, their series, their significances, the natural nuclides attributed to the
+    background, the unexplained peaks as 'energy keV (net counts, z sigma)', the energy calibration used:
+    :func:`calibration_summary`), the
     found peaks (file, peak columns, the nuclides explaining each, ``unexplained``), and per spectrum and library
     nuclide the score and the ISO 11929 decision threshold and detection limit (net counts of its most detectable
     line). ``each``, where given, is called with every spectrum, its :class:`Identification` and its detector kind
@@ -535,9 +599,9 @@ def identify_spectra(
         preset = DetectorPreset.from_config(detector, "gamma.query_detector")
         response, name = DetectorResponse(fwhm=preset.fwhm), preset.name
     summaries, peaks, limits = [], [], []
-    for spectrum, channels in query_channels(spectra):
-        result = identifier.identify(channels, response)
-        reported = result.nuclides.set_index("nuclide").loc[result.reported]
+    for spectrum, channels, reference in query_channels(spectra):
+        result = identifier.identify(channels, response, reference)
+        reported = result.nuclides.set_index("nuclide").loc[result.sources]
         kind = response.kind or detector_kind(result.fwhm)
         if each is not None:
             each(spectrum, result, kind)
@@ -547,9 +611,11 @@ def identify_spectra(
                 "file": spectrum.name,
                 "peak_resolution": f"{name} ({kind}{named}; FWHM {float(result.fwhm(662.0)):.3g} keV at 662 keV, "
                 f"fitted to {result.resolution_peaks} peaks)",
-                "peak_nuclides": "+".join(result.reported),
+                "peak_has_source": bool(result.sources),
+                "peak_nuclides": "+".join(result.sources),
                 "peak_series": "+".join(sorted({s for s in reported["series"] if s})),
                 "peak_significance": ";".join(f"{n}:{z:.1f}" for n, z in reported["significance"].items()),
+                "peak_background": "+".join(result.background),
                 "unexplained_peaks": "; ".join(
                     f"{p.energy_kev:.1f} keV ({p.residual_counts:.0f} counts, {p.residual_significance:.1f} sigma)"
                     for p in result.unexplained.itertuples()

@@ -37,6 +37,7 @@ BENCHMARK_COLUMNS = [
     "truth",
     "natural_sample",
     "reported",
+    "background",
     "labelled_found",
     "others",
     "n_others",
@@ -80,15 +81,16 @@ def spectrum_truth(name: str, source: str) -> str:
 
 
 def benchmark_table(identification: pd.DataFrame, library: pd.DataFrame, truths: Mapping[str, str]) -> pd.DataFrame:
-    """Per spectrum of ``identification`` (:func:`identify_spectra`'s summary): its truth, the reported nuclides,
-    whether the labelled one was found (a natural sample: one of its series reported; a background: no nuclide
-    that is not natural), the others reported that are neither natural (K-40, U/Th series) nor of the label's series,
-    and the unexplained peaks.
+    """Per spectrum of ``identification`` (:func:`identify_spectra`'s summary): its truth, the reported sources
+    and the natural nuclides attributed to the background, whether the labelled one was found (a natural sample:
+    one of its series reported as a source; a background: no source), the others reported that are neither natural
+    (K-40, U/Th series) nor of the label's series, and the unexplained peaks.
 
     Parameters
     ----------
     identification
-        The per-spectrum table of :func:`identify_spectra` (``file``, ``peak_nuclides``, ``unexplained_peaks``).
+        The per-spectrum table of :func:`identify_spectra` (``file``, ``peak_nuclides``, ``peak_background``,
+        ``unexplained_peaks``).
     library
         The nuclide library (``nuclide``, ``series``, ``natural``).
     truths
@@ -109,7 +111,7 @@ def benchmark_table(identification: pd.DataFrame, library: pd.DataFrame, truths:
             if n != truth and not nuclides.at[n, "natural"] and nuclides.at[n, "series"] not in series
         ]
         if truth == BACKGROUND:
-            found = not others
+            found = not reported
         elif natural:
             found = bool(series & {nuclides.at[n, "series"] for n in reported})
         else:
@@ -120,6 +122,7 @@ def benchmark_table(identification: pd.DataFrame, library: pd.DataFrame, truths:
                 "truth": truth,
                 "natural_sample": natural,
                 "reported": row.peak_nuclides,
+                "background": row.peak_background,
                 "labelled_found": found,
                 "others": "+".join(others),
                 "n_others": len(others),

@@ -265,7 +265,7 @@ def fit_efficiency(
     activity = pd.Series(sources["activity_bq"].to_numpy(dtype=float) * decay, index=sources.index)
     activity_rel_sd = (sources["activity_bq_sd"] / sources["activity_bq"]).astype(float)
     response = DetectorResponse() if detector == "auto" else DetectorResponse(fwhm=_preset(detector, "").fwhm)
-    _, channels = query_channels([spectrum])[0]
+    _, channels, _ = query_channels([spectrum])[0]
     identifier = Identifier(library[library["nuclide"].isin(sources.index)], settings)
     result = identifier.identify(channels, response)
     lines = result.lines[(result.lines["peak"] >= 0) & (result.lines["net"] > 0)]
