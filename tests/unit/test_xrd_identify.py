@@ -46,11 +46,13 @@ def cosine_ranking(library: list[FitPhase]):
     return scores
 
 
-def settings(candidates: int) -> IdentifySettings:
-    return IdentifySettings(Radiation(CU1), top_k=3, candidates=candidates, fit=FitSettings())
+def settings(candidates: int, remainder_candidates: int) -> IdentifySettings:
+    return IdentifySettings(Radiation(CU1), 3, candidates, FitSettings(min_confidence=0.5), remainder_candidates)
 
 
-def identify(counts: np.ndarray, library: list[FitPhase], candidates: int, confidence_map=None):
+def identify(
+    counts: np.ndarray, library: list[FitPhase], candidates: int, remainder_candidates: int = 0, confidence_map=None
+):
     two_theta = np.arange(15.0, 85.0, 0.04)
     return identify_pattern(
         two_theta,
@@ -60,7 +62,7 @@ def identify(counts: np.ndarray, library: list[FitPhase], candidates: int, confi
         library,
         grid=GRID,
         model_wavelength=CU1,
-        settings=settings(candidates),
+        settings=settings(candidates, remainder_candidates),
         preprocessing=PREPROCESSING,
         confidence_map=confidence_map,
     )
@@ -78,7 +80,7 @@ def test_a_minor_phase_ranked_low_on_the_mixture_is_proposed_from_the_remainder(
     alone = fit_pattern(two_theta, counts, library, Radiation(CU1), FitSettings(), ranking[:1].tolist())
     assert [p.name for p in alone.phases] == ["Ni"] and alone.unexplained
     # Ranked again on what Ni leaves, CsCl is proposed and fitted, both at their weight fractions.
-    components, result = identify(counts, library, candidates=1)
+    components, result = identify(counts, library, candidates=1, remainder_candidates=1)
     found = {NAMES[int(c.top[0])]: c.weight_fraction for c in components}
     assert found == pytest.approx({"Ni": 0.85, "CsCl": 0.15}, abs=0.03)
     assert result.unexplained == []

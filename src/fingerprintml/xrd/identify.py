@@ -57,12 +57,14 @@ REJECT_COLUMNS = ["query", "reason"]
 class IdentifySettings:
     """How measured patterns are identified (``xrd.identify``): the radiation of files that do not declare theirs
     (K-alpha1, and K-alpha2 with its intensity ratio; XRDML files give their own), how many phases the network
-    proposes to the whole-pattern fit (``candidates``) and how that fit runs (``fit``)."""
+    proposes to the whole-pattern fit (``candidates``), how many it proposes for the counts the fitted phases leave
+    unexplained after each phase (``remainder_candidates``, 0: none) and how that fit runs (``fit``)."""
 
     query_radiation: Radiation
     top_k: int
     candidates: int
     fit: FitSettings
+    remainder_candidates: int = 0
 
     @classmethod
     def from_config(cls, identify: Mapping[str, Any]) -> IdentifySettings:
@@ -74,6 +76,7 @@ class IdentifySettings:
             top_k=int(identify["top_k"]),
             candidates=int(identify["candidates"]),
             fit=FitSettings.from_config(identify["fit"]),
+            remainder_candidates=int(identify.get("remainder_candidates", 0)),
         )
 
 
@@ -126,8 +129,8 @@ def identify_pattern(
     ``settings.candidates`` best phases are the candidates of the whole-pattern fit
     (:func:`fingerprintml.xrd.refine.fit_pattern`) on the measured counts, restricted to the angles the library's
     reflections reach (the model grid at the measured wavelength); after each phase the fit adds, the network's
-    ``settings.candidates`` best for the counts the fitted phases leave unexplained join them (preprocessed as a
-    query is). With a ``confidence_map`` the fit reports only
+    ``settings.remainder_candidates`` best for the counts the fitted phases leave unexplained join them
+    (preprocessed as a query is). With a ``confidence_map`` the fit reports only
     phases at least ``settings.fit.min_confidence`` likely present; a phase it dropped is listed second in the
     ranking of the reported phase whose fitted pattern it overlaps most (an alternative, not a finding). Returns
     the fitted phases as components (the fitted phase first in its ranking) and the fit."""
@@ -139,7 +142,7 @@ def identify_pattern(
 
     def propose(fit_two_theta: np.ndarray, remainder: np.ndarray) -> list[int]:
         remainder = prepare_query(fit_two_theta, remainder, grid, radiation.kalpha1, model_wavelength, preprocessing)
-        return np.argsort(-score_fn(remainder[None])[0])[: settings.candidates].tolist()
+        return np.argsort(-score_fn(remainder[None])[0])[: settings.remainder_candidates].tolist()
 
     def confidence(phase: PhaseResult) -> float:
         features = phase_features(phase.evidence, phase.weight_fraction, phase.weight_fraction_sd, scores[phase.index])
@@ -153,7 +156,7 @@ def identify_pattern(
         settings.fit,
         ranked[: settings.candidates].tolist(),
         confidence=None if confidence_map is None else confidence,
-        propose=propose,
+        propose=propose if settings.remainder_candidates else None,
     )
     areas = result.components.sum(axis=1)
     alternatives: list[list[int]] = [[] for _ in result.phases]

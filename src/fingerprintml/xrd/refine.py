@@ -80,7 +80,7 @@ class FitSettings:
     min_confidence
         With a calibrated confidence given to :func:`fit_pattern`, a phase is reported only if its P(present) is at
         least this; the least likely one below is dropped and the rest refitted (a phase more likely absent than
-        present is an alternative, not a finding).
+        present is an alternative, not a finding); 0: none dropped.
     impurity_sigma
         Residuals above the model beyond this many standard deviations cost only logarithmically more (intensity
         of a phase outside the model, :func:`impurity_cost`), so such peaks pull neither the background, nor the
@@ -106,7 +106,7 @@ class FitSettings:
     final_evaluations: int = 25
     min_evidence: float = 40.0
     min_significance: float = 3.0
-    min_confidence: float = 0.5
+    min_confidence: float = 0.0
     impurity_sigma: float = 3.0
     robust_iterations: int = 8
     noise_sigma: float = 6.0
