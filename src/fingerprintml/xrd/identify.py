@@ -28,7 +28,7 @@ from fingerprintml.xrd.patterns import (
     preprocess,
     read_measured_pattern,
 )
-from fingerprintml.xrd.refine import FitPhase, FitResult, FitSettings, Radiation, fit_pattern
+from fingerprintml.xrd.refine import FitPhase, FitResult, FitSettings, PhaseResult, Radiation, fit_pattern
 from fingerprintml.xrd.reflections import Reflections, wavelength_of
 from fingerprintml.xrd.train import predict_logits
 from fingerprintml.xrd.xrdml import read_xrdml
@@ -57,12 +57,14 @@ REJECT_COLUMNS = ["query", "reason"]
 class IdentifySettings:
     """How measured patterns are identified (``xrd.identify``): the radiation of files that do not declare theirs
     (K-alpha1, and K-alpha2 with its intensity ratio; XRDML files give their own), how many phases the network
-    proposes to the whole-pattern fit (``candidates``) and how that fit runs (``fit``)."""
+    proposes to the whole-pattern fit (``candidates``), how many it proposes for the counts the fitted phases leave
+    unexplained after each phase (``remainder_candidates``, 0: none) and how that fit runs (``fit``)."""
 
     query_radiation: Radiation
     top_k: int
     candidates: int
     fit: FitSettings
+    remainder_candidates: int = 0
 
     @classmethod
     def from_config(cls, identify: Mapping[str, Any]) -> IdentifySettings:
@@ -74,6 +76,7 @@ class IdentifySettings:
             top_k=int(identify["top_k"]),
             candidates=int(identify["candidates"]),
             fit=FitSettings.from_config(identify["fit"]),
+            remainder_candidates=int(identify.get("remainder_candidates", 0)),
         )
 
 
@@ -97,8 +100,8 @@ def prepare_query(
 @dataclass(frozen=True)
 class Component:
     """One phase of an identified pattern: the network's ranking with the fitted phase first, their scores, and
-    the fitted phase's share of the diffracted intensity, its weight fraction and the F statistic it was added
-    with."""
+    the fitted phase's share of the diffracted intensity, its weight fraction, the F statistic it was added
+    with and its confidence."""
 
     top: np.ndarray
     scores: np.ndarray
@@ -106,13 +109,7 @@ class Component:
     weight_fraction: float
     weight_fraction_sd: float
     evidence: float
-
-    def confidence(self, confidence_map: ConfidenceMap | None) -> float:
-        """P(the phase is present) by ``confidence_map``; NaN without one."""
-        if confidence_map is None:
-            return np.nan
-        features = phase_features(self.evidence, self.weight_fraction, self.weight_fraction_sd, self.scores[0])
-        return float(confidence_map(features)[0])
+    confidence: float  # calibrated P(present); NaN when identified without a confidence map
 
 
 def identify_pattern(
@@ -126,24 +123,49 @@ def identify_pattern(
     model_wavelength: float,
     settings: IdentifySettings,
     preprocessing: Preprocessing,
+    confidence_map: ConfidenceMap | None = None,
 ) -> tuple[list[Component], FitResult]:
     """Identify the phases of one measured pattern: the network ranks the preprocessed pattern, its
     ``settings.candidates`` best phases are the candidates of the whole-pattern fit
     (:func:`fingerprintml.xrd.refine.fit_pattern`) on the measured counts, restricted to the angles the library's
-    reflections reach (the model grid at the measured wavelength). Returns the fitted phases as components (the
-    fitted phase first in its ranking) and the fit."""
+    reflections reach (the model grid at the measured wavelength); after each phase the fit adds, the network's
+    ``settings.remainder_candidates`` best for the counts the fitted phases leave unexplained join them
+    (preprocessed as a query is). With a ``confidence_map`` the fit reports only
+    phases at least ``settings.fit.min_confidence`` likely present; a phase it dropped is listed second in the
+    ranking of the reported phase whose fitted pattern it overlaps most (an alternative, not a finding). Returns
+    the fitted phases as components (the fitted phase first in its ranking) and the fit."""
     query = prepare_query(two_theta, counts, grid, radiation.kalpha1, model_wavelength, preprocessing)
     scores = score_fn(query[None])[0]
     ranked = np.argsort(-scores)
     reach = convert_wavelength(np.array([grid.start, grid.stop]), model_wavelength, radiation.kalpha1)
     inside = (two_theta >= reach[0]) & (two_theta <= np.nan_to_num(reach[1], nan=180.0))
+
+    def propose(fit_two_theta: np.ndarray, remainder: np.ndarray) -> list[int]:
+        remainder = prepare_query(fit_two_theta, remainder, grid, radiation.kalpha1, model_wavelength, preprocessing)
+        return np.argsort(-score_fn(remainder[None])[0])[: settings.remainder_candidates].tolist()
+
+    def confidence(phase: PhaseResult) -> float:
+        features = phase_features(phase.evidence, phase.weight_fraction, phase.weight_fraction_sd, scores[phase.index])
+        return float(confidence_map(features)[0])
+
     result = fit_pattern(
-        two_theta[inside], counts[inside], library, radiation, settings.fit, ranked[: settings.candidates].tolist()
+        two_theta[inside],
+        counts[inside],
+        library,
+        radiation,
+        settings.fit,
+        ranked[: settings.candidates].tolist(),
+        confidence=None if confidence_map is None else confidence,
+        propose=propose if settings.remainder_candidates else None,
     )
     areas = result.components.sum(axis=1)
+    alternatives: list[list[int]] = [[] for _ in result.phases]
+    for phase, column in result.dropped if len(result.phases) else []:
+        alternatives[int(np.argmax(result.components @ column))].append(phase.index)
     components = []
-    for phase, area in zip(result.phases, areas, strict=True):
-        top = np.array([phase.index, *(int(c) for c in ranked if int(c) != phase.index)][: settings.top_k])
+    for phase, area, dropped in zip(result.phases, areas, alternatives, strict=True):
+        first = [phase.index, *dropped]
+        top = np.array([*first, *(int(c) for c in ranked if int(c) not in first)][: settings.top_k])
         components.append(
             Component(
                 top,
@@ -152,6 +174,7 @@ def identify_pattern(
                 phase.weight_fraction,
                 phase.weight_fraction_sd,
                 phase.evidence,
+                phase.confidence,
             )
         )
     return components, result
@@ -186,11 +209,9 @@ def identify_rows(
     components: list[Component],
     result: FitResult,
     phases: pd.DataFrame,
-    confidence_map: ConfidenceMap | None = None,
 ) -> list[dict]:
     rows = []
     for number, component in enumerate(components, start=1):
-        confidence = component.confidence(confidence_map)
         for rank, (index, score) in enumerate(zip(component.top, component.scores, strict=True), start=1):
             phase = phases.iloc[int(index)]
             rows.append(
@@ -205,7 +226,7 @@ def identify_rows(
                     "weight": component.weight,
                     "weight_fraction": component.weight_fraction,
                     "weight_fraction_sd": component.weight_fraction_sd,
-                    "confidence": confidence,
+                    "confidence": component.confidence,
                     "rwp": result.rwp,
                     "unexplained_peaks": format_peaks(result.unexplained),
                 }
@@ -234,8 +255,9 @@ def identify_folder(
     impossible (see :func:`fingerprintml.xrd.patterns.check_pattern`), outside the model's grid, or explained by no
     library phase. Every file is in exactly one of the two tables; a bad file never stops the others. With
     ``figures`` a folder, each identified query's fit is drawn there (``<query stem>.pdf/.png``). With a
-    ``confidence_map`` (:mod:`fingerprintml.xrd.calibrate`), each reported phase gets its calibrated confidence,
-    else the column is empty."""
+    ``confidence_map`` (:mod:`fingerprintml.xrd.calibrate`), each reported phase gets its calibrated confidence and
+    phases below ``settings.fit.min_confidence`` are alternatives, not reported (:func:`identify_pattern`); else the
+    column is empty."""
     fit_phases = fit_library([library[c] for c in classes], phases.iloc[classes])
     class_phases = phases.iloc[classes].reset_index(drop=True)
     listing = Path(folder).iterdir() if isinstance(folder, str | os.PathLike) else map(Path, folder)
@@ -254,6 +276,7 @@ def identify_folder(
                 model_wavelength=wavelength,
                 settings=settings,
                 preprocessing=preprocessing,
+                confidence_map=confidence_map,
             )
         except PatternReadError as error:
             reason = str(error) if str(error).startswith(path.name) else f"{path.name}: {error}"
@@ -261,11 +284,13 @@ def identify_folder(
             rejects.append({"query": path.name, "reason": reason})
             continue
         if not components:
-            reason = f"{path.name}: no library phase explains the pattern (the fit added none above noise)"
+            formulas = class_phases["formula"]
+            dropped = "".join(f"; {formulas.iloc[p.index]} dropped ({p.confidence:.2f})" for p, _ in result.dropped)
+            reason = f"{path.name}: no library phase explains the pattern (the fit added none above noise{dropped})"
             log.warning("rejected %s", reason)
             rejects.append({"query": path.name, "reason": reason})
             continue
-        rows += identify_rows(path.name, components, result, class_phases, confidence_map)
+        rows += identify_rows(path.name, components, result, class_phases)
         if figures is not None:
             names = [class_phases["formula"].iloc[int(c.top[0])] for c in components]
             stem = Path(figures) / path.stem

@@ -23,14 +23,14 @@ projection) by re-weighted least squares, scales non-negative.
 A phase is added when the F statistic of its parameters (the fall of that cost per added parameter over the noise
 variance of the model with it, from the residuals below the model, which peaks of phases outside the library
 cannot reach) exceeds ``min_evidence``; a phase whose weight fraction ends below ``min_significance`` standard
-deviations is dropped.
+deviations is dropped, and, given a calibrated confidence, one whose P(present) is below ``min_confidence``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,6 +77,10 @@ class FitSettings:
     min_significance
         A phase is reported only if its weight fraction is at least this many standard deviations; the least
         significant one below is dropped and the rest refitted (a phase at 0 +- sd is not a phase of the sample).
+    min_confidence
+        With a calibrated confidence given to :func:`fit_pattern`, a phase is reported only if its P(present) is at
+        least this; the least likely one below is dropped and the rest refitted (a phase more likely absent than
+        present is an alternative, not a finding); 0: none dropped.
     impurity_sigma
         Residuals above the model beyond this many standard deviations cost only logarithmically more (intensity
         of a phase outside the model, :func:`impurity_cost`), so such peaks pull neither the background, nor the
@@ -102,6 +106,7 @@ class FitSettings:
     final_evaluations: int = 25
     min_evidence: float = 40.0
     min_significance: float = 3.0
+    min_confidence: float = 0.0
     impurity_sigma: float = 3.0
     robust_iterations: int = 8
     noise_sigma: float = 6.0
@@ -176,6 +181,7 @@ class PhaseResult:
     weight_fraction: float = math.nan
     weight_fraction_sd: float = math.nan
     evidence: float = math.nan  # F statistic of the phase's parameters when it was added
+    confidence: float = math.nan  # calibrated P(present), when a confidence was given to the fit
 
 
 @dataclass
@@ -190,6 +196,8 @@ class FitResult:
     background: np.ndarray
     components: np.ndarray  # (phases, points) each phase's fitted contribution
     unexplained: list[tuple[float, float]] = field(default_factory=list)  # (2theta, % of the strongest peak)
+    # Phases added, then dropped (not significant or not likely present), with their fitted contribution then.
+    dropped: list[tuple[PhaseResult, np.ndarray]] = field(default_factory=list)
 
     @property
     def calculated(self) -> np.ndarray:
@@ -432,14 +440,23 @@ def fit_pattern(
     radiation: Radiation,
     settings: FitSettings,
     candidates: Sequence[int] | None = None,
+    confidence: Callable[[PhaseResult], float] | None = None,
+    propose: Callable[[np.ndarray, np.ndarray], Sequence[int]] | None = None,
 ) -> FitResult:
     """Phases of ``library`` (restricted to ``candidates`` if given) added one at a time, on the pattern binned to
     ``settings.bin_step``, while the F statistic of the best candidate's parameters (the fall of the cost per
     added parameter over the noise variance, :func:`robust_variance`, of the larger model) exceeds
-    ``settings.min_evidence``;
-    each chosen phase refined to convergence before the next is weighed; then phases whose weight fraction is
-    below ``settings.min_significance`` standard deviations dropped one at a time (the rest refitted), weight
-    fractions with their uncertainties and the unexplained peaks of the final fit."""
+    ``settings.min_evidence``; each chosen phase refined to convergence before the next is weighed.
+
+    With ``propose`` (two-theta and the counts the chosen phases leave unexplained -> library indices), the phases
+    it proposes for that remainder join the candidates before each further step: a classifier ranks a mixture as
+    its major phase, and a minor phase only once the major one is taken away.
+
+    Then phases whose weight fraction is below ``settings.min_significance`` standard deviations are dropped one at
+    a time (the rest refitted), and, with a ``confidence`` (a phase's calibrated P(present),
+    :mod:`fingerprintml.xrd.confidence`), those below ``settings.min_confidence`` likewise; they are kept in
+    :attr:`FitResult.dropped`. The result has the weight fractions with their uncertainties and the unexplained
+    peaks of the final fit."""
     pool = list(range(len(library))) if candidates is None else list(candidates)
     two_theta, counts = binned(two_theta, counts, settings.bin_step)
     chosen: list[int] = []
@@ -447,7 +464,13 @@ def fit_pattern(
     background_only = PatternModel([], two_theta, counts, radiation, settings)
     chi2 = float(np.sum(background_only.residual(np.array([0.0])) ** 2))
     evidence: list[float] = []
-    while len(chosen) < settings.max_phases and len(chosen) < len(pool):
+    while len(chosen) < settings.max_phases:
+        if propose is not None and chosen:
+            model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+            columns = model.columns(params)
+            pool += [c for c in propose(two_theta, counts - model.linear(columns)[1] @ columns) if c not in pool]
+        if len(chosen) >= len(pool):
+            break
         best = None
         for candidate, strain in _screen(chosen, pool, library, two_theta, counts, radiation, settings, params):
             model = PatternModel([library[c] for c in [*chosen, candidate]], two_theta, counts, radiation, settings)
@@ -465,17 +488,32 @@ def fit_pattern(
         # Converged before the next candidate is weighed, so that no candidate's F is the chosen ones' refinement.
         model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
         params, chi2 = refine(model, params, settings.final_evaluations)
+    dropped: list[tuple[PhaseResult, np.ndarray]] = []
     while True:
         model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
         result = _finish(model, chosen, params, evidence, settings)
-        significance = [p.weight_fraction / max(p.weight_fraction_sd, 1e-12) for p in result.phases]
-        if not chosen or min(significance) >= settings.min_significance:
+        result.dropped = dropped
+        if not chosen:
             return result
-        weakest = int(np.argmin(significance))
+        significance = [p.weight_fraction / max(p.weight_fraction_sd, 1e-12) for p in result.phases]
+        if confidence is not None:
+            for phase in result.phases:
+                phase.confidence = confidence(phase)
+        if min(significance) < settings.min_significance:
+            weakest = int(np.argmin(significance))
+        elif confidence is not None and min(p.confidence for p in result.phases) < settings.min_confidence:
+            weakest = int(np.argmin([p.confidence for p in result.phases]))
+        else:
+            return result
         phase = result.phases[weakest]
         log.debug(
-            "%s dropped: weight fraction %.4f +- %.4f", phase.name, phase.weight_fraction, phase.weight_fraction_sd
+            "%s dropped: weight fraction %.4f +- %.4f, confidence %.2f",
+            phase.name,
+            phase.weight_fraction,
+            phase.weight_fraction_sd,
+            phase.confidence,
         )
+        dropped.append((phase, result.components[weakest]))
         params = _without(model, params, weakest)
         del chosen[weakest], evidence[weakest]
         if chosen:
