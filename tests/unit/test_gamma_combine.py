@@ -91,14 +91,14 @@ def test_combination_fitted_on_validation_detects_weak_sources_on_held_out_spect
     answers["peak_nuclides"] = ["+".join(k for k, r in zip(NUCLIDES, row, strict=True) if r) for row in peaks[1]]
     metrics, per_nuclide = method_metrics(answers, labels, pd.Series(True, index=labels["file"]), NUCLIDES, "combined")
     weak = metrics[metrics["subset"] == "weak sources"].set_index("method")
-    print(weak.to_string())
     assert weak.at["combined", "binary_recall"] >= max(
         weak.at["ml", "binary_recall"], weak.at["peaks", "binary_recall"]
     )
     assert weak.at["combined", "exact_match"] >= max(weak.at["ml", "exact_match"], weak.at["peaks", "exact_match"])
-    # A threshold just above the highest of 20 validation backgrounds: about 1/21 false alarms on new ones.
+    # A threshold just above the highest of 20 validation backgrounds: about 1/21 false alarms on new ones (the
+    # random forest, trained on as many weak sources as here, raises 5 of 20).
     background = answers[labels["has_source"].to_numpy() == 0]
-    assert background["combined_has_source"].sum() <= 2 and background["ml_has_source"].sum() <= 2
+    assert background["combined_has_source"].sum() <= min(2, background["ml_has_source"].sum())
     assert set(per_nuclide["nuclide"]) == set(NUCLIDES)
 
 
