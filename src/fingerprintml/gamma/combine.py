@@ -179,9 +179,9 @@ def method_metrics(
     predictions: pd.DataFrame, labels: pd.DataFrame, weak: pd.Series, nuclides: Sequence[str], reported: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per method, over all test spectra, those at the training activities and the weak sources (``weak``: by
-    file; a subset without spectra is left out): binary accuracy, precision and recall, exact nuclide-set match, micro and macro F1, ``reported`` (the
-    method whose answer is the predictions' has_source and nuclides); and per method, subset and nuclide:
-    precision, recall, F1 and support."""
+    file; a subset without spectra is left out): binary accuracy, precision and recall, exact nuclide-set match,
+    micro and macro F1, ``reported`` (the method whose answer is the predictions' has_source and nuclides); and per
+    method, subset and nuclide: precision, recall, F1 and support."""
     labels = labels.set_index("file")
     overall, per_nuclide = [], []
     for method in METHODS:
