@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from fingerprintml.gamma.metrics import detection_curve
+from fingerprintml.gamma.models import logit
 
 METHODS = ("ml", "peaks", "combined")
 PREFIXES = {"ml": "ml", "peaks": "peak", "combined": "combined"}
@@ -57,8 +57,7 @@ def peak_table(limits: pd.DataFrame, files: Sequence[str], nuclides: Sequence[st
 
 
 def _features(probability: np.ndarray, significance: np.ndarray, reported: np.ndarray) -> np.ndarray:
-    clipped = np.clip(probability, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
-    return np.column_stack([logit(clipped), np.arcsinh(significance), reported.astype(float)])
+    return np.column_stack([logit(probability, PROBABILITY_FLOOR), np.arcsinh(significance), reported.astype(float)])
 
 
 class Combiner:
