@@ -22,8 +22,9 @@ def test_targets_per_dataset_with_activity_only_where_simulated_and_user_files_u
     demo, paper = plan.target_paths(CONFIG, "demo"), plan.target_paths(CONFIG, "paper")
     assert all(p.startswith("results/gamma/demo/") for p in demo)
     assert {"results/gamma/demo/activity_metrics.csv", "results/gamma/demo/detection_curve.csv"} <= set(demo)
-    truth_based = ("activity", "detection")
+    truth_based = ("activity", "detection", "method_")  # method_: the combination needs validation spectra
     assert [p.replace("/paper/", "/demo/") for p in paper] == [p for p in demo if not any(t in p for t in truth_based)]
+    assert {"results/gamma/demo/method_metrics.csv", "results/gamma/demo/method_per_nuclide_metrics.csv"} <= set(demo)
     assert not any("/user/" in p for p in demo)
     with_query = plan.target_paths({**CONFIG, "query_dir": "/data/mine"}, "paper")
     assert sorted(set(with_query) - set(paper)) == [
@@ -37,6 +38,21 @@ def test_targets_per_dataset_with_activity_only_where_simulated_and_user_files_u
     ]
     with pytest.raises(ValueError, match="known datasets: baldr, demo, opengamma, paper"):
         plan.target_paths(CONFIG, "nope")
+
+
+def test_only_datasets_with_validation_spectra_combine_the_methods() -> None:
+    """The demo simulates validation spectra: its test classification takes the peak identification and the
+    combination and reports gamma.predict.method's answer; the paper's archive has none: the models' answer."""
+    assert plan.has_validation(CONFIG, "demo") and not plan.has_validation(CONFIG, "paper")
+    assert plan.combination_inputs(CONFIG, "demo") == {
+        "identification": "results/gamma/demo/identification/test.csv",
+        "limits": "results/gamma/demo/identification/test_limits.csv",
+        "combiner": "results/gamma/demo/models/combination.joblib",
+    }
+    assert plan.combination_inputs(CONFIG, "paper") == {}
+    assert plan.classify_settings(CONFIG, dataset="demo")["method"] == CONFIG["predict"]["method"]
+    assert plan.classify_settings(CONFIG, dataset="paper")["method"] == "ml"
+    assert plan.classify_settings(CONFIG, query=True, dataset="demo")["method"] == "ml"
 
 
 def test_spectra_come_from_the_simulator_or_the_declared_archive() -> None:

@@ -72,7 +72,7 @@ rule gamma_preprocess:
     benchmark:
         "benchmarks/gamma/{dataset}/preprocess/{split}.tsv"
     wildcard_constraints:
-        split="train|test",
+        split="train|test|validation",
     conda:
         "../../envs/gamma-data.yaml"
     resources:
@@ -135,7 +135,7 @@ rule gamma_features:
         "benchmarks/gamma/{dataset}/features/{stage}-{split}.tsv"
     wildcard_constraints:
         stage="binary|multilabel",
-        split="train|test",
+        split="train|test|validation",
     conda:
         "../../envs/gamma-data.yaml"
     resources:
@@ -221,6 +221,8 @@ rule gamma_multilabel:
 
 rule gamma_classify:
     input:
+        # Simulated datasets with validation spectra: the peak identification and its combination with the models.
+        unpack(lambda wildcards: gamma_plan.combination_inputs(GAM, wildcards.dataset)),
         binned=f"{GAM_RESULTS}/preprocessed/test.npz",
         binary_features=f"{GAM_RESULTS}/features/binary/test.npy",
         multilabel_features=f"{GAM_RESULTS}/features/multilabel/test.npy",
@@ -245,7 +247,9 @@ rule gamma_classify:
     resources:
         runtime=20,
     params:
-        settings=gamma_plan.classify_settings(GAM),
+        settings=lambda wildcards: gamma_plan.classify_settings(
+            GAM, dataset=wildcards.dataset
+        ),
     script:
         "../scripts/gamma/classify.py"
 
@@ -285,8 +289,64 @@ rule gamma_identify_user:
         # gamma.query_detector: the detector preset of the query spectra (auto: guessed from each spectrum).
         detector=GAM.get("query_detector", "auto"),
         efficiency_calibration=GAM.get("efficiency_calibration"),
+        folder="",
+        nuclides=None,
     script:
         "../scripts/gamma/identify.py"
+
+
+# The simulated test and validation spectra identified by their peaks, with the simulation's detector and the
+# library entries of the models' nuclides (the question both methods answer).
+use rule gamma_identify_user as gamma_identify_split with:
+    input:
+        data=rules.gamma_simulate.output.data,
+        library=GAM["identify"]["library"],
+    output:
+        identification=f"{GAM_RESULTS}/identification/{{split}}.csv",
+        peaks=f"{GAM_RESULTS}/identification/{{split}}_peaks.csv",
+        limits=f"{GAM_RESULTS}/identification/{{split}}_limits.csv",
+        activities=f"{GAM_RESULTS}/identification/{{split}}_activities.csv",
+        efficiency=f"{GAM_RESULTS}/identification/{{split}}_efficiency.csv",
+    log:
+        "logs/gamma/{dataset}/identify/{split}.log",
+    benchmark:
+        "benchmarks/gamma/{dataset}/identify/{split}.tsv"
+    wildcard_constraints:
+        split="test|validation",
+    params:
+        preprocess=GAM_PRE,
+        settings={
+            k: v for k, v in GAM["identify"].items() if k not in ("library", "peaks")
+        },
+        peaks=GAM["identify"]["peaks"],
+        detector=gamma_plan.detector_block(GAM),
+        efficiency_calibration=None,
+        folder=lambda wildcards: wildcards.split,
+        nuclides=GAM["nuclides"],
+
+
+rule gamma_combine:
+    input:
+        binary_features=f"{GAM_RESULTS}/features/binary/validation.npy",
+        multilabel_features=f"{GAM_RESULTS}/features/multilabel/validation.npy",
+        binary_model=GAM_MODELS["binary"],
+        multilabel_model=GAM_MODELS["multilabel"],
+        labels=f"{GAM_RESULTS}/preprocessed/validation_labels.csv",
+        limits=f"{GAM_RESULTS}/identification/validation_limits.csv",
+    output:
+        f"{GAM_RESULTS}/models/combination.joblib",
+    log:
+        "logs/gamma/{dataset}/combine.log",
+    conda:
+        "../../envs/gamma-ml.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        nuclides=GAM["nuclides"],
+        settings=GAM["combine"],
+    script:
+        "../scripts/gamma/combine.py"
 
 
 rule gamma_identify_measured:
@@ -436,6 +496,35 @@ rule gamma_detection_curve:
         runtime=5,
     script:
         "../scripts/gamma/detection_curve.py"
+
+
+rule gamma_method_metrics:
+    input:
+        predictions=rules.gamma_classify.output.predictions,
+        labels=f"{GAM_RESULTS}/preprocessed/test_labels.csv",
+        truth=rules.gamma_simulate.output.truth,
+    output:
+        overall=study_report(
+            f"{GAM_RESULTS}/method_metrics.csv", "gamma", "method_metrics", "tables"
+        ),
+        per_nuclide=study_report(
+            f"{GAM_RESULTS}/method_per_nuclide_metrics.csv",
+            "gamma",
+            "method_per_nuclide_metrics",
+            "tables",
+        ),
+    log:
+        "logs/gamma/{dataset}/method_metrics.log",
+    conda:
+        "../../envs/gamma-ml.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        nuclides=GAM["nuclides"],
+        method=GAM["predict"]["method"],
+    script:
+        "../scripts/gamma/method_metrics.py"
 
 
 rule gamma_figure_detection:

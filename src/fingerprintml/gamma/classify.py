@@ -12,13 +12,14 @@ from fingerprintml.gamma.activity import LINE_COLUMNS, LineFitter, combine, deca
 from fingerprintml.gamma.preprocess import Binned, PreprocessSettings, label_table, measurement_dates, rebin
 from fingerprintml.gamma.spectrum import SUFFIXES, read_spectra, spectrum_files
 
-SPLIT_FOLDERS = {"train": ("srcs", "bkgs"), "test": ("test",)}
+SPLIT_FOLDERS = {"train": ("srcs", "bkgs"), "test": ("test",), "validation": ("validation",)}
 
 
 def read_split(
     data_dir: str | os.PathLike[str], split: str, nuclides: list[str], settings: PreprocessSettings
 ) -> tuple[Binned, pd.DataFrame, pd.DataFrame]:
-    """Read the spectra of ``split`` (train: ``srcs/`` and ``bkgs/``; test: ``test/``; query: ``data_dir`` itself)
+    """Read the spectra of ``split`` (train: ``srcs/`` and ``bkgs/``; test: ``test/``; validation: ``validation/``;
+    query: ``data_dir`` itself)
     and rebin them. Returns the rebinned spectra, their labels (from file names; ``bkgs/`` are background) and
     the rejects table."""
     folders = [Path(data_dir) / f for f in SPLIT_FOLDERS[split]] if split in SPLIT_FOLDERS else [Path(data_dir)]

@@ -144,29 +144,36 @@ def multilabel_roc_figure(probabilities: pd.DataFrame, labels: pd.DataFrame, nuc
 
 
 def detection_figure(curve: pd.DataFrame):
-    """Detection probability and exact identification against the expected source counts of the test spectra
-    (:func:`metrics.detection_curve`), with binomial standard errors; the false alarm rate on the spectra without
-    a source as a dotted line."""
+    """Detection probability (solid) and exact identification (dashed) against the expected source counts of the
+    test spectra (:func:`combine.detection_curves`: one colour per method), with binomial standard errors; each
+    method's false alarm rate on the spectra without a source in the legend."""
     fig, ax = figure("single", 0.75)
-    sources = curve[curve["group"] == "sources"]
-    centre = np.sqrt(sources["source_counts_low"] * sources["source_counts_high"])
-    for column, label, colour in (
-        ("detection_probability", "source detected", OKABE_ITO[0]),
-        ("exact_match", "nuclides identified exactly", OKABE_ITO[1]),
-    ):
-        sd = "detection_sd" if column == "detection_probability" else "exact_match_sd"
-        ax.errorbar(
-            centre, sources[column], yerr=sources[sd], marker="o", ms=3, lw=0.8, capsize=2, label=label, color=colour
-        )
-    background = curve[curve["group"] == "background"]
-    if len(background):
-        rate = float(background["detection_probability"].iloc[0])
-        ax.axhline(rate, color="0.4", lw=0.7, ls=":", label=f"false alarms (no source): {rate:.3f}")
+    for colour, (method, part) in zip(OKABE_ITO, curve.groupby("method", sort=False), strict=False):
+        sources = part[part["group"] == "sources"]
+        centre = np.sqrt(sources["source_counts_low"] * sources["source_counts_high"])
+        background = part[part["group"] == "background"]
+        alarms = f", false alarms {float(background['detection_probability'].iloc[0]):.3f}" if len(background) else ""
+        for column, sd, style, label in (
+            ("detection_probability", "detection_sd", "-", f"{method}: detected{alarms}"),
+            ("exact_match", "exact_match_sd", "--", f"{method}: identified exactly"),
+        ):
+            ax.errorbar(
+                centre,
+                sources[column],
+                yerr=sources[sd],
+                marker="o",
+                ms=2.5,
+                lw=0.8,
+                ls=style,
+                capsize=2,
+                label=label,
+                color=colour,
+            )
     ax.set(
         xscale="log",
         ylim=(-0.02, 1.02),
         xlabel="Expected source counts in the spectrum",
         ylabel="Fraction of test spectra",
     )
-    ax.legend(loc="upper left", fontsize=6)
+    ax.legend(loc="upper left", fontsize=5)
     return fig

@@ -62,8 +62,9 @@ def labels_from_name(name: str, nuclides: list[str]) -> np.ndarray:
     return np.array([bool(_pattern(n).search(name)) for n in nuclides], dtype=int)
 
 
-def read_nuclide_library(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read the library table; a missing column or a non-positive energy or intensity is an error naming ``path``."""
+def read_nuclide_library(path: str | os.PathLike[str], nuclides: list[str] | None = None) -> pd.DataFrame:
+    """Read the library table, only the entries of ``nuclides`` if given (one it lacks is an error); a missing
+    column or a non-positive energy or intensity is an error naming ``path``."""
     table = pd.read_csv(path, comment="#", keep_default_na=False, na_values={"series": []})
     missing = sorted(set(NUCLIDE_COLUMNS) - set(table.columns))
     if missing:
@@ -73,4 +74,9 @@ def read_nuclide_library(path: str | os.PathLike[str]) -> pd.DataFrame:
         if len(bad):
             raise ValueError(f"{path}: non-positive {column} in rows {bad.tolist()}")
     table["natural"] = table["natural"].astype(str).str.lower() == "true"
+    if nuclides is not None:
+        unknown = sorted(set(nuclides) - set(table["nuclide"]))
+        if unknown:
+            raise ValueError(f"{path}: nuclide library lacks {unknown}")
+        table = table[table["nuclide"].isin(nuclides)].reset_index(drop=True)
     return table[NUCLIDE_COLUMNS]

@@ -47,8 +47,9 @@ def binary_model(method: str, settings: dict[str, Any], scaling: str, seed: int,
     return make_pipeline(scaler(scaling), classifier(method, settings, seed, threads))
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, EPSILON, 1 - EPSILON)
+def logit(p: np.ndarray, floor: float = EPSILON) -> np.ndarray:
+    """log(p / (1 - p)) of probabilities kept within [``floor``, 1 - ``floor``] (finite for 0 and 1)."""
+    p = np.clip(p, floor, 1 - floor)
     return np.log(p / (1 - p))
 
 
@@ -68,7 +69,7 @@ class CalibratedMultilabel(ClassifierMixin, BaseEstimator):
             np.arange(len(Y)), test_size=self.calibration_fraction, random_state=self.seed, stratify=combos
         )
         self.model_ = clone(self.model).fit(X[fit_idx], Y[fit_idx])
-        scores = _logit(self.raw_proba(X[cal_idx]))
+        scores = logit(self.raw_proba(X[cal_idx]))
         self.calibrators_ = [LogisticRegression(C=1e4).fit(scores[:, [k]], Y[cal_idx, k]) for k in range(Y.shape[1])]
         self.n_labels_ = Y.shape[1]
         return self
@@ -79,7 +80,7 @@ class CalibratedMultilabel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probability of each label: (n, n_labels)."""
-        scores = _logit(self.raw_proba(X))
+        scores = logit(self.raw_proba(X))
         return np.column_stack([c.predict_proba(scores[:, [k]])[:, 1] for k, c in enumerate(self.calibrators_)])
 
     def predict(self, X: np.ndarray, threshold: float = 0.5) -> np.ndarray:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from fingerprintml.gamma.activity import LineFitter
 from fingerprintml.gamma.classify import activity_tables, identify, predictions_table, read_split
+from fingerprintml.gamma.combine import Combiner, CombineSettings, method_answers, method_predictions, peak_table
 from fingerprintml.gamma.detector import DetectorPreset
 from fingerprintml.gamma.features import compute
 from fingerprintml.gamma.library import source_lines
@@ -192,7 +193,8 @@ class ClassifySettings:
     training ``detector`` block, the ``query_detector`` of the user's spectra (a block, 'auto': fitted to each
     spectrum's peaks, None: the training detector), the spectra's ``calibration``, the line fit window
     (``half_width_fwhm``) and background degree, and the dates (``reference_date``; ``measurement_date`` for spectra
-    without one, None: the reference)."""
+    without one, None: the reference), and the ``method`` whose answer is reported (``gamma.predict.method``: ml,
+    peaks or combined; the latter two where the peak identification and the combination are given)."""
 
     nuclides: tuple[str, ...]
     threshold: float
@@ -203,6 +205,31 @@ class ClassifySettings:
     reference_date: str
     measurement_date: str | None = None
     query_detector: Mapping[str, Any] | str | None = None
+    method: str = "ml"
+
+
+def fit_combination(
+    features: tuple[np.ndarray, np.ndarray],
+    models: tuple[Any, Any],
+    labels: pd.DataFrame,
+    limits: pd.DataFrame,
+    nuclides: list[str],
+    settings: CombineSettings,
+) -> Combiner:
+    """Fit the combination of the (binary, multilabel) ``models`` with the peak identification (``limits``: its
+    per-nuclide table) on validation spectra (their features and labels)."""
+    significance, reported = peak_table(limits, labels["file"], nuclides)
+    combiner = Combiner(nuclides, settings).fit(
+        models[0].predict_proba(features[0])[:, 1],
+        models[1].predict_proba(features[1]),
+        significance,
+        reported,
+        labels[nuclides].to_numpy(),
+    )
+    for name, model in zip(["source", *nuclides], [combiner.source, *combiner.per_nuclide], strict=True):
+        log.info("%s: coefficients (model logit, asinh significance, reported) %s", name, np.round(model.coef_[0], 3))
+    log.info("source threshold %.4f (false alarm rate %g)", combiner.source_threshold, settings.false_alarm_rate)
+    return combiner
 
 
 def spectrum_detectors(binned: Binned, settings: ClassifySettings) -> list[DetectorPreset]:
@@ -241,15 +268,29 @@ def classify_spectra(
     lines: pd.DataFrame,
     settings: ClassifySettings,
     identification: pd.DataFrame | None = None,
+    combination: tuple[Combiner, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Classify spectra with the (binary, multilabel) ``models`` on their (binary, multilabel) ``features``, and fit
     the activities of the identified nuclides. Returns the per-spectrum predictions (with the peak-based
     ``identification`` of the same spectra beside them where given: ``identify.identify_spectra``'s summary) and the
-    per-line fits."""
+    per-line fits. Given the ``combination`` (the fitted combiner and the peak identification's per-nuclide table
+    of these spectra), each method's answer is a column (:func:`combine.method_answers`) and ``has_source`` and
+    ``nuclides`` are those of ``settings.method``."""
     nuclides = list(settings.nuclides)
     source_probability = models[0].predict_proba(features[0])[:, 1]
     nuclide_probability = models[1].predict_proba(features[1])
     identified = identify(source_probability, nuclide_probability, nuclides, settings.threshold)
+    answers = None
+    if combination is not None:
+        combiner, limits = combination
+        peaks = peak_table(limits, binned.files, nuclides)
+        answers = method_answers(binned.files, (source_probability, identified), peaks, combiner, nuclide_probability)
+        if identification is not None:
+            answers = answers.merge(identification, on="file", how="left", validate="one_to_one")
+        adopted = method_predictions(answers, settings.method)
+        identified = [n.split("+") if n else [] for n in adopted["nuclides"]]
+    elif settings.method != "ml":
+        raise ValueError(f"gamma.predict.method {settings.method!r} needs the peak identification and combination")
     detectors = spectrum_detectors(binned, settings)
     fitters: dict[str, LineFitter] = {}
     for detector in {d.name: d for d, found in zip(detectors, identified, strict=True) if found}.values():
@@ -272,7 +313,10 @@ def classify_spectra(
     )
     table = predictions_table(binned.files, source_probability, nuclide_probability, nuclides, identified, line_table)
     table["detector"] = [d.name for d in detectors]
-    if identification is not None:
+    if answers is not None:
+        table["has_source"] = adopted["has_source"].to_numpy()
+        table = table.merge(answers, on="file", how="left", validate="one_to_one")
+    elif identification is not None:
         table = table.merge(identification, on="file", how="left", validate="one_to_one")
     log.info("%d spectra: %d with a source; %d lines fitted", len(table), table["has_source"].sum(), len(line_table))
     return table, line_table

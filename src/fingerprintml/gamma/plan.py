@@ -56,6 +56,26 @@ def is_measured(gamma: Mapping[str, Any], dataset: str) -> bool:
     return "measured" in dataset_settings(gamma, "gamma", dataset)
 
 
+def has_validation(gamma: Mapping[str, Any], dataset: str) -> bool:
+    """Whether ``dataset`` is simulated with validation spectra (``simulator.repeats.validation``): the peak-based
+    identification of its test spectra is then combined with the models (fitted on the validation spectra)."""
+    block = dataset_settings(gamma, "gamma", dataset)
+    return "validation" in block.get("simulator", {}).get("repeats", {})
+
+
+def combination_inputs(gamma: Mapping[str, Any], dataset: str) -> dict[str, str]:
+    """What the classification of ``dataset``'s test spectra combines with the models: the peak identification of
+    the test spectra and the fitted combination, where the dataset has validation spectra (else nothing)."""
+    if not has_validation(gamma, dataset):
+        return {}
+    base = f"results/gamma/{dataset}"
+    return {
+        "identification": f"{base}/identification/test.csv",
+        "limits": f"{base}/identification/test_limits.csv",
+        "combiner": f"{base}/models/combination.joblib",
+    }
+
+
 def measured_keys(gamma: Mapping[str, Any], dataset: str, declared: Collection[str]) -> list[str]:
     """The registry keys of measured ``dataset``'s files: its ``measured.spectra`` entries, each a key or a pattern
     (``gamma/opengamma/*``) of keys; an entry that matches no declared key is an error naming it."""
@@ -100,6 +120,8 @@ def target_paths(gamma: Mapping[str, Any], dataset: str) -> list[str]:
     if is_simulated(gamma, dataset):
         names += ["activity_comparison.csv", "activity_metrics.csv", "detection_curve.csv"]
         names += [f"figures/detection.{ext}" for ext in ("pdf", "png")]
+    if has_validation(gamma, dataset):
+        names += ["method_metrics.csv", "method_per_nuclide_metrics.csv"]
     if gamma["query_dir"]:
         names += ["user/predictions.csv", "user/predictions_lines.csv", "user/rejects.csv"]
         names += user_identification
@@ -163,9 +185,11 @@ def query_detector(gamma: Mapping[str, Any]) -> dict[str, Any] | str:
     return AUTO if value == AUTO else resolve_detector(value, "gamma.query_detector")
 
 
-def classify_settings(gamma: Mapping[str, Any], query: bool = False) -> dict[str, Any]:
+def classify_settings(gamma: Mapping[str, Any], query: bool = False, dataset: str | None = None) -> dict[str, Any]:
     """The fields of ``fingerprintml.gamma.pipeline.ClassifySettings`` from the config: the test spectra are fitted
-    with ``gamma.detector``, the user's spectra (``query``) with ``gamma.query_detector``."""
+    with ``gamma.detector``, the user's spectra (``query``) with ``gamma.query_detector``; the answer reported is
+    ``gamma.predict.method``'s for the test spectra of a ``dataset`` with validation spectra, the models' ('ml')
+    otherwise."""
     activity = gamma["activity"]
     return {
         "nuclides": gamma["nuclides"],
@@ -177,4 +201,5 @@ def classify_settings(gamma: Mapping[str, Any], query: bool = False) -> dict[str
         "background_degree": activity["background_degree"],
         "reference_date": activity["reference_date"],
         "measurement_date": activity["measurement_date"],
+        "method": gamma["predict"]["method"] if dataset and not query and has_validation(gamma, dataset) else "ml",
     }

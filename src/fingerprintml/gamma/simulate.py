@@ -22,7 +22,9 @@ from fingerprintml.gamma.spectrum import Spectrum, write_sps
 from fingerprintml.io import write_table
 from fingerprintml.seeds import rng_for
 
-SPLIT_FOLDERS = {"train": "srcs", "background": "bkgs", "test": "test"}
+# Splits drawn like the test spectra, weak sources included.
+HELD_OUT = ("test", "validation")
+SPLIT_FOLDERS = {"train": "srcs", "background": "bkgs", "test": "test", "validation": "validation"}
 CASCADE_COLUMNS = ["nuclide", "energy_1_kev", "energy_2_kev", "probability"]
 
 
@@ -173,15 +175,17 @@ def combinations(nuclides: list[str], max_mixture: int) -> list[tuple[str, ...]]
 
 def plan(nuclides: list[str], simulator: Mapping[str, Any], split: str) -> pd.DataFrame:
     """The spectra of ``split``: balanced over nuclide combinations, distances and live times (repeats of the full
-    grid), for the test split also ``weak_sources.repeats`` grids of weak sources (``weak`` True), then
-    background-only spectra balanced over live times."""
+    grid; validation is simulated where ``repeats`` names it), for the test and validation splits
+    also ``weak_sources.repeats`` grids of weak sources (``weak`` True), then background-only spectra balanced over
+    live times."""
     rows = []
     grid = list(itertools.product(simulator["distances_cm"], simulator["live_times_s"]))
-    weak_repeats = simulator.get("weak_sources", {}).get("repeats", 0) if split == "test" else 0
+    repeats = simulator["repeats"].get(split, 0)
+    weak_repeats = simulator.get("weak_sources", {}).get("repeats", 0) if split in HELD_OUT else 0
     for combo in combinations(nuclides, simulator["max_mixture"]):
-        for weak in [False] * simulator["repeats"][split] + [True] * weak_repeats:
+        for weak in [False] * repeats + [True] * weak_repeats:
             rows += [{"nuclides": "+".join(combo), "distance_cm": d, "live_time_s": t, "weak": weak} for d, t in grid]
-    n_background = simulator["background_spectra"][split]
+    n_background = simulator["background_spectra"].get(split, 0)
     times = simulator["live_times_s"]
     rows += [
         {
@@ -205,9 +209,11 @@ def simulate_split(
     out_dir: str | os.PathLike[str],
     seed: int,
 ) -> pd.DataFrame:
-    """Simulate and write the spectra of ``split`` ('train' or 'test'); return their truth table.
+    """Simulate and write the spectra of ``split`` ('train', 'test' or 'validation'); return their truth table.
 
-    Train sources go to ``srcs/`` and train backgrounds to ``bkgs/``; test spectra of both kinds to ``test/``.
+    Train sources go to ``srcs/`` and train backgrounds to ``bkgs/``; test and validation spectra of both kinds to
+    ``test/`` and ``validation/`` (the validation spectra, drawn like the test ones, fit the combination of the
+    models with the peak-based identification).
     Activities (Bq at the reference date) are log-uniform in ``activity_kbq`` (``weak_sources.activity_kbq`` for
     the weak test sources); the measurement date is the reference date plus a uniform number of days, and the
     source has decayed accordingly. The truth holds the expected counts of the sources (``source_counts``) and of
@@ -233,8 +239,8 @@ def simulate_split(
         mean = expected_counts(model, activity, row.distance_cm, row.live_time_s, scale)
         background_mean = expected_counts(model, {}, row.distance_cm, row.live_time_s, scale)
         counts = rng.poisson(mean)
-        folder = SPLIT_FOLDERS["test" if split == "test" else ("train" if present else "background")]
-        prefix = "src" if folder == "srcs" else ("bkg" if folder == "bkgs" else "test")
+        folder = SPLIT_FOLDERS[split if split in HELD_OUT else ("train" if present else "background")]
+        prefix = {"srcs": "src", "bkgs": "bkg"}.get(folder, split)
         name = f"{prefix}_{index:05d}_{row.nuclides or 'background'}.sps"
         real_time = row.live_time_s * (1 + simulator["dead_time_fraction"])
         write_sps(
@@ -273,7 +279,8 @@ def simulate_dataset(
     truth = pd.concat(
         [
             simulate_split(model, lines, simulator, s, nuclides=nuclides, out_dir=out_dir, seed=seed)
-            for s in ("train", "test")
+            for s in ("train", *HELD_OUT)
+            if s != "validation" or "validation" in simulator["repeats"]
         ]
     )
     folders = truth["file"].str.split("/").str[0]

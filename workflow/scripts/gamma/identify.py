@@ -16,14 +16,14 @@ with log_to(snakemake.log[0]):
         p.preprocess["default_distance_cm"],
     )
     # unreadable files: listed by gamma_preprocess_user in user/rejects.csv
-    spectra, _ = read_spectra(spectrum_files(Path(snakemake.input.data)), *reading)
+    spectra, _ = read_spectra(spectrum_files(Path(snakemake.input.data, p.folder)), *reading)
     calibration = None
     if p.efficiency_calibration:  # a calibration spectrum that does not read stops the rule, naming it
         block = p.efficiency_calibration
         calibration = (read_spectrum(block["spectrum"], *reading), EfficiencyCalibration.from_config(block))
     tables = identify_user(
         spectra,
-        read_nuclide_library(snakemake.input.library),
+        read_nuclide_library(snakemake.input.library, p.nuclides),
         IdentifySettings(**p.settings, peaks=PeakSettings(**p.peaks)),
         p.detector,
         calibration,
