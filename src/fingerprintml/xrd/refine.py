@@ -12,7 +12,8 @@ six for triclinic), a Caglioti-type width FWHM^2 = U tan^2(theta) + W, a pseudo-
 (``texture: march_dollase``) preferred orientation: each point's intensity times the March-Dollase factor
 P = (r^2 cos^2 a + sin^2 a / r)^(-3/2), a the angle between its scattering vector and the phase's preferred
 direction (one of a few low-index directions of the reciprocal basis, chosen by the fit), r refined within
-``texture_ratio_range``; per pattern the zero shift z and the K-alpha2/K-alpha1 ratio and wavelengths of the file.
+``texture_ratio_range`` once the phase is accepted; per pattern the zero shift z and the K-alpha2/K-alpha1 ratio
+and wavelengths of the file.
 2|F|^2 LP is the absolute intensity per unit cell of :func:`fingerprintml.xrd.reflections.stick_intensities`
 (every point of the Friedel half-space counted twice: multiplicities included, no normalisation), the profiles are
 area-normalised, so S_p is the Rietveld scale factor and the weight fraction is W_p = S_p (ZMV)_p / sum_i S_i
@@ -99,9 +100,9 @@ class FitSettings:
     unexplained_peaks
         Most unexplained peaks reported per pattern.
     texture
-        ``march_dollase``: preferred orientation per phase (one more parameter per phase, counted in its F
-        statistic; the direction the one of the augmenter's low-index directions that fits best when the phase is
-        weighed); ``none``: random orientation.
+        ``march_dollase``: preferred orientation per phase, refined once the phase is accepted (a candidate is
+        weighed untextured, so that texture cannot make a wrong phase fit; the direction the one of the
+        augmenter's low-index directions that fits best then); ``none``: random orientation.
     texture_ratio_range
         Bounds of the March-Dollase r (below 1: platelets with the direction along the sample normal; above 1:
         needles).
@@ -252,12 +253,14 @@ class PatternModel:
         radiation: Radiation,
         settings: FitSettings,
         directions: Sequence[int] | None = None,
+        textured: Sequence[bool] | None = None,
     ) -> None:
         self.phases = list(phases)
         # Each phase's preferred direction: an index into its texture_directions.
         self.directions = [0] * len(self.phases) if directions is None else list(directions)
-        self.textured = settings.texture == "march_dollase"
-        self.per_phase = 4 if self.textured else 3  # non-linear parameters besides the metric
+        # Which phases have a March-Dollase r (all by default when the settings ask for texture).
+        wanted = settings.texture == "march_dollase"
+        self.textured = [wanted and t for t in ([True] * len(self.phases) if textured is None else textured)]
         self.two_theta, self.counts = two_theta, counts
         self.radiation, self.settings = radiation, settings
         self.weights = 1.0 / np.maximum(counts, 1.0)
@@ -283,7 +286,7 @@ class PatternModel:
             values += [0.0] * len(basis) + [math.log(0.12), 0.5, 0.5]
             lower += [-window] * len(basis) + [low_w, 0.0, 0.0]
             upper += [window] * len(basis) + [high_w, 1.0, 1.0]
-            if self.textured:
+            if self.textured[k]:
                 values.append(0.0)
                 lower.append(math.log(self.settings.texture_ratio_range[0]))
                 upper.append(math.log(self.settings.texture_ratio_range[1]))
@@ -291,7 +294,11 @@ class PatternModel:
 
     def offset(self, k: int) -> int:
         """Position of phase ``k``'s first parameter in the non-linear parameter vector."""
-        return 1 + sum(len(basis) + self.per_phase for basis in self.bases[:k])
+        return 1 + sum(self.size(j) for j in range(k))
+
+    def size(self, k: int) -> int:
+        """Number of phase ``k``'s non-linear parameters."""
+        return len(self.bases[k]) + 3 + self.textured[k]
 
     def _cell(self, k: int, coordinates: np.ndarray) -> np.ndarray:
         metric0 = self.metrics0[k]
@@ -302,12 +309,12 @@ class PatternModel:
     def _unpack(self, params: np.ndarray) -> tuple[float, list[tuple[np.ndarray, float, float, float, float]]]:
         """Zero shift and per phase (metric coordinates, log width, tan share, Lorentz fraction, log r)."""
         zero, position, phases = params[0], 1, []
-        for basis in self.bases:
+        for k, basis in enumerate(self.bases):
             n = len(basis)
             coords = params[position : position + n]
-            log_r = params[position + n + 3] if self.textured else 0.0
+            log_r = params[position + n + 3] if self.textured[k] else 0.0
             phases.append((coords, *params[position + n : position + n + 3], log_r))
-            position += n + self.per_phase
+            position += self.size(k)
         return zero, phases
 
     def columns(self, params: np.ndarray) -> np.ndarray:
@@ -459,7 +466,7 @@ def _orient(model: PatternModel, params: np.ndarray, k: int) -> np.ndarray:
     """Sets phase ``k``'s preferred direction to the one of its ``texture_directions`` whose March-Dollase factor,
     at r halfway (in log) to either bound of ``texture_ratio_range``, lowers the cost at ``params`` most, and
     returns ``params`` with that r; r stays at 1 where no direction helps (a linear solve per trial)."""
-    if not model.textured:
+    if not model.textured[k]:
         return params
     position = model.offset(k) + len(model.bases[k]) + 3
     trial = params.copy()
@@ -537,24 +544,35 @@ def fit_pattern(
     while len(chosen) < settings.max_phases and len(chosen) < len(pool):
         best = None
         for candidate, strain in _screen(chosen, pool, library, two_theta, counts, radiation, settings, params):
+            # A candidate is weighed untextured: a free March-Dollase r would let a wrong phase bend its few
+            # reflections onto the misfit of the true ones (the decoys that got in with texture had r at a bound).
             model = PatternModel(
-                [library[c] for c in [*chosen, candidate]], two_theta, counts, radiation, settings, [*directions, 0]
+                [library[c] for c in [*chosen, candidate]],
+                two_theta,
+                counts,
+                radiation,
+                settings,
+                [*directions, 0],
+                [True] * len(chosen) + [False],
             )
-            start = _orient(model, _extended(model, params, strain), len(chosen))
-            trial, trial_chi2 = refine(model, start, settings.selection_evaluations)
-            added = len(model.bases[-1]) + model.per_phase + 1  # metric, profile, texture and the scale
+            trial, trial_chi2 = refine(model, _extended(model, params, strain), settings.selection_evaluations)
+            added = model.size(len(chosen)) + 1  # metric, profile and the scale
             gain = (chi2 - trial_chi2) / added / robust_variance(model.residual(trial))
             log.debug("step %d: %s F %.1f", len(chosen), library[candidate].name, gain)
             if best is None or gain > best[0]:
-                best = (gain, candidate, model.directions[-1], trial, trial_chi2)
+                best = (gain, candidate, trial)
         if best is None or best[0] < settings.min_evidence:
             break
-        gain, candidate, direction, params, _ = best
+        gain, candidate, params = best
         chosen.append(candidate)
-        directions.append(direction)
+        directions.append(0)
         evidence.append(gain)
-        # Converged before the next candidate is weighed, so that no candidate's F is the chosen ones' refinement.
+        # Texture of the accepted phase, then converged before the next candidate is weighed, so that no
+        # candidate's F is the chosen ones' refinement.
         model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
+        if model.textured[-1]:
+            params = _orient(model, np.r_[params, 0.0], len(chosen) - 1)
+            directions[-1] = model.directions[-1]
         params, chi2 = refine(model, params, settings.final_evaluations)
     while True:
         model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
@@ -579,7 +597,7 @@ def _without(model: PatternModel, params: np.ndarray, k: int) -> np.ndarray | No
     if len(model.phases) == 1:
         return None
     start = model.offset(k)
-    return np.r_[params[:start], params[start + len(model.bases[k]) + model.per_phase :]]
+    return np.r_[params[:start], params[start + model.size(k) :]]
 
 
 def _screen(
@@ -660,7 +678,7 @@ def _finish(
 
 def _texture_direction(model: PatternModel, k: int) -> tuple[int, int, int] | None:
     """Phase ``k``'s preferred direction as integer indices, None when the fit has no texture."""
-    if not model.textured:
+    if not model.textured[k]:
         return None
     return tuple(int(v) for v in model.phases[k].texture_directions[model.directions[k]])
 
