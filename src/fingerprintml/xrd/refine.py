@@ -36,6 +36,7 @@ deviations is dropped.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 from collections.abc import Sequence
@@ -464,8 +465,9 @@ def _extended(model: PatternModel, previous: np.ndarray | None, strain: float) -
 
 def _orient(model: PatternModel, params: np.ndarray, k: int) -> np.ndarray:
     """Sets phase ``k``'s preferred direction to the one of its ``texture_directions`` whose March-Dollase factor,
-    at r halfway (in log) to either bound of ``texture_ratio_range``, lowers the cost at ``params`` most, and
-    returns ``params`` with that r; r stays at 1 where no direction helps (a linear solve per trial)."""
+    at r a quarter, half or all the way (in log) to either bound of ``texture_ratio_range``, lowers the cost at
+    ``params`` most, and returns ``params`` with that r; r stays at 1 where no direction helps (a linear solve per
+    trial)."""
     if not model.textured[k]:
         return params
     position = model.offset(k) + len(model.bases[k]) + 3
@@ -475,8 +477,8 @@ def _orient(model: PatternModel, params: np.ndarray, k: int) -> np.ndarray:
     best = (float(residual @ residual), model.directions[k], 0.0)
     for direction in range(len(model.phases[k].texture_directions)):
         model.directions[k] = direction
-        for bound in model.settings.texture_ratio_range:
-            trial[position] = math.log(bound) / 2
+        for bound, share in itertools.product(model.settings.texture_ratio_range, (0.25, 0.5, 1.0)):
+            trial[position] = share * math.log(bound)
             residual = model.cost_residual(model.columns(trial))
             best = min(best, (float(residual @ residual), direction, trial[position]))
     model.directions[k] = best[1]
