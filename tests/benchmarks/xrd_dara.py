@@ -4,12 +4,12 @@ of :mod:`fingerprintml.xrd.refine`, with the 7 reference CIFs as the library (al
 ``--decoys`` the demo library's 158 phases added.
 
 Run: PYTHONPATH=src python tests/benchmarks/xrd_dara.py [--decoys] [--jobs 2] [--mirror ../shared/mirror]
-[--figures DIR] [--out results.json]. Prints one line per pattern and the table of the issue, computed by the
-function of the workflow's benchmark step (:func:`fingerprintml.xrd.benchmark.measured_benchmark`, which writes
-results/xrd/dara/benchmark.csv with the network's candidates instead of all phases): for the 16 fully referenced
-patterns, weighed phases found, patterns with no phase outside the mixture, weight-fraction MAE (wt%); for the 24
-open-library patterns, referenced phases found and patterns whose missing phase shows as unexplained peaks with no
-wrong reference reported.
+[--texture march_dollase|none] [--figures DIR] [--out results.json]. Prints one line per pattern and the table of
+the issue, computed by the function of the workflow's benchmark step
+(:func:`fingerprintml.xrd.benchmark.measured_benchmark`, which writes results/xrd/dara/benchmark.csv with the
+network's candidates instead of all phases): for the 16 fully referenced patterns, weighed phases found, patterns
+with no phase outside the mixture, weight-fraction MAE (wt%); for the 24 open-library patterns, referenced phases
+found and patterns whose missing phase shows as unexplained peaks with no wrong reference reported.
 """
 
 from __future__ import annotations
@@ -72,10 +72,15 @@ def _fit(args: tuple[str, dict, str | None]) -> dict:
             "sd": p.weight_fraction_sd,
             "evidence": p.evidence,
             "lattice": p.lattice.round(4).tolist(),
+            "texture": [p.texture_direction, p.texture_ratio],
         }
         for p in result.phases
     ]
     return {"name": Path(path).name, "reported": reported, "rwp": result.rwp, "unexplained": result.unexplained}
+
+
+def _texture(direction: tuple[int, int, int] | None, ratio: float) -> str:
+    return "" if direction is None else f", r {ratio:.2f} [{''.join(str(v) for v in direction)}]"
 
 
 def summarise(rows: list[dict], references: list[str]) -> None:
@@ -117,6 +122,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="substring the pattern names must contain")
     parser.add_argument("--referenced", choices=["all", "yes", "no"], default="all", help="fully referenced ones")
     parser.add_argument("--min-evidence", type=float, default=None)
+    parser.add_argument("--texture", choices=["march_dollase", "none"], default=None, help="default: FitSettings'")
     parser.add_argument("--figures", default=None)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -131,6 +137,8 @@ def main() -> None:
     first = read_xrdml(patterns[0])
     radiation = Radiation(first.kalpha1, first.kalpha2, first.kalpha2_ratio or 0.0)
     settings = {} if args.min_evidence is None else {"min_evidence": args.min_evidence}
+    if args.texture:
+        settings["texture"] = args.texture
     if args.figures:
         Path(args.figures).mkdir(parents=True, exist_ok=True)
     _library(cifs, args.decoys, radiation, float(first.two_theta[-1]))
@@ -138,7 +146,8 @@ def main() -> None:
         rows = []
         for row in pool.imap(_fit, [(p, settings, args.figures) for p in patterns]):
             phases = ", ".join(
-                f"{p['formula']} {100 * p['weight_fraction']:.1f}+-{100 * p['sd']:.1f} (F {p['evidence']:.0f})"
+                f"{p['formula']} {100 * p['weight_fraction']:.1f}+-{100 * p['sd']:.1f} (F {p['evidence']:.0f}"
+                f"{_texture(*p['texture'])})"
                 for p in row["reported"]
             )
             peaks = " ".join(f"{t:.2f}:{h:.1f}" for t, h in row["unexplained"][:3])

@@ -30,7 +30,7 @@ import scipy.special
 from fingerprintml.seeds import rng_for
 from fingerprintml.xrd import kernels
 from fingerprintml.xrd.patterns import Grid, Preprocessing, crop_ranges, network_inputs, normalise
-from fingerprintml.xrd.reflections import Reflections, metric_terms, stick_intensities
+from fingerprintml.xrd.reflections import Reflections, metric_terms, orientation_terms, stick_intensities
 
 ORIENTATION_AXES = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 1, 1]], dtype=float)
 # Sticks weaker than this fraction of the strongest are not rendered (far below any noise level).
@@ -90,9 +90,8 @@ def augmented_sticks(
     orientation_r, orientation_axis = np.ones(copies), np.zeros((copies, 4))
     if s["preferred_orientation"]["enabled"]:
         orientation_r = rng.uniform(s["preferred_orientation"]["r_min"], 1.0, copies)
-        axis = np.einsum("ci,cij->cj", ORIENTATION_AXES[rng.integers(len(ORIENTATION_AXES), size=copies)], reciprocal)
-        orientation_axis[:, :3] = np.einsum("cij,cj->ci", reciprocal, axis)  # a*.axis, b*.axis, c*.axis
-        orientation_axis[:, 3] = (axis * axis).sum(axis=1)
+        directions = ORIENTATION_AXES[rng.integers(len(ORIENTATION_AXES), size=copies)]
+        orientation_axis = orientation_terms(directions, reciprocal)
     family_scale = np.empty((0, 1))
     if s["peak_scaling"]["enabled"]:
         n_families = int(refl.family.max()) + 1

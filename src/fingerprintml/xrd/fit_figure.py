@@ -8,12 +8,15 @@ from fingerprintml.xrd.refine import FitResult
 
 def whole_pattern_fit(result: FitResult, names: list[str], title: str):
     """A fitted pattern as crystallographers draw it: measured counts, the fitted sum, each phase on the background
-    (labelled with its weight fraction), the difference below, unexplained peaks marked."""
+    (labelled with its weight fraction, March-Dollase r and direction), the difference below, unexplained peaks
+    marked."""
     fig, (top, bottom) = figure("double", 0.5, nrows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot(result.two_theta, result.observed, ".", ms=1.5, color="0.3", label="measured")
     top.plot(result.two_theta, result.calculated, lw=0.8, color="C3", label=f"fit (Rwp {result.rwp:.3f})")
     for phase, component, name in zip(result.phases, result.components, names, strict=True):
         label = f"{name} {100 * phase.weight_fraction:.1f} +- {100 * phase.weight_fraction_sd:.1f} wt%"
+        if phase.texture_direction is not None:
+            label += f", r {phase.texture_ratio:.2f} [{''.join(str(v) for v in phase.texture_direction)}]"
         top.plot(result.two_theta, result.background + component, lw=0.6, label=label)
     top.plot(result.two_theta, result.background, lw=0.6, color="0.6", label="background")
     for position, _ in result.unexplained:

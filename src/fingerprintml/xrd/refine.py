@@ -8,13 +8,20 @@ Model of the counts y(2theta) on the measured points:
 
 with per phase the scale S_p, the cell metric within a strain window (only the components the lattice's own point
 group leaves free: one for cubic, two for tetragonal and hexagonal, three for orthorhombic, four for monoclinic,
-six for triclinic), a Caglioti-type width FWHM^2 = U tan^2(theta) + W and a pseudo-Voigt Lorentzian fraction; per
-pattern the zero shift z and the K-alpha2/K-alpha1 ratio r and wavelengths of the file. 2|F|^2 LP is the absolute
-intensity per unit cell of :func:`fingerprintml.xrd.reflections.stick_intensities` (every point of the Friedel
-half-space counted twice: multiplicities included, no normalisation), the profiles are area-normalised, so S_p is
-the Rietveld scale factor and the weight fraction is W_p = S_p (ZMV)_p / sum_i S_i (ZMV)_i (Hill & Howard,
-J. Appl. Cryst. 20, 467, 1987), with ZM the mass of the cell the reflections were computed for and V its volume.
-Microabsorption (Brindley) and texture are not corrected. Residuals are in Poisson units (1/max(y, 1) weights) and
+six for triclinic), a Caglioti-type width FWHM^2 = U tan^2(theta) + W, a pseudo-Voigt Lorentzian fraction and
+(``texture: march_dollase``) preferred orientation: each point's intensity times the March-Dollase factor
+P = (r^2 cos^2 a + sin^2 a / r)^(-3/2), a the angle between its scattering vector and the phase's preferred
+direction (one of a few low-index directions of the reciprocal basis, chosen by the fit), r refined within
+``texture_ratio_range`` once the phase is accepted; per pattern the zero shift z and the K-alpha2/K-alpha1 ratio
+and wavelengths of the file.
+2|F|^2 LP is the absolute intensity per unit cell of :func:`fingerprintml.xrd.reflections.stick_intensities`
+(every point of the Friedel half-space counted twice: multiplicities included, no normalisation), the profiles are
+area-normalised, so S_p is the Rietveld scale factor and the weight fraction is W_p = S_p (ZMV)_p / sum_i S_i
+(ZMV)_i (Hill & Howard, J. Appl. Cryst. 20, 467, 1987), with ZM the mass of the cell the reflections were computed
+for and V its volume.
+P averages to 1 over the directions of the sphere (Dollase, J. Appl. Cryst. 19, 267, 1986), so texture moves
+intensity between reflections and leaves S_p, and the weight fraction, the phase's. Microabsorption (Brindley) is
+not corrected. Residuals are in Poisson units (1/max(y, 1) weights) and
 cost their square, except above the model beyond ``impurity_sigma``, where they cost logarithmically
 (:func:`impurity_cost`, the impurity-tolerant likelihood of robust Rietveld refinement): a phase outside the model
 can only add intensity. Scales and background are solved for each trial of the non-linear parameters (variable
@@ -28,6 +35,8 @@ deviations is dropped, and, given a calibrated confidence, one whose P(present) 
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -39,9 +48,13 @@ from numpy.polynomial import chebyshev
 from pymatgen.core import Structure
 from scipy import optimize, signal
 
+from fingerprintml.xrd.augment import ORIENTATION_AXES
 from fingerprintml.xrd.reflections import Reflections, compute_reflections, squared_spacings, stick_intensities
 
 log = logging.getLogger(__name__)
+
+
+TEXTURES = ("march_dollase", "none")
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,13 @@ class FitSettings:
         Residual peaks above this many standard deviations (Poisson) are reported as unexplained.
     unexplained_peaks
         Most unexplained peaks reported per pattern.
+    texture
+        ``march_dollase``: preferred orientation per phase, refined once the phase is accepted (a candidate is
+        weighed untextured, so that texture cannot make a wrong phase fit; the direction the one of the
+        augmenter's low-index directions that fits best then); ``none``: random orientation.
+    texture_ratio_range
+        Bounds of the March-Dollase r (below 1: platelets with the direction along the sample normal; above 1:
+        needles).
     """
 
     strain_window: float = 0.01
@@ -111,12 +131,22 @@ class FitSettings:
     robust_iterations: int = 8
     noise_sigma: float = 6.0
     unexplained_peaks: int = 5
+    texture: str = "march_dollase"
+    texture_ratio_range: tuple[float, float] = (0.5, 2.0)
+
+    def __post_init__(self) -> None:
+        if self.texture not in TEXTURES:
+            raise ValueError(f"xrd.identify.fit.texture: {self.texture!r} is none of {', '.join(TEXTURES)}")
+        low, high = self.texture_ratio_range
+        if not 0 < low <= 1 <= high:
+            raise ValueError(f"xrd.identify.fit.texture_ratio_range: {[low, high]} must hold 1 and be above 0")
 
     @classmethod
     def from_config(cls, fit: dict) -> FitSettings:
         values = dict(fit)
-        if "fwhm_range" in values:
-            values["fwhm_range"] = tuple(float(v) for v in values["fwhm_range"])
+        for key in ("fwhm_range", "texture_ratio_range"):
+            if key in values:
+                values[key] = tuple(float(v) for v in values[key])
         return cls(**values)
 
 
@@ -148,6 +178,21 @@ class FitPhase:
         """Orthonormal basis (K, 3, 3) of the direct metric tensors the lattice's point group leaves invariant."""
         return metric_basis(self.reflections.lattice)
 
+    @functools.cached_property
+    def texture_directions(self) -> np.ndarray:
+        """The preferred directions (reciprocal basis, (D, 3)) the fit tries: the augmenter's low-index ones less
+        those the point group makes equivalent to an earlier one (the same peak intensities under texture)."""
+        first, group = _degenerate_groups(self.reflections)
+        kept: list[np.ndarray] = []
+        patterns: list[np.ndarray] = []
+        for direction in ORIENTATION_AXES:
+            _, intensity = stick_intensities(self.reflections, 1.0, orientation=(0.7, direction))
+            pattern = np.bincount(group, weights=intensity, minlength=len(first))
+            if not any(np.allclose(pattern, other, rtol=1e-6, atol=0) for other in patterns):
+                kept.append(direction)
+                patterns.append(pattern)
+        return np.array(kept)
+
 
 def metric_basis(lattice: np.ndarray, symprec: float = 1e-3) -> np.ndarray:
     """Basis of the symmetric 3x3 metrics G with W^T G W = G for every rotation W (fractional) of the point group
@@ -178,6 +223,8 @@ class PhaseResult:
     scale: float
     lattice: np.ndarray  # refined direct lattice parameters a, b, c (angstrom), alpha, beta, gamma (deg)
     fwhm: float  # at 2theta = 90 deg
+    texture_direction: tuple[int, int, int] | None = None  # reciprocal basis; None: fit without texture
+    texture_ratio: float = 1.0  # March-Dollase r
     weight_fraction: float = math.nan
     weight_fraction_sd: float = math.nan
     evidence: float = math.nan  # F statistic of the phase's parameters when it was added
@@ -214,8 +261,15 @@ class PatternModel:
         counts: np.ndarray,
         radiation: Radiation,
         settings: FitSettings,
+        directions: Sequence[int] | None = None,
+        textured: Sequence[bool] | None = None,
     ) -> None:
         self.phases = list(phases)
+        # Each phase's preferred direction: an index into its texture_directions.
+        self.directions = [0] * len(self.phases) if directions is None else list(directions)
+        # Which phases have a March-Dollase r (all by default when the settings ask for texture).
+        wanted = settings.texture == "march_dollase"
+        self.textured = [wanted and t for t in ([True] * len(self.phases) if textured is None else textured)]
         self.two_theta, self.counts = two_theta, counts
         self.radiation, self.settings = radiation, settings
         self.weights = 1.0 / np.maximum(counts, 1.0)
@@ -228,9 +282,9 @@ class PatternModel:
         self.groups = [_degenerate_groups(phase.reflections) for phase in self.phases]
 
     # Non-linear parameter vector: zero shift, then per phase its metric coordinates, log FWHM at 90 deg,
-    # tan-theta share of the width and Lorentzian fraction.
+    # tan-theta share of the width, Lorentzian fraction and (textured) log March-Dollase r.
     def initial(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Start values (FWHM 0.12 deg, no strain or shift) and bounds of the non-linear parameters."""
+        """Start values (FWHM 0.12 deg, no strain, shift or texture) and bounds of the non-linear parameters."""
         values, lower, upper = [0.0], [-self.settings.max_zero_shift], [self.settings.max_zero_shift]
         low_w, high_w = (math.log(w) for w in self.settings.fwhm_range)
         for k, basis in enumerate(self.bases):
@@ -241,7 +295,19 @@ class PatternModel:
             values += [0.0] * len(basis) + [math.log(0.12), 0.5, 0.5]
             lower += [-window] * len(basis) + [low_w, 0.0, 0.0]
             upper += [window] * len(basis) + [high_w, 1.0, 1.0]
+            if self.textured[k]:
+                values.append(0.0)
+                lower.append(math.log(self.settings.texture_ratio_range[0]))
+                upper.append(math.log(self.settings.texture_ratio_range[1]))
         return np.array(values), np.array(lower), np.array(upper)
+
+    def offset(self, k: int) -> int:
+        """Position of phase ``k``'s first parameter in the non-linear parameter vector."""
+        return 1 + sum(self.size(j) for j in range(k))
+
+    def size(self, k: int) -> int:
+        """Number of phase ``k``'s non-linear parameters."""
+        return len(self.bases[k]) + 3 + self.textured[k]
 
     def _cell(self, k: int, coordinates: np.ndarray) -> np.ndarray:
         metric0 = self.metrics0[k]
@@ -249,13 +315,15 @@ class PatternModel:
         metric = metric0 + size * np.tensordot(coordinates, self.bases[k], axes=1)
         return np.linalg.cholesky(metric)  # rows: a lattice with this metric (orientation irrelevant)
 
-    def _unpack(self, params: np.ndarray) -> tuple[float, list[tuple[np.ndarray, float, float, float]]]:
+    def _unpack(self, params: np.ndarray) -> tuple[float, list[tuple[np.ndarray, float, float, float, float]]]:
+        """Zero shift and per phase (metric coordinates, log width, tan share, Lorentz fraction, log r)."""
         zero, position, phases = params[0], 1, []
-        for basis in self.bases:
+        for k, basis in enumerate(self.bases):
             n = len(basis)
             coords = params[position : position + n]
-            phases.append((coords, *params[position + n : position + n + 3]))
-            position += n + 3
+            log_r = params[position + n + 3] if self.textured[k] else 0.0
+            phases.append((coords, *params[position + n : position + n + 3], log_r))
+            position += self.size(k)
         return zero, phases
 
     def columns(self, params: np.ndarray) -> np.ndarray:
@@ -263,17 +331,21 @@ class PatternModel:
         zero, per_phase = self._unpack(params)
         return np.array(
             [
-                self._phase_pattern(k, coords, width, share, eta, zero)
-                for k, (coords, width, share, eta) in enumerate(per_phase)
+                self._phase_pattern(k, coords, width, share, eta, log_r, zero)
+                for k, (coords, width, share, eta, log_r) in enumerate(per_phase)
             ]
         ).reshape(len(self.phases), len(self.two_theta))
 
     def _phase_pattern(
-        self, k: int, coords: np.ndarray, log_width: float, share: float, eta: float, zero: float
+        self, k: int, coords: np.ndarray, log_width: float, share: float, eta: float, log_r: float, zero: float
     ) -> np.ndarray:
         lattice = self._cell(k, coords)
+        orientation = (math.exp(log_r), self.phases[k].texture_directions[self.directions[k]]) if log_r else None
         two_theta, intensity = stick_intensities(
-            self.phases[k].reflections, self.radiation.kalpha1, reciprocal=np.linalg.inv(lattice).T
+            self.phases[k].reflections,
+            self.radiation.kalpha1,
+            reciprocal=np.linalg.inv(lattice).T,
+            orientation=orientation,
         )
         first, group = self.groups[k]
         intensity = np.bincount(group, weights=intensity, minlength=len(first))
@@ -394,9 +466,32 @@ def _extended(model: PatternModel, previous: np.ndarray | None, strain: float) -
     if previous is not None:
         initial[: len(previous)] = previous
     k = len(model.phases) - 1
-    position = len(initial) - len(model.bases[k]) - 3
+    position = model.offset(k)
     initial[position : position + len(model.bases[k])] = 2 * strain * _isotropic(model, k)
     return initial
+
+
+def _orient(model: PatternModel, params: np.ndarray, k: int) -> np.ndarray:
+    """Sets phase ``k``'s preferred direction to the one of its ``texture_directions`` whose March-Dollase factor,
+    at r a quarter, half or all the way (in log) to either bound of ``texture_ratio_range``, lowers the cost at
+    ``params`` most, and returns ``params`` with that r; r stays at 1 where no direction helps (a linear solve per
+    trial)."""
+    if not model.textured[k]:
+        return params
+    position = model.offset(k) + len(model.bases[k]) + 3
+    trial = params.copy()
+    trial[position] = 0.0
+    residual = model.cost_residual(model.columns(trial))
+    best = (float(residual @ residual), model.directions[k], 0.0)
+    for direction in range(len(model.phases[k].texture_directions)):
+        model.directions[k] = direction
+        for bound, share in itertools.product(model.settings.texture_ratio_range, (0.25, 0.5, 1.0)):
+            trial[position] = share * math.log(bound)
+            residual = model.cost_residual(model.columns(trial))
+            best = min(best, (float(residual @ residual), direction, trial[position]))
+    model.directions[k] = best[1]
+    trial[position] = best[2]
+    return trial
 
 
 def impurity_cost(normalised: np.ndarray, cutoff: float) -> np.ndarray:
@@ -460,6 +555,7 @@ def fit_pattern(
     pool = list(range(len(library))) if candidates is None else list(candidates)
     two_theta, counts = binned(two_theta, counts, settings.bin_step)
     chosen: list[int] = []
+    directions: list[int] = []  # each chosen phase's preferred direction (PatternModel.directions)
     params: np.ndarray | None = None
     background_only = PatternModel([], two_theta, counts, radiation, settings)
     chi2 = float(np.sum(background_only.residual(np.array([0.0])) ** 2))
@@ -473,24 +569,39 @@ def fit_pattern(
             break
         best = None
         for candidate, strain in _screen(chosen, pool, library, two_theta, counts, radiation, settings, params):
-            model = PatternModel([library[c] for c in [*chosen, candidate]], two_theta, counts, radiation, settings)
+            # A candidate is weighed untextured: a free March-Dollase r would let a wrong phase bend its few
+            # reflections onto the misfit of the true ones (the decoys that got in with texture had r at a bound).
+            model = PatternModel(
+                [library[c] for c in [*chosen, candidate]],
+                two_theta,
+                counts,
+                radiation,
+                settings,
+                [*directions, 0],
+                [True] * len(chosen) + [False],
+            )
             trial, trial_chi2 = refine(model, _extended(model, params, strain), settings.selection_evaluations)
-            added = len(model.bases[-1]) + 4
+            added = model.size(len(chosen)) + 1  # metric, profile and the scale
             gain = (chi2 - trial_chi2) / added / robust_variance(model.residual(trial))
             log.debug("step %d: %s F %.1f", len(chosen), library[candidate].name, gain)
             if best is None or gain > best[0]:
-                best = (gain, candidate, trial, trial_chi2)
+                best = (gain, candidate, trial)
         if best is None or best[0] < settings.min_evidence:
             break
-        gain, candidate, params, _ = best
+        gain, candidate, params = best
         chosen.append(candidate)
+        directions.append(0)
         evidence.append(gain)
-        # Converged before the next candidate is weighed, so that no candidate's F is the chosen ones' refinement.
-        model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+        # Texture of the accepted phase, then converged before the next candidate is weighed, so that no
+        # candidate's F is the chosen ones' refinement.
+        model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
+        if model.textured[-1]:
+            params = _orient(model, np.r_[params, 0.0], len(chosen) - 1)
+            directions[-1] = model.directions[-1]
         params, chi2 = refine(model, params, settings.final_evaluations)
     dropped: list[tuple[PhaseResult, np.ndarray]] = []
     while True:
-        model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+        model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
         result = _finish(model, chosen, params, evidence, settings)
         result.dropped = dropped
         if not chosen:
@@ -515,9 +626,9 @@ def fit_pattern(
         )
         dropped.append((phase, result.components[weakest]))
         params = _without(model, params, weakest)
-        del chosen[weakest], evidence[weakest]
+        del chosen[weakest], evidence[weakest], directions[weakest]
         if chosen:
-            model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+            model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
             params, _ = refine(model, params, settings.final_evaluations)
 
 
@@ -525,9 +636,8 @@ def _without(model: PatternModel, params: np.ndarray, k: int) -> np.ndarray | No
     """``params`` of ``model`` without the parameters of its phase ``k`` (None when no phase is left)."""
     if len(model.phases) == 1:
         return None
-    sizes = [len(basis) + 3 for basis in model.bases]
-    start = 1 + sum(sizes[:k])
-    return np.r_[params[:start], params[start + sizes[k] :]]
+    start = model.offset(k)
+    return np.r_[params[:start], params[start + model.size(k) :]]
 
 
 def _screen(
@@ -586,6 +696,8 @@ def _finish(
             scale=float(scales[k]),
             lattice=model.lattice_parameters(k, params),
             fwhm=math.exp(per_phase[k][1]),
+            texture_direction=_texture_direction(model, k),
+            texture_ratio=math.exp(per_phase[k][4]),
             evidence=evidence[k],
         )
         for k, index in enumerate(chosen)
@@ -602,6 +714,13 @@ def _finish(
         components=components,
         unexplained=unexplained_peaks(model.two_theta, counts, calculated, background, settings),
     )
+
+
+def _texture_direction(model: PatternModel, k: int) -> tuple[int, int, int] | None:
+    """Phase ``k``'s preferred direction as integer indices, None when the fit has no texture."""
+    if not model.textured[k]:
+        return None
+    return tuple(int(v) for v in model.phases[k].texture_directions[model.directions[k]])
 
 
 def _weight_fractions(

@@ -160,14 +160,25 @@ def squared_spacings(hkl: np.ndarray, reciprocal: np.ndarray) -> np.ndarray:
     return np.maximum(metric_terms(reciprocal) @ index_products(hkl).T, 0.0)
 
 
+def orientation_terms(directions: np.ndarray, reciprocal: np.ndarray) -> np.ndarray:
+    """The March-Dollase axes of :func:`fingerprintml.xrd.kernels.sticks`: for preferred directions given in the
+    reciprocal basis (C, 3) (a direction [u v w] is the normal of the planes (u v w)) and reciprocal lattices
+    (C, 3, 3), the axis dotted with a*, b*, c* (so that hkl . those = g . axis) and |axis|^2: (C, 4)."""
+    axis = np.einsum("ci,cij->cj", directions, reciprocal)
+    return np.column_stack([np.einsum("cij,cj->ci", reciprocal, axis), (axis * axis).sum(axis=1)])
+
+
 def stick_intensities(
     refl: Reflections,
     wavelength: float,
     reciprocal: np.ndarray | None = None,
     b_factors: np.ndarray | None = None,
+    orientation: tuple[float, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two-theta (deg) and intensity 2|F|^2 LP of every cached point, for an optionally strained reciprocal lattice
-    and per-element Debye-Waller B factors (angstrom^2, applied as exp(-B s^2) like pymatgen's).
+    and per-element Debye-Waller B factors (angstrom^2, applied as exp(-B s^2) like pymatgen's), and optionally
+    preferred orientation ``(r, direction)``: the March-Dollase factor (r^2 cos^2 a + sin^2 a / r)^(-3/2), a the
+    angle between the point's scattering vector and ``direction`` (reciprocal basis), one r for every copy.
 
     Batched: a stack of C reciprocal lattices (C, 3, 3) and/or B factors (C, E) gives (C, M) arrays, one row per
     copy; a point beyond the limiting sphere has two-theta inf and intensity 0. Lorentz-polarisation is
@@ -190,12 +201,18 @@ def stick_intensities(
     )
     two_theta, intensity = np.empty((copies, len(refl.hkl))), np.empty((copies, len(refl.hkl)))
     zeros = np.zeros(copies)
+    orientation_r, orientation_axis = np.ones(copies), np.zeros((copies, 4))
+    if orientation is not None:
+        lattices = np.broadcast_to(refl.reciprocal if reciprocal is None else reciprocal, (copies, 3, 3))
+        directions = np.broadcast_to(np.asarray(orientation[1], dtype=float), (copies, 3))
+        orientation_r[:] = orientation[0]
+        orientation_axis = np.ascontiguousarray(orientation_terms(directions, lattices))
     kernels.sticks(
         **refl.kernel_inputs,
         metrics=metrics,
         b_factors=b,
-        orientation_r=np.ones(copies),
-        orientation_axis=np.zeros((copies, 4)),
+        orientation_r=orientation_r,
+        orientation_axis=orientation_axis,
         family_scale=np.empty((0, 1)),
         wavelength=float(wavelength),
         floor=0.0,
