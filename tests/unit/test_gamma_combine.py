@@ -104,9 +104,16 @@ def test_combination_fitted_on_validation_detects_weak_sources_on_held_out_spect
 
 def test_peak_table_names_what_the_identification_did_not_score() -> None:
     limits = pd.DataFrame(
-        {"file": ["a", "a"], "nuclide": ["Cs-137", "Am-241"], "significance": [3.0, -1.0], "reported": [True, False]}
+        {
+            "file": ["a", "a", "a"],
+            "nuclide": ["Cs-137", "Am-241", "K-40"],
+            "significance": [3.0, -1.0, 8.0],
+            "reported": [True, False, True],
+            "background": [False, False, True],
+        }
     )
-    significance, reported = peak_table(limits, ["a"], ["Am-241", "Cs-137"])
-    assert significance.tolist() == [[-1.0, 3.0]] and reported.tolist() == [[False, True]]
+    significance, reported = peak_table(limits, ["a"], ["Am-241", "Cs-137", "K-40"])
+    # K-40 reported but attributed to the background is no source
+    assert significance.tolist() == [[-1.0, 3.0, 8.0]] and reported.tolist() == [[False, True, False]]
     with pytest.raises(ValueError, match="scored no b Cs-137"):
         peak_table(limits, ["a", "b"], ["Cs-137"])

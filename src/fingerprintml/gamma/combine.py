@@ -42,8 +42,9 @@ class CombineSettings:
 
 
 def peak_table(limits: pd.DataFrame, files: Sequence[str], nuclides: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(files x nuclides) peak significance and reported flag from the per-nuclide table of
-    :func:`identify.identify_spectra`; a file or nuclide it does not score is an error naming them."""
+    """(files x nuclides) peak significance and source flag (reported, not attributed to the background) from the
+    per-nuclide table of :func:`identify.identify_spectra`; a file or nuclide it does not score is an error naming
+    them."""
     table = limits.set_index(["file", "nuclide"])
     index = pd.MultiIndex.from_product([list(files), list(nuclides)])
     missing = index.difference(table.index)
@@ -52,7 +53,8 @@ def peak_table(limits: pd.DataFrame, files: Sequence[str], nuclides: Sequence[st
         raise ValueError(f"the peak identification scored no {first} (of {len(missing)} file and nuclide pairs)")
     shape = (len(files), len(nuclides))
     significance = table["significance"].reindex(index).to_numpy(dtype=float).reshape(shape)
-    reported = table["reported"].reindex(index).astype(str).str.lower().eq("true").to_numpy().reshape(shape)
+    flags = table[["reported", "background"]].reindex(index).astype(str).apply(lambda c: c.str.lower().eq("true"))
+    reported = (flags["reported"] & ~flags["background"]).to_numpy().reshape(shape)  # sources, not background
     return significance, reported
 
 

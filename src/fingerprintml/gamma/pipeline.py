@@ -286,7 +286,10 @@ def classify_spectra(
         peaks = peak_table(limits, binned.files, nuclides)
         answers = method_answers(binned.files, (source_probability, identified), peaks, combiner, nuclide_probability)
         if identification is not None:
-            answers = answers.merge(identification, on="file", how="left", validate="one_to_one")
+            # its peak_has_source is the answers' (the same sources)
+            answers = answers.merge(
+                identification.drop(columns="peak_has_source"), on="file", how="left", validate="one_to_one"
+            )
         adopted = method_predictions(answers, settings.method)
         identified = [n.split("+") if n else [] for n in adopted["nuclides"]]
     elif settings.method != "ml":
