@@ -152,8 +152,11 @@ def test_gamma_predictions_have_the_issue_columns(results: Path) -> None:
     expected += [f"{c}_{n}" for n in NUCLIDES for c in ("activity_bq", "activity_sd_bq")]
     expected += ["ml_has_source", "ml_nuclides", "peak_has_source", "combined_p_source", "combined_has_source"]
     expected += ["combined_nuclides", *[f"combined_p_{n}" for n in NUCLIDES]]
-    expected += ["peak_resolution", "peak_nuclides", "peak_series", "peak_significance", "unexplained_peaks"]
+    expected += ["peak_resolution", "peak_nuclides", "peak_series", "peak_significance", "peak_background"]
+    expected += ["unexplained_peaks", "calibration", "calibration_nuclide", "calibration_coefficients"]
+    expected += ["calibration_residuals"]
     assert sorted(table.columns) == sorted(expected)
+    assert set(table["calibration"]) <= {"file", "corrected"}  # the simulated scale needs no rescaling
     backgrounds = table[table["file"].str.contains("background")]
     assert len(backgrounds) and (backgrounds["nuclides"] == "").all()
     # The models and the peaks raise no false alarm; the combination reported (its threshold set on validation
