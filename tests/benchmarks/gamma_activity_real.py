@@ -19,15 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+from gamma_identify_real import measured_spectra  # the benchmark beside this one: run as a script
 
-from fingerprintml.download import fetch, load_registry
-from fingerprintml.gamma.identify import IdentifySettings
-from fingerprintml.gamma.library import read_nuclide_library
 from fingerprintml.gamma.measured import benchmark_measured, spectrum_truth
-from fingerprintml.gamma.peaks import PeakSettings
-from fingerprintml.gamma.plan import measured_keys
-from fingerprintml.gamma.spectrum import SUFFIXES, read_spectra
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_NOMINAL_BQ = 100e-6 * 3.7e10  # 100 uCi: GADRAS seed normalisation, not a known source activity
@@ -39,18 +33,8 @@ def main() -> None:
     parser.add_argument("--downloads", type=Path, default=REPO / "resources" / "downloads")
     parser.add_argument("--detector", default="nai", help="efficiency preset (auto: the preset of the kind)")
     args = parser.parse_args()
-    gamma = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
-    registry = load_registry(REPO / "resources" / "remote_files.yaml")
-    identify = gamma["identify"]
-    library = read_nuclide_library(REPO / identify["library"])
-    settings = IdentifySettings(
-        **{k: v for k, v in identify.items() if k not in ("library", "peaks")}, peaks=PeakSettings(**identify["peaks"])
-    )
-    files = [
-        fetch(registry[k], args.downloads / k, mirror=str(args.mirror)) for k in measured_keys(gamma, "baldr", registry)
-    ]
-    spectra, _ = read_spectra([f for f in files if f.suffix.lower() in SUFFIXES])
-    measured = {**gamma["datasets"]["baldr"]["measured"], "detector": args.detector}
+    spectra, library, settings, measured = measured_spectra("baldr", args.mirror, args.downloads)
+    measured = {**measured, "detector": args.detector}
     activities = benchmark_measured(spectra, library, settings, measured)["activities"]
     distance = {s.name: s.distance_cm for s in spectra}
     truth = {s.name: spectrum_truth(s.name, "source_description") for s in spectra}

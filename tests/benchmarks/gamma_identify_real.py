@@ -25,12 +25,29 @@ from fingerprintml.download import fetch, load_registry
 from fingerprintml.gamma.identify import IdentifySettings
 from fingerprintml.gamma.library import read_nuclide_library
 from fingerprintml.gamma.measured import benchmark_measured
-from fingerprintml.gamma.peaks import PeakSettings
 from fingerprintml.gamma.plan import measured_keys
-from fingerprintml.gamma.spectrum import SUFFIXES, read_spectra
+from fingerprintml.gamma.spectrum import SUFFIXES, Spectrum, read_spectra
 from fingerprintml.io import write_table
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def measured_spectra(
+    dataset: str, mirror: Path, downloads: Path
+) -> tuple[list[Spectrum], pd.DataFrame, IdentifySettings, dict]:
+    """The spectra of the measured ``dataset`` fetched from ``mirror`` into ``downloads`` (unreadable ones stop the
+    benchmark), the nuclide library, the identification settings and the dataset's ``measured`` block, as the
+    committed config.yaml gives them."""
+    gamma = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
+    registry = load_registry(REPO / "resources" / "remote_files.yaml")
+    keys = measured_keys(gamma, dataset, registry)
+    files = [fetch(registry[k], downloads / k, mirror=str(mirror)) for k in keys]
+    spectra, rejects = read_spectra([f for f in files if f.suffix.lower() in SUFFIXES])
+    if len(rejects):
+        raise SystemExit(f"{dataset}: unreadable spectra\n{rejects.to_string(index=False)}")
+    identify = gamma["identify"]
+    library = read_nuclide_library(REPO / identify["library"])
+    return spectra, library, IdentifySettings.from_config(identify), gamma["datasets"][dataset]["measured"]
 
 
 def main() -> None:
@@ -42,20 +59,9 @@ def main() -> None:
         "--tables", type=Path, help="also write <dataset>_benchmark.csv, _summary.csv and _identification.csv here"
     )
     args = parser.parse_args()
-    gamma = yaml.safe_load((REPO / "config.yaml").read_text())["gamma"]
-    registry = load_registry(REPO / "resources" / "remote_files.yaml")
-    identify = gamma["identify"]
-    library = read_nuclide_library(REPO / identify["library"])
-    settings = IdentifySettings(
-        **{k: v for k, v in identify.items() if k not in ("library", "peaks")}, peaks=PeakSettings(**identify["peaks"])
-    )
     for dataset in args.datasets:
-        keys = measured_keys(gamma, dataset, registry)
-        files = [fetch(registry[k], args.downloads / k, mirror=str(args.mirror)) for k in keys]
-        spectra, rejects = read_spectra([f for f in files if f.suffix.lower() in SUFFIXES])
-        if len(rejects):
-            raise SystemExit(f"{dataset}: unreadable spectra\n{rejects.to_string(index=False)}")
-        tables = benchmark_measured(spectra, library, settings, gamma["datasets"][dataset]["measured"])
+        spectra, library, settings, measured = measured_spectra(dataset, args.mirror, args.downloads)
+        tables = benchmark_measured(spectra, library, settings, measured)
         with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_colwidth", 90):
             print(f"== {dataset}\n{tables['benchmark'].to_string(index=False)}\n")
             print(tables["summary"].to_string(index=False, float_format="{:.2f}".format), "\n")

@@ -16,7 +16,6 @@ from fingerprintml.gamma.features import compute
 from fingerprintml.gamma.identify import IdentifySettings, identify_spectra
 from fingerprintml.gamma.library import read_lines, read_nuclide_library
 from fingerprintml.gamma.models import binary_model, multilabel_model
-from fingerprintml.gamma.peaks import PeakSettings
 from fingerprintml.gamma.plan import detector_block
 from fingerprintml.gamma.preprocess import rebin
 from fingerprintml.gamma.simulate import build_model, expected_counts
@@ -50,8 +49,7 @@ def methods():
     lines = read_lines(REPO / CONFIG["lines"])
     model = build_model(lines, NUCLIDES, detector_block(CONFIG), {**SIMULATOR, "coincidence_summing": False})
     library = read_nuclide_library(REPO / CONFIG["identify"]["library"], NUCLIDES)
-    settings = {k: v for k, v in CONFIG["identify"].items() if k not in ("library", "peaks")}
-    identify = IdentifySettings(**settings, peaks=PeakSettings(**CONFIG["identify"]["peaks"]))
+    identify = IdentifySettings.from_config(CONFIG["identify"])
     train, train_labels = simulate(model, 300, 1)
 
     def features(spectra: list[Spectrum], stage: str) -> np.ndarray:

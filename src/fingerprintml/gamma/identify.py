@@ -141,6 +141,12 @@ class IdentifySettings:
     calibration_min_peaks_rescaled: int = 6
     peaks: PeakSettings = field(default_factory=PeakSettings)
 
+    @classmethod
+    def from_config(cls, identify: Mapping[str, Any]) -> IdentifySettings:
+        """The settings of a ``gamma.identify`` block (its ``library`` is not a setting)."""
+        rest = {k: v for k, v in identify.items() if k not in ("library", "peaks")}
+        return cls(**rest, peaks=PeakSettings(**identify.get("peaks", {})))
+
 
 @dataclass
 class Identification:
