@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from fingerprintml.gamma.detector import continuum_response, efficiency, fwhm_kev, geometry_factor, sigma_kev
+from fingerprintml.gamma.library import decay_factors
 from fingerprintml.gamma.preprocess import rebin_matrix
 
 LINE_COLUMNS = ["nuclide", "energy_kev", "net_counts", "net_counts_sd", "activity_bq", "activity_sd_bq", "interfered"]
@@ -134,9 +135,7 @@ class LineFitter:
 def decay_correct(table: pd.DataFrame, lines: pd.DataFrame, measured: pd.Series, reference: str) -> pd.DataFrame:
     """Activities of ``table`` corrected from each row's measurement date (``measured``, ISO dates aligned with
     the rows) to the reference date."""
-    half_life = lines.drop_duplicates("nuclide").set_index("nuclide")["half_life_days"]
-    days = (pd.to_datetime(measured.to_numpy()) - pd.Timestamp(reference)).days.to_numpy()
-    factor = np.exp(np.log(2) / table["nuclide"].map(half_life).to_numpy() * days)
+    factor = decay_factors(lines, table["nuclide"].to_numpy(), measured.to_numpy(), reference)
     return table.assign(activity_bq=table["activity_bq"] * factor, activity_sd_bq=table["activity_sd_bq"] * factor)
 
 

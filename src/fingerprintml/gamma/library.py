@@ -52,6 +52,19 @@ def decay_constant_per_day(lines: pd.DataFrame, nuclide: str) -> float:
     return float(np.log(2) / lines.loc[lines["nuclide"] == nuclide, "half_life_days"].iloc[0])
 
 
+def decay_factors(lines: pd.DataFrame, nuclides: np.ndarray, start: object, end: object) -> np.ndarray:
+    """exp(-λ t) of each of ``nuclides`` (half-lives from ``lines``) over the whole days from ``start`` to ``end``:
+    dates, each one date or one per nuclide (an ``end`` before ``start`` gives factors above one)."""
+    half_life = lines.drop_duplicates("nuclide").set_index("nuclide")["half_life_days"]
+    count = len(nuclides)
+
+    def dates(values: object) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(pd.to_datetime(list(values) if np.ndim(values) else [values] * count))
+
+    days = (dates(end) - dates(start)).days.to_numpy()
+    return np.exp(-np.log(2) / pd.Series(nuclides).map(half_life).to_numpy(dtype=float) * days)
+
+
 def _pattern(nuclide: str) -> re.Pattern[str]:
     element, mass = nuclide.split("-")
     return re.compile(rf"(?<![a-z]){element}[-_]?{mass}(?!\d)", re.IGNORECASE)

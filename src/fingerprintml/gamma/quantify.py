@@ -40,6 +40,7 @@ from fingerprintml.gamma.identify import (
     identify_spectra,
     query_channels,
 )
+from fingerprintml.gamma.library import decay_factors
 from fingerprintml.gamma.peaks import PeakSettings
 from fingerprintml.gamma.spectrum import Spectrum
 
@@ -259,9 +260,9 @@ def fit_efficiency(
     distance = calibration.distance_cm if calibration.distance_cm is not None else spectrum.distance_cm
     if not (spectrum.live_time > 0 and np.isfinite(distance) and distance > 0):
         raise ValueError(f"{name}: live time {spectrum.live_time} s and distance {distance} cm must be positive")
-    half_life = library.drop_duplicates("nuclide").set_index("nuclide")["half_life_days"]
-    days = (pd.Timestamp(date).tz_localize(None) - pd.to_datetime(sources["reference_date"])).dt.days.to_numpy()
-    decay = np.exp(-np.log(2) / half_life.loc[sources.index].to_numpy(dtype=float) * days)
+    decay = decay_factors(
+        library, sources.index.to_numpy(), sources["reference_date"].to_numpy(), pd.Timestamp(date).tz_localize(None)
+    )
     activity = pd.Series(sources["activity_bq"].to_numpy(dtype=float) * decay, index=sources.index)
     activity_rel_sd = (sources["activity_bq_sd"] / sources["activity_bq"]).astype(float)
     response = DetectorResponse() if detector == "auto" else DetectorResponse(fwhm=_preset(detector, "").fwhm)
@@ -314,13 +315,13 @@ def fit_efficiency(
     ).sort_values("energy_kev", ignore_index=True)
     low, high = float(energy.min()), float(energy.max())
 
-    def relative_sd(energy: np.ndarray) -> np.ndarray:
+    def curve_relative_sd(energy: np.ndarray) -> np.ndarray:
         # Outside the calibrated energies the polynomial is an extrapolation: known to a factor at best.
         inside = (np.asarray(energy) >= low) & (np.asarray(energy) <= high)
         return np.where(inside, curve.relative_sd(energy), np.maximum(curve.relative_sd(energy), 1.0))
 
     efficiency_curve = Efficiency(
-        curve, relative_sd, float(distance), geometry.block["efficiency"], f"calibration {name}"
+        curve, curve_relative_sd, float(distance), geometry.block["efficiency"], f"calibration {name}"
     )
     return efficiency_curve, points
 
