@@ -4,7 +4,8 @@ of :mod:`fingerprintml.xrd.refine`, with the 7 reference CIFs as the library (al
 ``--decoys`` the demo library's 158 phases added.
 
 Run: PYTHONPATH=src python tests/benchmarks/xrd_dara.py [--decoys] [--jobs 2] [--mirror ../shared/mirror]
-[--texture march_dollase|none] [--figures DIR] [--out results.json]. Prints one line per pattern and the table of
+[--texture march_dollase|none] [--b-factor overall|none]
+[--figures DIR] [--out results.json]. Prints one line per pattern and the table of
 the issue, computed by the function of the workflow's benchmark step
 (:func:`fingerprintml.xrd.benchmark.measured_benchmark`, which writes results/xrd/dara/benchmark.csv with the
 network's candidates instead of all phases): for the 16 fully referenced patterns, weighed phases found, patterns
@@ -73,6 +74,8 @@ def _fit(args: tuple[str, dict, str | None]) -> dict:
             "evidence": p.evidence,
             "lattice": p.lattice.round(4).tolist(),
             "texture": [p.texture_direction, p.texture_ratio],
+            "b_factor": p.b_factor,
+            "asymmetry": result.asymmetry,
         }
         for p in result.phases
     ]
@@ -123,6 +126,7 @@ def main() -> None:
     parser.add_argument("--referenced", choices=["all", "yes", "no"], default="all", help="fully referenced ones")
     parser.add_argument("--min-evidence", type=float, default=None)
     parser.add_argument("--texture", choices=["march_dollase", "none"], default=None, help="default: FitSettings'")
+    parser.add_argument("--b-factor", choices=["overall", "none"], default=None, help="default: FitSettings'")
     parser.add_argument("--figures", default=None)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -139,6 +143,8 @@ def main() -> None:
     settings = {} if args.min_evidence is None else {"min_evidence": args.min_evidence}
     if args.texture:
         settings["texture"] = args.texture
+    if args.b_factor:
+        settings["b_factor"] = args.b_factor
     if args.figures:
         Path(args.figures).mkdir(parents=True, exist_ok=True)
     _library(cifs, args.decoys, radiation, float(first.two_theta[-1]))
@@ -147,7 +153,7 @@ def main() -> None:
         for row in pool.imap(_fit, [(p, settings, args.figures) for p in patterns]):
             phases = ", ".join(
                 f"{p['formula']} {100 * p['weight_fraction']:.1f}+-{100 * p['sd']:.1f} (F {p['evidence']:.0f}"
-                f"{_texture(*p['texture'])})"
+                f"{_texture(*p['texture'])}, B {p['b_factor']:.2f})"
                 for p in row["reported"]
             )
             peaks = " ".join(f"{t:.2f}:{h:.1f}" for t, h in row["unexplained"][:3])

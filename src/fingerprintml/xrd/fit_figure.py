@@ -8,7 +8,7 @@ from fingerprintml.xrd.refine import FitResult
 
 def whole_pattern_fit(result: FitResult, names: list[str], title: str):
     """A fitted pattern as crystallographers draw it: measured counts, the fitted sum, each phase on the background
-    (labelled with its weight fraction, March-Dollase r and direction), the difference below, unexplained peaks
+    (labelled with its weight fraction, March-Dollase r and direction, B), the difference below, unexplained peaks
     marked."""
     fig, (top, bottom) = figure("double", 0.5, nrows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot(result.two_theta, result.observed, ".", ms=1.5, color="0.3", label="measured")
@@ -17,6 +17,8 @@ def whole_pattern_fit(result: FitResult, names: list[str], title: str):
         label = f"{name} {100 * phase.weight_fraction:.1f} +- {100 * phase.weight_fraction_sd:.1f} wt%"
         if phase.texture_direction is not None:
             label += f", r {phase.texture_ratio:.2f} [{''.join(str(v) for v in phase.texture_direction)}]"
+        if phase.b_factor:
+            label += f", B {phase.b_factor:.1f} Å²"
         top.plot(result.two_theta, result.background + component, lw=0.6, label=label)
     top.plot(result.two_theta, result.background, lw=0.6, color="0.6", label="background")
     for position, _ in result.unexplained:

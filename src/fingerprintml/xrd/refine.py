@@ -8,19 +8,22 @@ Model of the counts y(2theta) on the measured points:
 
 with per phase the scale S_p, the cell metric within a strain window (only the components the lattice's own point
 group leaves free: one for cubic, two for tetragonal and hexagonal, three for orthorhombic, four for monoclinic,
-six for triclinic), a Caglioti-type width FWHM^2 = U tan^2(theta) + W, a pseudo-Voigt Lorentzian fraction and
+six for triclinic), a Caglioti-type width FWHM^2 = U tan^2(theta) + W, a pseudo-Voigt Lorentzian fraction,
 (``texture: march_dollase``) preferred orientation: each point's intensity times the March-Dollase factor
 P = (r^2 cos^2 a + sin^2 a / r)^(-3/2), a the angle between its scattering vector and the phase's preferred
-direction (one of a few low-index directions of the reciprocal basis, chosen by the fit), r refined within
-``texture_ratio_range`` once the phase is accepted; per pattern the zero shift z and the K-alpha2/K-alpha1 ratio
-and wavelengths of the file.
+direction (one of a few low-index directions of the reciprocal basis, chosen by the fit), r within
+``texture_ratio_range``, and (``b_factor: overall``) an overall isotropic displacement parameter B of all its atoms
+(every scattering factor times exp(-B s^2), s = sin(theta)/lambda; library structures carry none) within
+``b_factor_range``; texture and B are refined once the phase is accepted; per pattern the zero shift z and the
+K-alpha2/K-alpha1 ratio and wavelengths of the file.
 2|F|^2 LP is the absolute intensity per unit cell of :func:`fingerprintml.xrd.reflections.stick_intensities`
 (every point of the Friedel half-space counted twice: multiplicities included, no normalisation), the profiles are
 area-normalised, so S_p is the Rietveld scale factor and the weight fraction is W_p = S_p (ZMV)_p / sum_i S_i
 (ZMV)_i (Hill & Howard, J. Appl. Cryst. 20, 467, 1987), with ZM the mass of the cell the reflections were computed
 for and V its volume.
 P averages to 1 over the directions of the sphere (Dollase, J. Appl. Cryst. 19, 267, 1986), so texture moves
-intensity between reflections and leaves S_p, and the weight fraction, the phase's. Microabsorption (Brindley) is
+intensity between reflections and leaves S_p, and the weight fraction, the phase's. B lowers all of a phase's
+intensities, the more the higher the angle, and S_p rises to match (Rietveld's overall B). Microabsorption (Brindley) is
 not corrected. Residuals are in Poisson units (1/max(y, 1) weights) and
 cost their square, except above the model beyond ``impurity_sigma``, where they cost logarithmically
 (:func:`impurity_cost`, the impurity-tolerant likelihood of robust Rietveld refinement): a phase outside the model
@@ -55,6 +58,9 @@ log = logging.getLogger(__name__)
 
 
 TEXTURES = ("march_dollase", "none")
+GLOBALS = 2  # non-linear parameters of the whole pattern: zero shift, asymmetry
+MAX_SPLIT = 0.6  # largest relative difference of a peak's half widths from the asymmetry
+B_FACTORS = ("overall", "none")
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,9 @@ class FitSettings:
         Largest relative change of a lattice parameter from the library cell.
     max_zero_shift
         Largest zero shift (deg).
+    max_asymmetry
+        Largest axial-divergence asymmetry A: a peak's low-angle half-width is (1 + A cot 2theta) and its
+        high-angle one (1 - A cot 2theta) times half the FWHM (capped at 0.6).
     background_terms
         Chebyshev polynomial terms of the background.
     fwhm_range
@@ -111,10 +120,17 @@ class FitSettings:
     texture_ratio_range
         Bounds of the March-Dollase r (below 1: platelets with the direction along the sample normal; above 1:
         needles).
+    b_factor
+        ``overall``: an isotropic displacement parameter B per phase, refined once the phase is accepted (the
+        intensity fall with angle that thermal motion and static disorder give every real sample); ``none``: the
+        library structures' intensities as they are.
+    b_factor_range
+        Bounds of B (angstrom^2).
     """
 
     strain_window: float = 0.01
     max_zero_shift: float = 0.15
+    max_asymmetry: float = 0.1
     background_terms: int = 10
     fwhm_range: tuple[float, float] = (0.03, 0.6)
     window_fwhm: float = 12.0
@@ -133,6 +149,8 @@ class FitSettings:
     unexplained_peaks: int = 5
     texture: str = "march_dollase"
     texture_ratio_range: tuple[float, float] = (0.5, 2.0)
+    b_factor: str = "overall"
+    b_factor_range: tuple[float, float] = (0.0, 3.0)
 
     def __post_init__(self) -> None:
         if self.texture not in TEXTURES:
@@ -140,11 +158,16 @@ class FitSettings:
         low, high = self.texture_ratio_range
         if not 0 < low <= 1 <= high:
             raise ValueError(f"xrd.identify.fit.texture_ratio_range: {[low, high]} must hold 1 and be above 0")
+        if self.b_factor not in B_FACTORS:
+            raise ValueError(f"xrd.identify.fit.b_factor: {self.b_factor!r} is none of {', '.join(B_FACTORS)}")
+        low, high = self.b_factor_range
+        if not low <= 0 < high:
+            raise ValueError(f"xrd.identify.fit.b_factor_range: {[low, high]} must hold 0 and a larger bound")
 
     @classmethod
     def from_config(cls, fit: dict) -> FitSettings:
         values = dict(fit)
-        for key in ("fwhm_range", "texture_ratio_range"):
+        for key in ("fwhm_range", "texture_ratio_range", "b_factor_range"):
             if key in values:
                 values[key] = tuple(float(v) for v in values[key])
         return cls(**values)
@@ -225,6 +248,7 @@ class PhaseResult:
     fwhm: float  # at 2theta = 90 deg
     texture_direction: tuple[int, int, int] | None = None  # reciprocal basis; None: fit without texture
     texture_ratio: float = 1.0  # March-Dollase r
+    b_factor: float = 0.0  # overall isotropic displacement parameter B (angstrom^2)
     weight_fraction: float = math.nan
     weight_fraction_sd: float = math.nan
     evidence: float = math.nan  # F statistic of the phase's parameters when it was added
@@ -237,6 +261,7 @@ class FitResult:
 
     phases: list[PhaseResult]
     zero_shift: float
+    asymmetry: float
     rwp: float
     two_theta: np.ndarray
     observed: np.ndarray
@@ -262,14 +287,16 @@ class PatternModel:
         radiation: Radiation,
         settings: FitSettings,
         directions: Sequence[int] | None = None,
-        textured: Sequence[bool] | None = None,
+        settled: Sequence[bool] | None = None,
     ) -> None:
         self.phases = list(phases)
         # Each phase's preferred direction: an index into its texture_directions.
         self.directions = [0] * len(self.phases) if directions is None else list(directions)
-        # Which phases have a March-Dollase r (all by default when the settings ask for texture).
-        wanted = settings.texture == "march_dollase"
-        self.textured = [wanted and t for t in ([True] * len(self.phases) if textured is None else textured)]
+        # Accepted phases (all by default) have the intensity corrections the settings ask for: a March-Dollase r
+        # and an overall B; a candidate being weighed has neither.
+        settled = [True] * len(self.phases) if settled is None else list(settled)
+        self.textured = [settings.texture == "march_dollase" and s for s in settled]
+        self.damped = [settings.b_factor == "overall" and s for s in settled]
         self.two_theta, self.counts = two_theta, counts
         self.radiation, self.settings = radiation, settings
         self.weights = 1.0 / np.maximum(counts, 1.0)
@@ -282,10 +309,17 @@ class PatternModel:
         self.groups = [_degenerate_groups(phase.reflections) for phase in self.phases]
 
     # Non-linear parameter vector: zero shift, then per phase its metric coordinates, log FWHM at 90 deg,
-    # tan-theta share of the width, Lorentzian fraction and (textured) log March-Dollase r.
+    # tan-theta share of the width, Lorentzian fraction, (textured) log March-Dollase r and (damped) B.
     def initial(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Start values (FWHM 0.12 deg, no strain, shift or texture) and bounds of the non-linear parameters."""
-        values, lower, upper = [0.0], [-self.settings.max_zero_shift], [self.settings.max_zero_shift]
+        """Start values (FWHM 0.12 deg, no strain, shift, texture or B) and bounds of the non-linear parameters."""
+        values, lower, upper = (
+            [0.0, 0.0],
+            [-self.settings.max_zero_shift, 0.0],
+            [
+                self.settings.max_zero_shift,
+                self.settings.max_asymmetry,
+            ],
+        )
         low_w, high_w = (math.log(w) for w in self.settings.fwhm_range)
         for k, basis in enumerate(self.bases):
             # A uniform strain e moves the metric by 2 e G0, i.e. by 2 e |G0| / size along the basis.
@@ -299,15 +333,24 @@ class PatternModel:
                 values.append(0.0)
                 lower.append(math.log(self.settings.texture_ratio_range[0]))
                 upper.append(math.log(self.settings.texture_ratio_range[1]))
+            if self.damped[k]:
+                values.append(0.0)
+                lower.append(self.settings.b_factor_range[0])
+                upper.append(self.settings.b_factor_range[1])
         return np.array(values), np.array(lower), np.array(upper)
 
     def offset(self, k: int) -> int:
         """Position of phase ``k``'s first parameter in the non-linear parameter vector."""
-        return 1 + sum(self.size(j) for j in range(k))
+        return GLOBALS + sum(self.size(j) for j in range(k))
 
     def size(self, k: int) -> int:
         """Number of phase ``k``'s non-linear parameters."""
-        return len(self.bases[k]) + 3 + self.textured[k]
+        return len(self.bases[k]) + 3 + self.textured[k] + self.damped[k]
+
+    def settled_defaults(self, k: int) -> np.ndarray:
+        """Start values of phase ``k``'s intensity corrections (log r, B: none), appended to its parameters when a
+        candidate is accepted."""
+        return np.zeros(self.textured[k] + self.damped[k])
 
     def _cell(self, k: int, coordinates: np.ndarray) -> np.ndarray:
         metric0 = self.metrics0[k]
@@ -315,36 +358,48 @@ class PatternModel:
         metric = metric0 + size * np.tensordot(coordinates, self.bases[k], axes=1)
         return np.linalg.cholesky(metric)  # rows: a lattice with this metric (orientation irrelevant)
 
-    def _unpack(self, params: np.ndarray) -> tuple[float, list[tuple[np.ndarray, float, float, float, float]]]:
-        """Zero shift and per phase (metric coordinates, log width, tan share, Lorentz fraction, log r)."""
-        zero, position, phases = params[0], 1, []
+    def _unpack(
+        self, params: np.ndarray
+    ) -> tuple[float, float, list[tuple[np.ndarray, float, float, float, float, float]]]:
+        """Zero shift, asymmetry and per phase (metric coordinates, log width, tan share, Lorentz fraction, log r,
+        B)."""
+        zero, asymmetry, position, phases = params[0], params[1], GLOBALS, []
         for k, basis in enumerate(self.bases):
             n = len(basis)
             coords = params[position : position + n]
             log_r = params[position + n + 3] if self.textured[k] else 0.0
-            phases.append((coords, *params[position + n : position + n + 3], log_r))
+            b_factor = params[position + n + 3 + self.textured[k]] if self.damped[k] else 0.0
+            phases.append((coords, *params[position + n : position + n + 3], log_r, b_factor))
             position += self.size(k)
-        return zero, phases
+        return zero, asymmetry, phases
 
     def columns(self, params: np.ndarray) -> np.ndarray:
         """Each phase's pattern at unit scale (phases, points)."""
-        zero, per_phase = self._unpack(params)
-        return np.array(
-            [
-                self._phase_pattern(k, coords, width, share, eta, log_r, zero)
-                for k, (coords, width, share, eta, log_r) in enumerate(per_phase)
-            ]
-        ).reshape(len(self.phases), len(self.two_theta))
+        zero, asymmetry, per_phase = self._unpack(params)
+        return np.array([self._phase_pattern(k, *phase, zero, asymmetry) for k, phase in enumerate(per_phase)]).reshape(
+            len(self.phases), len(self.two_theta)
+        )
 
     def _phase_pattern(
-        self, k: int, coords: np.ndarray, log_width: float, share: float, eta: float, log_r: float, zero: float
+        self,
+        k: int,
+        coords: np.ndarray,
+        log_width: float,
+        share: float,
+        eta: float,
+        log_r: float,
+        b_factor: float,
+        zero: float,
+        asymmetry: float,
     ) -> np.ndarray:
         lattice = self._cell(k, coords)
+        refl = self.phases[k].reflections
         orientation = (math.exp(log_r), self.phases[k].texture_directions[self.directions[k]]) if log_r else None
         two_theta, intensity = stick_intensities(
-            self.phases[k].reflections,
+            refl,
             self.radiation.kalpha1,
             reciprocal=np.linalg.inv(lattice).T,
+            b_factors=np.full(len(refl.symbols), b_factor) if b_factor else None,
             orientation=orientation,
         )
         first, group = self.groups[k]
@@ -362,12 +417,17 @@ class PatternModel:
         # FWHM^2 = W + U tan^2(theta), normalised at 90 deg: share of the tan term there in [0, 1].
         tan2 = np.tan(np.radians(centres / 2)) ** 2
         fwhm = math.exp(log_width) * np.sqrt((1 - share) + share * tan2)
-        return self._render(centres, heights, fwhm, eta)
+        # Axial divergence: the low-angle half of a peak wider than the high-angle half by 2 A cot(2theta) of the
+        # FWHM (reversed above 90 deg), the mean of the halves the FWHM, so the area stays.
+        split = np.clip(asymmetry / np.tan(np.radians(centres)), -MAX_SPLIT, MAX_SPLIT)
+        return self._render(centres, heights, fwhm, eta, split)
 
-    def _render(self, centres: np.ndarray, heights: np.ndarray, fwhm: np.ndarray, eta: float) -> np.ndarray:
+    def _render(
+        self, centres: np.ndarray, heights: np.ndarray, fwhm: np.ndarray, eta: float, split: np.ndarray
+    ) -> np.ndarray:
         out = np.zeros(len(self.two_theta))
         inside = (centres > self.two_theta[0] - 2) & (centres < self.two_theta[-1] + 2)
-        centres, heights, fwhm = centres[inside], heights[inside], fwhm[inside]
+        centres, heights, fwhm, split = centres[inside], heights[inside], fwhm[inside], split[inside]
         if not len(centres):
             return out
         window = math.ceil(self.settings.window_fwhm * fwhm.max() / self.step)
@@ -375,7 +435,8 @@ class PatternModel:
         index = first[:, None] + np.arange(2 * window + 1)
         valid = (index >= 0) & (index < len(self.two_theta))
         index = np.clip(index, 0, len(self.two_theta) - 1)
-        dx = (self.two_theta[index] - centres[:, None]) / fwhm[:, None]
+        offset = self.two_theta[index] - centres[:, None]
+        dx = offset / (fwhm[:, None] * (1 + np.where(offset < 0, split[:, None], -split[:, None])))
         gauss = math.sqrt(4 * math.log(2) / math.pi) * np.exp(-4 * math.log(2) * dx**2)
         lorentz = 2 / (math.pi * (1 + 4 * dx**2))
         profile = heights[:, None] * (eta * lorentz + (1 - eta) * gauss) / fwhm[:, None]
@@ -426,7 +487,7 @@ class PatternModel:
         return np.sign(normalised) * np.sqrt(impurity_cost(normalised, self.settings.impurity_sigma))
 
     def lattice_parameters(self, k: int, params: np.ndarray) -> np.ndarray:
-        _, per_phase = self._unpack(params)
+        _, _, per_phase = self._unpack(params)
         lattice = self._cell(k, per_phase[k][0])
         lengths = np.linalg.norm(lattice, axis=1)
         angles = [
@@ -436,7 +497,7 @@ class PatternModel:
         return np.r_[lengths, angles]
 
     def cell_volume(self, k: int, params: np.ndarray) -> float:
-        _, per_phase = self._unpack(params)
+        _, _, per_phase = self._unpack(params)
         return float(abs(np.linalg.det(self._cell(k, per_phase[k][0]))))
 
 
@@ -558,19 +619,21 @@ def fit_pattern(
     directions: list[int] = []  # each chosen phase's preferred direction (PatternModel.directions)
     params: np.ndarray | None = None
     background_only = PatternModel([], two_theta, counts, radiation, settings)
-    chi2 = float(np.sum(background_only.residual(np.array([0.0])) ** 2))
+    chi2 = float(np.sum(background_only.residual(background_only.initial()[0]) ** 2))
     evidence: list[float] = []
     while len(chosen) < settings.max_phases:
         if propose is not None and chosen:
-            model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+            model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
             columns = model.columns(params)
             pool += [c for c in propose(two_theta, counts - model.linear(columns)[1] @ columns) if c not in pool]
         if len(chosen) >= len(pool):
             break
         best = None
-        for candidate, strain in _screen(chosen, pool, library, two_theta, counts, radiation, settings, params):
-            # A candidate is weighed untextured: a free March-Dollase r would let a wrong phase bend its few
-            # reflections onto the misfit of the true ones (the decoys that got in with texture had r at a bound).
+        screened = _screen(chosen, directions, pool, library, two_theta, counts, radiation, settings, params)
+        for candidate, strain in screened:
+            # A candidate is weighed without texture or B: a free March-Dollase r would let a wrong phase bend its
+            # few reflections onto the misfit of the true ones (the decoys that got in with texture had r at a
+            # bound).
             model = PatternModel(
                 [library[c] for c in [*chosen, candidate]],
                 two_theta,
@@ -592,12 +655,11 @@ def fit_pattern(
         chosen.append(candidate)
         directions.append(0)
         evidence.append(gain)
-        # Texture of the accepted phase, then converged before the next candidate is weighed, so that no
+        # Texture and B of the accepted phase, then converged before the next candidate is weighed, so that no
         # candidate's F is the chosen ones' refinement.
         model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
-        if model.textured[-1]:
-            params = _orient(model, np.r_[params, 0.0], len(chosen) - 1)
-            directions[-1] = model.directions[-1]
+        params = _orient(model, np.r_[params, model.settled_defaults(len(chosen) - 1)], len(chosen) - 1)
+        directions[-1] = model.directions[-1]
         params, chi2 = refine(model, params, settings.final_evaluations)
     dropped: list[tuple[PhaseResult, np.ndarray]] = []
     while True:
@@ -642,6 +704,7 @@ def _without(model: PatternModel, params: np.ndarray, k: int) -> np.ndarray | No
 
 def _screen(
     chosen: list[int],
+    directions: list[int],
     pool: list[int],
     library: Sequence[FitPhase],
     two_theta: np.ndarray,
@@ -653,7 +716,7 @@ def _screen(
     """The ``settings.screen`` candidates (with their best uniform strain) that lower chi^2 most when added at a
     few uniform strains within the window and a default width to the chosen phases at their refined parameters,
     by a linear fit only (library cells are often a fraction of a per cent off)."""
-    model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings)
+    model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
     fixed = model.columns(params) if chosen else np.empty((0, len(counts)))
     trials = []
     for candidate in (c for c in pool if c not in chosen):
@@ -680,7 +743,7 @@ def _finish(
     model: PatternModel, chosen: list[int], params: np.ndarray | None, evidence: list[float], settings: FitSettings
 ) -> FitResult:
     if params is None:
-        params = np.array([0.0])
+        params = model.initial()[0]
     columns = model.columns(params)
     background_coefficients, scales = model.linear(columns)
     background = model.background_basis @ background_coefficients
@@ -688,7 +751,7 @@ def _finish(
     calculated = background + components.sum(axis=0)
     counts = model.counts
     rwp = float(np.sqrt(np.sum(model.weights * (counts - calculated) ** 2) / np.sum(model.weights * counts**2)))
-    _, per_phase = model._unpack(params)
+    _, _, per_phase = model._unpack(params)
     phases = [
         PhaseResult(
             index=index,
@@ -698,6 +761,7 @@ def _finish(
             fwhm=math.exp(per_phase[k][1]),
             texture_direction=_texture_direction(model, k),
             texture_ratio=math.exp(per_phase[k][4]),
+            b_factor=float(per_phase[k][5]),
             evidence=evidence[k],
         )
         for k, index in enumerate(chosen)
@@ -707,6 +771,7 @@ def _finish(
     return FitResult(
         phases=phases,
         zero_shift=float(params[0]),
+        asymmetry=float(params[1]),
         rwp=rwp,
         two_theta=model.two_theta,
         observed=counts,
