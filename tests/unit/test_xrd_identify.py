@@ -1,4 +1,4 @@
-"""Identification of simulated measured patterns (pymatgen's XRDCalculator intensities, Poisson counts): a minor
+"""Identification of simulated measured patterns (intensities with anomalous dispersion, Poisson counts): a minor
 phase that the ranking of the whole pattern misses is proposed from what the major phase leaves unexplained (the
 demo's fcc Ni + CsCl mixture), and a phase the calibrated confidence finds more likely absent than present is an
 alternative, not a reported phase (the single-phase demo queries)."""

@@ -1,4 +1,5 @@
-"""Reflection cache against pymatgen, and the physics of the augmentations (strain, size, K-alpha2, Debye-Waller)."""
+"""Reflection cache against pymatgen, anomalous dispersion, and the physics of the augmentations (strain, size,
+K-alpha2, Debye-Waller)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xraydb
 import yaml
-from pymatgen.analysis.diffraction.xrd import XRDCalculator
-from pymatgen.core import Lattice, Structure
+from pymatgen.analysis.diffraction.xrd import ATOMIC_SCATTERING_PARAMS, XRDCalculator
+from pymatgen.core import Element, Lattice, Structure
 from scipy import stats
 
 from fingerprintml.xrd.augment import (
@@ -24,6 +26,7 @@ from fingerprintml.xrd.augment import (
 from fingerprintml.xrd.library import from_spacegroup, pymatgen_shipped
 from fingerprintml.xrd.patterns import Grid, deposit_sticks
 from fingerprintml.xrd.reflections import (
+    anomalous_dispersion,
     compute_reflections,
     pymatgen_sticks,
     scattering_factors,
@@ -33,6 +36,7 @@ from fingerprintml.xrd.reflections import (
 )
 
 CU = wavelength_of("CuKa")
+CU1 = 1.540562  # Cu K-alpha1, angstrom
 REPO = Path(__file__).resolve().parents[2]
 OFF = {
     "debye_waller": {"enabled": False, "b_max": 0.0},
@@ -59,7 +63,7 @@ def structures() -> dict[str, Structure]:
 def test_cached_pattern_equals_pymatgen(structures, name: str) -> None:
     structure = structures[name]
     expected = XRDCalculator(CU).get_pattern(structure, two_theta_range=(0, 120))
-    sticks = pymatgen_sticks(compute_reflections(structure, CU, 120), CU, (0, 120))
+    sticks = pymatgen_sticks(compute_reflections(structure, CU, 120, dispersion=False), CU, (0, 120))
     assert len(sticks) == len(expected.x)
     np.testing.assert_allclose(sticks[:, 0], expected.x, atol=1e-6)
     np.testing.assert_allclose(sticks[:, 1], expected.y, atol=1e-6)
@@ -70,10 +74,97 @@ def test_cached_pattern_equals_pymatgen(structures, name: str) -> None:
 
 
 def test_rocksalt_extinctions_and_first_peak(structures) -> None:
-    sticks = pymatgen_sticks(compute_reflections(structures["NaCl"], CU, 60), CU, (0, 60))
+    sticks = pymatgen_sticks(compute_reflections(structures["NaCl"], CU, 60, dispersion=False), CU, (0, 60))
     d_111 = 5.64 / math.sqrt(3)
     assert sticks[0, 0] == pytest.approx(math.degrees(2 * math.asin(CU / (2 * d_111))), abs=1e-9)
     assert not np.any(np.isclose(sticks[:, 0], math.degrees(2 * math.asin(CU / (2 * 5.64))), atol=0.01))  # (100)
+
+
+# International Tables for Crystallography Vol. C (2006), Table 4.2.6.8 (Creagh & McAuley; Cromer-Liberman
+# relativistic calculation, an independent compilation of Chantler's): f', f'' at Cu K-alpha1.
+INTERNATIONAL_TABLES_CU = {"Ni": (-3.003, 0.509), "Fe": (-1.179, 3.204), "Zn": (-1.612, 0.678), "Cu": (-2.019, 0.589)}
+
+
+def test_anomalous_dispersion_matches_the_international_tables() -> None:
+    symbols = list(INTERNATIONAL_TABLES_CU)
+    real, imag = anomalous_dispersion(symbols, CU1)
+    expected = np.array([INTERNATIONAL_TABLES_CU[s] for s in symbols])
+    np.testing.assert_allclose(real, expected[:, 0], atol=0.1)
+    np.testing.assert_allclose(imag, expected[:, 1], atol=0.1)
+    with pytest.raises(ValueError, match="Pu"):
+        anomalous_dispersion(["Pu"], CU1)
+
+
+def _scattering_factor(symbol: str, s2: float, wavelength: float, dispersion: bool) -> complex:
+    """f0 (pymatgen's coefficients, its formula) + f' + i f'' (xraydb) of one element at s^2 = (sin theta/lambda)^2."""
+    a, b = np.asarray(ATOMIC_SCATTERING_PARAMS[symbol], dtype=float).T
+    f0 = Element(symbol).Z - 41.78214 * s2 * float((a * np.exp(-b * s2)).sum())
+    if not dispersion:
+        return complex(f0)
+    energy = 12398.419843320026 / wavelength
+    return complex(f0 + xraydb.f1_chantler(symbol, energy), xraydb.f2_chantler(symbol, energy))
+
+
+def _family_sums(two_theta: np.ndarray, intensity: np.ndarray, at: float) -> float:
+    return float(intensity[np.isclose(two_theta, at, atol=1e-6)].sum())
+
+
+def test_rocksalt_nio_intensities_equal_the_hand_formula() -> None:
+    a = 4.177
+    nio = Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["Ni", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    ratios = {}
+    for dispersion in (False, True):
+        refl = compute_reflections(nio, CU1, 60, dispersion=dispersion)
+        two_theta, intensity = stick_intensities(refl, CU1)
+        computed = []
+        for hkl, multiplicity, sign in (((1, 1, 1), 8, -1), ((2, 0, 0), 6, 1)):
+            d = a / math.sqrt(sum(i * i for i in hkl))
+            s2 = 1 / (4 * d * d)
+            sin2 = CU1 * CU1 * s2
+            lorentz = (1 + (1 - 2 * sin2) ** 2) / (sin2 * math.sqrt(1 - sin2))
+            # F = 4 (f_Ni + sign f_O): O at (1/2 1/2 1/2) has phase exp(i pi (h + k + l))
+            structure_factor = 4 * (
+                _scattering_factor("Ni", s2, CU1, dispersion) + sign * _scattering_factor("O", s2, CU1, dispersion)
+            )
+            expected = multiplicity * abs(structure_factor) ** 2 * lorentz
+            computed.append(_family_sums(two_theta, intensity, math.degrees(2 * math.asin(math.sqrt(sin2)))))
+            assert computed[-1] == pytest.approx(expected, rel=1e-10)
+        ratios[dispersion] = computed[0] / computed[1]
+    # Ni's f' ~ -3 at Cu K-alpha lowers f_Ni - f_O relatively more than f_Ni + f_O: (111)/(200) 0.76 -> 0.64
+    assert ratios[True] < ratios[False] - 0.1
+
+
+def test_friedel_pairs_of_zincblende_sum_both_members_under_f_double_prime() -> None:
+    a = 5.41
+    zns = Structure.from_spacegroup("F-43m", Lattice.cubic(a), ["Zn", "S"], [[0, 0, 0], [0.25, 0.25, 0.25]])
+    refl = compute_reflections(zns, CU1, 80)
+    two_theta, intensity = stick_intensities(refl, CU1)
+    assert len(refl.hkl) > 0 and np.all(refl.dispersion_imag > 0.5)
+    # every point h of the box, -h included, with F(h) = sum over the sites of (f0 + f' + i f'') exp(2 pi i h.r)
+    box = np.array(
+        [(h, k, m) for h in range(-6, 7) for k in range(-6, 7) for m in range(-6, 7) if (h, k, m) != (0, 0, 0)]
+    )
+    n2 = (box**2).sum(axis=1)
+    sin2 = CU1**2 * n2 / (4 * a * a)
+    inside = sin2 < math.sin(math.radians(40)) ** 2  # two-theta below 80 deg, as cached
+    box, n2, sin2 = box[inside], n2[inside], sin2[inside]
+    squared = np.empty(len(box))
+    for i, (hkl, shell) in enumerate(zip(box, n2, strict=True)):
+        s2 = shell / (4 * a * a)
+        f = {s: _scattering_factor(s, s2, CU1, dispersion=True) for s in ("Zn", "S")}
+        amplitude = sum(f[site.specie.symbol] * np.exp(2j * math.pi * hkl @ site.frac_coords) for site in zns)
+        squared[i] = abs(amplitude) ** 2
+    lorentz = (1 + (1 - 2 * sin2) ** 2) / (sin2 * np.sqrt(1 - sin2))
+    for shell in np.unique(n2):
+        in_shell = n2 == shell
+        expected = (squared[in_shell] * lorentz[in_shell]).sum()
+        at = math.degrees(2 * math.asin(math.sqrt(sin2[in_shell][0])))
+        assert _family_sums(two_theta, intensity, at) == pytest.approx(expected, rel=1e-10)
+    # Friedel's law fails for the single reflections (Bijvoet pairs): 2 |F(h)|^2 of the half-space point alone
+    # would be wrong by that difference, which the pair sum cancels
+    index = {tuple(h): i for i, h in enumerate(box)}
+    plus, minus = squared[index[(1, 1, 1)]], squared[index[(-1, -1, -1)]]
+    assert abs(plus - minus) > 0.02 * (plus + minus) / 2
 
 
 def test_tensile_strain_moves_peaks_to_lower_angles(structures) -> None:
@@ -189,7 +280,7 @@ def test_preferred_orientation_follows_march_dollase(structures) -> None:
 
 
 def test_strained_scattering_factors_match_the_exact_ones_to_first_order(structures) -> None:
-    refl = compute_reflections(structures["LiFePO4"], CU, 120)
+    refl = compute_reflections(structures["LiFePO4"], CU, 120, dispersion=False)
     stretched = np.linalg.inv(refl.lattice * 1.01).T  # 1 % strain
     _, intensity = stick_intensities(refl, CU, stretched)
     s2 = squared_spacings(refl.hkl, stretched) / 4

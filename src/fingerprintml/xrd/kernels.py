@@ -24,6 +24,8 @@ def sticks(
     slopes: np.ndarray,
     phase_real: np.ndarray,
     phase_imag: np.ndarray,
+    dispersion_real: np.ndarray,
+    dispersion_imag: np.ndarray,
     family: np.ndarray,
     metrics: np.ndarray,
     b_factors: np.ndarray,
@@ -47,7 +49,10 @@ def sticks(
     Per reflection m: ``products`` (M, 6) are h^2, k^2, l^2, 2hk, 2hl, 2kl and ``metrics`` (C, 6) the matching
     reciprocal metric terms / 4 (s^2 = their dot product; an empty ``metrics`` means unstrained); ``hkl`` (M, 3)
     float; ``factors``/``slopes`` (M, E) the scattering factors and their s^2 slopes at ``s2_unstrained``;
-    ``phase_real``/``phase_imag`` (M, E) the phase sums; ``family`` (M,) the peak family. Per copy:
+    ``phase_real``/``phase_imag`` (M, E) the phase sums; ``dispersion_real``/``dispersion_imag`` (E,) f' and f'';
+    ``family`` (M,) the peak family. The intensity of point h is that of the Friedel pair, |F(h)|^2 + |F(-h)|^2 =
+    2 (|A|^2 + |B|^2) with A = sum_e (f_e + f'_e) P_e and B = sum_e f''_e P_e (see
+    :mod:`fingerprintml.xrd.reflections`), times LP. Per copy:
     ``b_factors`` (C, E) or empty; ``orientation_r`` (C,) March-Dollase r (1: none) and ``orientation_axis``
     (C, 4): the orientation axis a dotted with a*, b*, c* (so hkl . those = g . a) and |a|^2; ``family_scale``
     (C, F) or empty; ``zero_shift``, ``instrument_fwhm`` (deg) and ``scherrer`` (K lambda / L in radians, 0: no
@@ -74,18 +79,26 @@ def sticks(
                 intensity[c, m] = 0.0
                 continue
             shift = s2 - s2_unstrained[m]
-            real = 0.0
-            imag = 0.0
+            a_real = 0.0
+            a_imag = 0.0
+            b_real = 0.0
+            b_imag = 0.0
             for e in range(elements):
-                f = factors[m, e]
+                f = factors[m, e] + dispersion_real[e]
                 if strained:
                     f += slopes[m, e] * shift
+                f2 = dispersion_imag[e]
                 if damped:
-                    f *= math.exp(-b_factors[c, e] * s2)
-                real += f * phase_real[m, e]
-                imag += f * phase_imag[m, e]
+                    damping = math.exp(-b_factors[c, e] * s2)
+                    f *= damping
+                    f2 *= damping
+                a_real += f * phase_real[m, e]
+                a_imag += f * phase_imag[m, e]
+                b_real += f2 * phase_real[m, e]
+                b_imag += f2 * phase_imag[m, e]
+            squared = a_real * a_real + a_imag * a_imag + b_real * b_real + b_imag * b_imag
             cos2_2theta = (1.0 - 2.0 * sin2_theta) ** 2
-            value = 2.0 * (real * real + imag * imag) * (1.0 + cos2_2theta) / (sin2_theta * math.sqrt(1.0 - sin2_theta))
+            value = 2.0 * squared * (1.0 + cos2_2theta) / (sin2_theta * math.sqrt(1.0 - sin2_theta))
             if r != 1.0:
                 along = (
                     orientation_axis[c, 0] * hkl[m, 0]

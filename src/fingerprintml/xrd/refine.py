@@ -192,7 +192,8 @@ class FitPhase:
 
     @classmethod
     def from_structure(cls, name: str, structure: Structure, radiation: Radiation, two_theta_max: float) -> FitPhase:
-        """Reflections of ``structure`` as given (its cell, up to ``two_theta_max`` + the strain margin)."""
+        """Reflections of ``structure`` as given (its cell, up to ``two_theta_max`` + the strain margin), with the
+        anomalous dispersion f', f'' at K-alpha1 that a measured pattern's intensities carry."""
         refl = compute_reflections(structure, radiation.kalpha1, two_theta_max).allowed
         return cls(name, refl, float(structure.composition.weight))
 

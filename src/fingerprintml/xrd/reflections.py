@@ -2,9 +2,18 @@
 
 Per structure the cache holds the Friedel half of the reciprocal-lattice points within the limiting sphere (Miller
 indices), the occupancy-weighted phase sums ``sum_j occu_j exp(2 pi i h.r_j)`` per element, the element's atomic
-number and scattering-factor coefficients, and the direct lattice. Strain, Debye-Waller factors, orientation and
-peak shapes then act on these arrays without calling pymatgen again; with no augmentation the sticks equal
-``XRDCalculator.get_pattern`` (same formulas: De Graef & McHenry, Structure of Materials, ch. 11-12).
+number, scattering-factor coefficients and anomalous dispersion f', f'' at the cache's wavelength, and the direct
+lattice. Strain, Debye-Waller factors, orientation and peak shapes then act on these arrays without calling pymatgen
+again. The structure factor uses the complex scattering factor f0(s) + f' + i f'' (f', f'' from Chantler's tables
+through xraydb: near an absorption edge, e.g. Ni, Fe, Co at Cu K-alpha, f' lowers f0 by up to a few electrons), which
+pymatgen leaves out; computed with ``dispersion=False`` the sticks equal ``XRDCalculator.get_pattern`` (same formulas:
+De Graef & McHenry, Structure of Materials, ch. 11-12).
+
+With f'' Friedel's law fails for a non-centrosymmetric structure: |F(h)| != |F(-h)|. Each cached point h stands for
+the pair h, -h, so its intensity is |F(h)|^2 + |F(-h)|^2, not 2|F(h)|^2. Writing F(h) = A + iB with A = sum_e
+(f0_e + f'_e) P_e(h) and B = sum_e f''_e P_e(h) (P_e the element's phase sum, complex), F(-h) = conj(A - iB), so
+|F(h)|^2 + |F(-h)|^2 = |A + iB|^2 + |A - iB|^2 = 2 (|A|^2 + |B|^2): the cross term 2 Re(A conj(iB)), the Bijvoet
+difference, cancels in the pair.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import xraydb
 from pymatgen.analysis.diffraction.core import AbstractDiffractionPatternCalculator
 from pymatgen.analysis.diffraction.xrd import ATOMIC_SCATTERING_PARAMS, WAVELENGTHS
 from pymatgen.core import Structure
@@ -26,6 +36,10 @@ TWO_THETA_TOL = AbstractDiffractionPatternCalculator.TWO_THETA_TOL
 SCALED_INTENSITY_TOL = AbstractDiffractionPatternCalculator.SCALED_INTENSITY_TOL
 # Reflections are cached this far beyond the grid's end so that a compressed (strained) cell can move them in.
 STRAIN_MARGIN_DEG = 6.0
+# h c in eV angstrom (CODATA 2018): a photon's energy in eV is this over its wavelength in angstrom.
+HC_EV_ANGSTROM = 12398.419843320026
+# X-rays see deuterium's one electron as hydrogen's; Chantler's tables list elements, not isotopes.
+CHANTLER_ELEMENT = {"D": "H"}
 
 
 def wavelength_of(value: str | float) -> float:
@@ -45,6 +59,8 @@ class Reflections:
     phase_sums: np.ndarray  # (M, E) complex: sum over the element's sites of occu * exp(2 pi i h.r)
     atomic_numbers: np.ndarray  # (E,)
     coefficients: np.ndarray  # (E, 4, 2) scattering-factor fit (a_k, b_k)
+    dispersion_real: np.ndarray  # (E,) f' at the cache's wavelength (0 without dispersion)
+    dispersion_imag: np.ndarray  # (E,) f'' at the cache's wavelength (0 without dispersion)
     symbols: list[str]
     lattice: np.ndarray  # (3, 3) direct lattice vectors as rows, angstrom
     family: np.ndarray  # (M,) index of the pymatgen peak (merged two-theta bin) each point belongs to
@@ -75,6 +91,8 @@ class Reflections:
             "slopes": np.ascontiguousarray(slopes),
             "phase_real": np.ascontiguousarray(self.phase_sums.real),
             "phase_imag": np.ascontiguousarray(self.phase_sums.imag),
+            "dispersion_real": np.ascontiguousarray(self.dispersion_real, dtype=float),
+            "dispersion_imag": np.ascontiguousarray(self.dispersion_imag, dtype=float),
             "family": np.ascontiguousarray(self.family, dtype=np.int64),
         }
 
@@ -88,8 +106,42 @@ class Reflections:
         return dataclasses.replace(self, hkl=self.hkl[keep], phase_sums=self.phase_sums[keep], family=self.family[keep])
 
 
-def compute_reflections(structure: Structure, wavelength: float, two_theta_max: float) -> Reflections:
-    """Cache the reflections of ``structure`` up to ``two_theta_max`` (+ a strain margin) for ``wavelength``."""
+def anomalous_dispersion(symbols: list[str], wavelength: float) -> tuple[np.ndarray, np.ndarray]:
+    """f' and f'' (electrons) of the elements ``symbols`` at ``wavelength`` (angstrom), from Chantler's tables
+    (NIST FFAST, through ``xraydb.f1_chantler`` / ``f2_chantler``): two arrays (E,). An element the tables lack
+    (beyond U) is an error, not a silent zero."""
+    energy = HC_EV_ANGSTROM / wavelength
+    real, imag = [], []
+    for symbol in symbols:
+        element = CHANTLER_ELEMENT.get(symbol, symbol)
+        try:
+            real.append(float(xraydb.f1_chantler(element, energy)))
+            imag.append(float(xraydb.f2_chantler(element, energy)))
+        except (ValueError, IndexError) as error:
+            raise ValueError(
+                f"no anomalous dispersion (Chantler f', f'') for {symbol} at {energy:.0f} eV ({error!r}); "
+                "compute the reflections with dispersion=False"
+            ) from error
+    return np.array(real), np.array(imag)
+
+
+def compute_reflections(
+    structure: Structure, wavelength: float, two_theta_max: float, dispersion: bool = True
+) -> Reflections:
+    """Cache the reflections of ``structure`` up to ``two_theta_max`` (+ a strain margin) for ``wavelength``.
+
+    Parameters
+    ----------
+    structure
+        The crystal structure.
+    wavelength
+        The wavelength (angstrom) the reflections are computed for; f' and f'' are taken at its energy.
+    two_theta_max
+        The largest two-theta (deg) of the pattern.
+    dispersion
+        Whether the scattering factors carry the anomalous dispersion f' + i f'' (:func:`anomalous_dispersion`);
+        without it the sticks are pymatgen's XRDCalculator's.
+    """
     lattice = structure.lattice
     limit = min(two_theta_max + STRAIN_MARGIN_DEG, 179.9)
     max_r = 2 * math.sin(math.radians(limit / 2)) / wavelength
@@ -111,6 +163,9 @@ def compute_reflections(structure: Structure, wavelength: float, two_theta_max: 
             coords.append(site.frac_coords)
             occus.append(occupancy)
     symbols = list(groups)
+    dispersion_real, dispersion_imag = (
+        anomalous_dispersion(symbols, wavelength) if dispersion else (np.zeros(len(symbols)), np.zeros(len(symbols)))
+    )
     phase_sums = np.empty((len(hkl), len(symbols)), dtype=np.complex128)
     for e, symbol in enumerate(symbols):
         _, coords, occus = groups[symbol]
@@ -123,6 +178,8 @@ def compute_reflections(structure: Structure, wavelength: float, two_theta_max: 
         phase_sums=phase_sums,
         atomic_numbers=np.array([groups[s][0] for s in symbols], dtype=float),
         coefficients=np.array([ATOMIC_SCATTERING_PARAMS[s] for s in symbols], dtype=float),
+        dispersion_real=dispersion_real,
+        dispersion_imag=dispersion_imag,
         symbols=symbols,
         lattice=np.array(lattice.matrix, dtype=float),
         family=family.astype(np.int64),
@@ -175,7 +232,8 @@ def stick_intensities(
     b_factors: np.ndarray | None = None,
     orientation: tuple[float, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Two-theta (deg) and intensity 2|F|^2 LP of every cached point, for an optionally strained reciprocal lattice
+    """Two-theta (deg) and intensity (|F(h)|^2 + |F(-h)|^2) LP of every cached point (2|F|^2 LP without f'', see
+    the module docstring; f' and f'' those of the cache), for an optionally strained reciprocal lattice
     and per-element Debye-Waller B factors (angstrom^2, applied as exp(-B s^2) like pymatgen's), and optionally
     preferred orientation ``(r, direction)``: the March-Dollase factor (r^2 cos^2 a + sin^2 a / r)^(-3/2), a the
     angle between the point's scattering vector and ``direction`` (reciprocal basis), one r for every copy.
@@ -184,7 +242,7 @@ def stick_intensities(
     copy; a point beyond the limiting sphere has two-theta inf and intensity 0. Lorentz-polarisation is
     (1 + cos^2 2theta) / (sin^2 theta cos theta), from sin^2 theta alone. Under strain the scattering factors
     follow s to first order (f + df/d(s^2) ds^2, evaluated once at the unstrained s: intensities within 2e-4 of the
-    exact ones at 0.4 % strain, 1e-3 at 1 %); without strain they are exactly pymatgen's.
+    exact ones at 0.4 % strain, 1e-3 at 1 %); without strain and dispersion they are exactly pymatgen's.
     """
     stacks = [len(a) for a, ndim in ((reciprocal, 3), (b_factors, 2)) if a is not None and np.ndim(a) == ndim]
     batched, copies = bool(stacks), max(stacks, default=1)
@@ -229,8 +287,9 @@ def stick_intensities(
 
 
 def pymatgen_sticks(refl: Reflections, wavelength: float, two_theta_range: tuple[float, float]) -> np.ndarray:
-    """The unaugmented stick pattern exactly as ``XRDCalculator.get_pattern(scaled=True)``: (N, 2) two-theta and
-    intensity (max 100), peaks merged within TWO_THETA_TOL, negligible peaks dropped."""
+    """The unaugmented stick pattern as ``XRDCalculator.get_pattern(scaled=True)`` (exactly so for a cache computed
+    without dispersion): (N, 2) two-theta and intensity (max 100), peaks merged within TWO_THETA_TOL, negligible
+    peaks dropped."""
     two_theta, intensity = stick_intensities(refl, wavelength)
     keep = (two_theta >= two_theta_range[0]) & (two_theta <= two_theta_range[1])
     keys = np.round(two_theta[keep] / TWO_THETA_TOL).astype(np.int64)
