@@ -195,15 +195,21 @@ def test_overall_b_factors_are_refined_and_keep_weight_fractions() -> None:
     assert fits["overall"].rwp < 0.8 * fits["none"].rwp
 
 
-def test_peak_asymmetry_lowers_the_misfit_of_a_measured_scan(mirror: Path) -> None:
-    # Axial divergence gives the Aeris' low-angle peaks a longer low-angle tail: the split profile fits them closer.
-    scan = read_xrdml(mirror / DARA / "TiO2_0p4009-ZnO_0p6010--8min.xrdml")
+def measured_scan(mirror: Path, name: str, references: list[str]) -> tuple:
+    """A dara scan, its radiation and the fit phases of the named reference CIFs (conventional cells)."""
+    scan = read_xrdml(mirror / DARA / f"{name}.xrdml")
     radiation = Radiation(scan.kalpha1, scan.kalpha2, scan.kalpha2_ratio or 0.0)
     library = []
-    for name in ["ZnO-Zincite", "TiO2-Anatase"]:
-        structure = read_cif(mirror / CRYSTALS / f"{name}.cif")
+    for reference in references:
+        structure = read_cif(mirror / CRYSTALS / f"{reference}.cif")
         conventional = SpacegroupAnalyzer(structure, symprec=SYMPREC).get_conventional_standard_structure()
-        library.append(FitPhase.from_structure(name, conventional, radiation, float(scan.two_theta[-1])))
+        library.append(FitPhase.from_structure(reference, conventional, radiation, float(scan.two_theta[-1])))
+    return scan, radiation, library
+
+
+def test_peak_asymmetry_lowers_the_misfit_of_a_measured_scan(mirror: Path) -> None:
+    # Axial divergence gives the Aeris' low-angle peaks a longer low-angle tail: the split profile fits them closer.
+    scan, radiation, library = measured_scan(mirror, "TiO2_0p4009-ZnO_0p6010--8min", ["ZnO-Zincite", "TiO2-Anatase"])
     fits = [
         fit_pattern(scan.two_theta, scan.counts, library, radiation, FitSettings(max_asymmetry=limit))
         for limit in [1e-6, FitSettings().max_asymmetry]
@@ -297,13 +303,9 @@ def test_march_dollase_texture_is_refined_and_keeps_weight_fractions() -> None:
 def test_texture_lowers_the_misfit_of_a_measured_v2o5_mixture(mirror: Path) -> None:
     # V2O5 platelets in the weighed V2O5 (30.15 wt%) + anatase scan: with March-Dollase texture the fit is closer
     # (Rwp) and V2O5's weight fraction nearer the weighed one than without.
-    scan = read_xrdml(mirror / DARA / "V2O5_0p3015-TiO2_0p6998--8min.xrdml")
-    radiation = Radiation(scan.kalpha1, scan.kalpha2, scan.kalpha2_ratio or 0.0)
-    library = []
-    for name in ["V2O5-Shcherbinaite", "TiO2-Anatase"]:
-        structure = read_cif(mirror / CRYSTALS / f"{name}.cif")
-        conventional = SpacegroupAnalyzer(structure, symprec=SYMPREC).get_conventional_standard_structure()
-        library.append(FitPhase.from_structure(name, conventional, radiation, float(scan.two_theta[-1])))
+    scan, radiation, library = measured_scan(
+        mirror, "V2O5_0p3015-TiO2_0p6998--8min", ["V2O5-Shcherbinaite", "TiO2-Anatase"]
+    )
     fits = {
         texture: fit_pattern(scan.two_theta, scan.counts, library, radiation, FitSettings(texture=texture))
         for texture in ["none", "march_dollase"]
