@@ -25,10 +25,10 @@ import pandas as pd
 from pymatgen.core import Composition
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-from fingerprintml.download import load_registry, resolve_url
+from fingerprintml.download import load_registry
 from fingerprintml.plotting import save_figure
 from fingerprintml.xrd.benchmark import NOTHING_EXPLAINED, measured_benchmark
-from fingerprintml.xrd.dara import CIF_PREFIX, PATTERN_PREFIX, mixture_truth
+from fingerprintml.xrd.dara import CIF_PREFIX, PATTERN_PREFIX, declared_files, mixture_truth
 from fingerprintml.xrd.fit_figure import whole_pattern_fit
 from fingerprintml.xrd.identify import format_peaks
 from fingerprintml.xrd.library import build_library
@@ -75,11 +75,16 @@ def _fit(args: tuple[str, dict, str | None]) -> dict:
             "lattice": p.lattice.round(4).tolist(),
             "texture": [p.texture_direction, p.texture_ratio],
             "b_factor": p.b_factor,
-            "asymmetry": result.asymmetry,
         }
         for p in result.phases
     ]
-    return {"name": Path(path).name, "reported": reported, "rwp": result.rwp, "unexplained": result.unexplained}
+    return {
+        "name": Path(path).name,
+        "reported": reported,
+        "rwp": result.rwp,
+        "asymmetry": result.asymmetry,
+        "unexplained": result.unexplained,
+    }
 
 
 def _texture(direction: tuple[int, int, int] | None, ratio: float) -> str:
@@ -131,8 +136,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     registry = load_registry(REPO / "resources" / "remote_files.yaml")
-    cifs = [resolve_url(f.url, args.mirror) for k, f in registry.items() if k.startswith(CIF_PREFIX)]
-    patterns = [resolve_url(f.url, args.mirror) for k, f in registry.items() if k.startswith(PATTERN_PREFIX)]
+    cifs = declared_files(registry, CIF_PREFIX, args.mirror)
+    patterns = declared_files(registry, PATTERN_PREFIX, args.mirror)
     patterns = [p for p in patterns if args.only in Path(p).name]
     if args.referenced != "all":
         formulas = {Composition(Path(c).stem.split("-")[0]).reduced_formula for c in cifs}

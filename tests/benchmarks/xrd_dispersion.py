@@ -22,8 +22,8 @@ from pymatgen.core import Composition
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from scipy import optimize
 
-from fingerprintml.download import load_registry, resolve_url
-from fingerprintml.xrd.dara import CIF_PREFIX, PATTERN_PREFIX, mixture_truth
+from fingerprintml.download import load_registry
+from fingerprintml.xrd.dara import CIF_PREFIX, PATTERN_PREFIX, declared_files, mixture_truth
 from fingerprintml.xrd.refine import FitPhase, FitSettings, Radiation, fit_pattern
 from fingerprintml.xrd.reflections import compute_reflections, stick_intensities
 from fingerprintml.xrd.structures import SYMPREC, read_cif
@@ -76,8 +76,8 @@ def main() -> None:
     parser.add_argument("--no-fit", action="store_true", help="peak ratios only, no whole-pattern fits")
     args = parser.parse_args()
     registry = load_registry(REPO / "resources" / "remote_files.yaml")
-    cifs = {Path(f.url).stem: resolve_url(f.url, args.mirror) for k, f in registry.items() if k.startswith(CIF_PREFIX)}
-    patterns = [resolve_url(f.url, args.mirror) for k, f in registry.items() if k.startswith(PATTERN_PREFIX)]
+    cifs = {Path(path).stem: path for path in declared_files(registry, CIF_PREFIX, args.mirror)}
+    patterns = declared_files(registry, PATTERN_PREFIX, args.mirror)
     patterns = [p for p in patterns if "NiO" in mixture_truth(p).fractions and args.only in Path(p).name]
     structures = {
         stem: SpacegroupAnalyzer(read_cif(path), symprec=SYMPREC).get_conventional_standard_structure()
@@ -102,11 +102,7 @@ def main() -> None:
     radiation = Radiation(first.kalpha1, first.kalpha2, first.kalpha2_ratio or 0.0)
     libraries = {
         flag: [
-            FitPhase(
-                stem,
-                compute_reflections(s, radiation.kalpha1, float(first.two_theta[-1]), dispersion=flag).allowed,
-                float(s.composition.weight),
-            )
+            FitPhase.from_structure(stem, s, radiation, float(first.two_theta[-1]), dispersion=flag)
             for stem, s in structures.items()
         ]
         for flag in (False, True)

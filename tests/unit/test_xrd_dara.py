@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 from pymatgen.core import Composition
 
-from fingerprintml.download import load_registry, resolve_url
+from fingerprintml.download import load_registry
 from fingerprintml.xrd.benchmark import NOTHING_EXPLAINED, measured_benchmark
-from fingerprintml.xrd.dara import CIF_PREFIX, PATTERN_PREFIX, mixture_truth
+from fingerprintml.xrd.dara import CIF_PREFIX, PATTERN_PREFIX, declared_files, mixture_truth
 from fingerprintml.xrd.xrdml import read_xrdml
 
 
 def test_the_truth_of_all_40_declared_patterns_comes_from_their_names(repo_root: Path, mirror: Path) -> None:
     registry = load_registry(repo_root / "resources" / "remote_files.yaml")
-    patterns = [resolve_url(f.url, str(mirror)) for key, f in registry.items() if key.startswith(PATTERN_PREFIX)]
+    patterns = declared_files(registry, PATTERN_PREFIX, str(mirror))
     references = {
         Composition(Path(key).stem.split("-")[0]).reduced_formula for key in registry if key.startswith(CIF_PREFIX)
     }

@@ -276,7 +276,7 @@ def test_march_dollase_texture_is_refined_and_keeps_weight_fractions() -> None:
     # Counts and fit share the model, so dispersion does not matter here; without it the noise draw is the one this
     # test was set on (with it, this draw alone of seeds 11-16 leads the one-shot direction choice to [111]).
     library = [
-        FitPhase(n, compute_reflections(s, CU1, 90.0, dispersion=False).allowed, float(s.composition.weight))
+        FitPhase.from_structure(n, s, Radiation(CU1), 90.0, dispersion=False)
         for n, s in [("TiO2", rutile), ("NiO", rocksalt)]
     ]
     two_theta = np.arange(20.0, 90.0, 0.04)

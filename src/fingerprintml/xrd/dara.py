@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pymatgen.core import Composition
 
+from fingerprintml.download import RemoteFile, resolve_url
+
 NAME = re.compile(r"^(?P<phases>.+)--(?P<scan>[^-.]+)\.xrdml$")
 PART = re.compile(r"^(?P<formula>[A-Za-z0-9()]+)_(?P<whole>\d+)p(?P<decimals>\d+)$")
 
@@ -46,6 +48,14 @@ def mixture_truth(path: str | Path) -> MixtureTruth:
 # Registry keys (resources/remote_files.yaml) of the measured patterns and of the reference CIFs.
 PATTERN_PREFIX = "xrd/dara/patterns/"
 CIF_PREFIX = "xrd/dara/cifs/"
+
+
+def declared_files(registry: dict[str, RemoteFile], prefix: str, mirror: str | None) -> list[str]:
+    """Where the files declared under ``prefix`` (:data:`PATTERN_PREFIX`, :data:`CIF_PREFIX`) are read from,
+    given ``download.mirror``: paths or URLs, in declaration order."""
+    return [resolve_url(entry.url, mirror) for key, entry in registry.items() if key.startswith(prefix)]
+
+
 # The polymorph each weighed precursor is, where its formula has others in a library (with the demo decoys:
 # zincblende ZnO, fluorite and rutile ZrO2, corundum In2O3, rutile and C2/m TiO2): anatase TiO2, zincite ZnO,
 # baddeleyite ZrO2, bixbyite In2O3, bunsenite NiO.

@@ -191,10 +191,13 @@ class FitPhase:
     cell_mass: float
 
     @classmethod
-    def from_structure(cls, name: str, structure: Structure, radiation: Radiation, two_theta_max: float) -> FitPhase:
+    def from_structure(
+        cls, name: str, structure: Structure, radiation: Radiation, two_theta_max: float, dispersion: bool = True
+    ) -> FitPhase:
         """Reflections of ``structure`` as given (its cell, up to ``two_theta_max`` + the strain margin), with the
-        anomalous dispersion f', f'' at K-alpha1 that a measured pattern's intensities carry."""
-        refl = compute_reflections(structure, radiation.kalpha1, two_theta_max).allowed
+        anomalous dispersion f', f'' at K-alpha1 that a measured pattern's intensities carry (``dispersion``, see
+        :func:`fingerprintml.xrd.reflections.compute_reflections`)."""
+        refl = compute_reflections(structure, radiation.kalpha1, two_theta_max, dispersion).allowed
         return cls(name, refl, float(structure.composition.weight))
 
     @property
@@ -313,14 +316,10 @@ class PatternModel:
     # tan-theta share of the width, Lorentzian fraction, (textured) log March-Dollase r and (damped) B.
     def initial(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Start values (FWHM 0.12 deg, no strain, shift, texture or B) and bounds of the non-linear parameters."""
-        values, lower, upper = (
-            [0.0, 0.0],
-            [-self.settings.max_zero_shift, 0.0],
-            [
-                self.settings.max_zero_shift,
-                self.settings.max_asymmetry,
-            ],
-        )
+        # The pattern's zero shift and asymmetry.
+        values = [0.0, 0.0]
+        lower = [-self.settings.max_zero_shift, 0.0]
+        upper = [self.settings.max_zero_shift, self.settings.max_asymmetry]
         low_w, high_w = (math.log(w) for w in self.settings.fwhm_range)
         for k, basis in enumerate(self.bases):
             # A uniform strain e moves the metric by 2 e G0, i.e. by 2 e |G0| / size along the basis.
