@@ -61,7 +61,7 @@ def main() -> None:
             library,
             grid=grid,
             model_wavelength=wavelength,
-            settings=IdentifySettings.from_config(identify),
+            settings=IdentifySettings.from_config(identify, config["datasets"]["demo"]["candidates"]),
             preprocessing=preprocessing,
         )
         return [int(c.top[0]) for c in components]

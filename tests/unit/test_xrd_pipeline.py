@@ -212,7 +212,7 @@ def test_demo_queries_are_identified_by_folder_and_the_broken_file_is_rejected(l
     assert 8 <= two_theta[0] <= 15 and two_theta[-1] == pytest.approx(85, abs=0.05)
     # With as many candidates as phases the whole-pattern fit examines every phase: an untrained ranking still
     # names the right one first.
-    settings = IdentifySettings.from_config(dict(CONFIG["identify"], candidates=len(library)))
+    settings = IdentifySettings.from_config(CONFIG["identify"], "all")
     phases = pd.DataFrame(
         {
             "phase_id": [f"p{i}" for i in range(len(library))],
@@ -268,7 +268,7 @@ def test_calibration_runs_the_identification_on_simulated_mixtures_with_known_tr
         grid=GRID,
         wavelength=CU1,
         augmentation=AUGMENTATION,
-        identify=IdentifySettings.from_config(dict(CONFIG["identify"], candidates=len(library))),
+        identify=IdentifySettings.from_config(CONFIG["identify"], "all"),
         preprocessing=PREPROCESSING,
         settings=settings,
         seed=4,

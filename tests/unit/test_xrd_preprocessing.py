@@ -153,7 +153,7 @@ def test_odd_patterns_are_each_rejected_by_name_and_the_good_ones_identified(
     write_pattern(tmp_path / "negative.xy", two_theta, -counts)
     write_pattern(tmp_path / "third_negative.xy", two_theta, counts - np.quantile(counts, 1 / 3))
     write_pattern(tmp_path / "few.xy", two_theta[:5], counts[:5])
-    settings = IdentifySettings.from_config(dict(CONFIG["identify"], candidates=len(library)))
+    settings = IdentifySettings.from_config(CONFIG["identify"], "all")
     phases = pd.DataFrame(
         {"phase_id": [f"p{i}" for i in range(4)], "formula": "x", "spacegroup": "y", "cell_mass": 100.0}
     )

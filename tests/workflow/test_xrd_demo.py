@@ -62,10 +62,14 @@ def test_identify_ranks_candidates_and_rejects_the_broken_file(results: Path) ->
     first = table[(table["component"] == 1) & (table["rank"] == 1)]
     queries = sorted((results / "queries").glob("query_0*"))
     assert len(first) == len(queries)
-    correct = sum(
-        row.phase_id == phases["phase_id"].iloc[int(row.query.split("phase")[1][:3])] for row in first.itertuples()
-    )
-    assert correct >= len(queries) - 1
+    # Every single-phase query is named alone and right (no minor phase trading intensity under its peaks, the
+    # isostructural twin not taken for it); the mixture comes out as two phases, its labelled one among them.
+    for query, reported in table[table["rank"] == 1].groupby("query"):
+        truth = phases["phase_id"].iloc[int(query.split("phase")[1][:3])]
+        if "_mixture" in query:
+            assert len(reported) == 2 and truth in set(reported["phase_id"]), (query, reported["phase_id"].tolist())
+        else:
+            assert reported["phase_id"].tolist() == [truth], (query, reported["phase_id"].tolist())
     assert table.groupby(["query", "component"])["rank"].max().eq(5).all()
     # every reported phase has a calibrated confidence, fitted on held-out simulated mixtures with an ECE reported
     assert table["confidence"].between(0, 1).all()

@@ -405,6 +405,7 @@ rule xrd_calibrate:
         wavelength=XRD["wavelength"],
         augmentation=XRD["augmentation"],
         identify=XRD["identify"],
+        candidates=per_dataset("xrd", "candidates"),
         preprocessing=XRD["preprocessing"],
     script:
         "../scripts/xrd/calibrate.py"
@@ -459,6 +460,7 @@ rule xrd_identify:
         grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         identify=XRD["identify"],
+        candidates=per_dataset("xrd", "candidates"),
         preprocessing=XRD["preprocessing"],
     script:
         "../scripts/xrd/identify.py"
@@ -513,6 +515,7 @@ rule xrd_benchmark:
         grid=per_dataset("xrd", "grid"),
         wavelength=XRD["wavelength"],
         identify=XRD["identify"],
+        candidates=per_dataset("xrd", "candidates"),
         preprocessing=XRD["preprocessing"],
     script:
         "../scripts/xrd/benchmark.py"

@@ -115,7 +115,8 @@ _SHARED: dict[str, Any] = {}
 def _identify(number: int) -> list[Component]:
     shared, mixture = _SHARED, _SHARED["mixtures"][number]
     identify = shared["identify"]
-    run = dataclasses.replace(identify, candidates=min(identify.candidates, int((~mixture.withheld).sum())))
+    offered = int((~mixture.withheld).sum())
+    run = dataclasses.replace(identify, candidates=min(identify.candidates or offered, offered))
     components, _ = identify_pattern(
         shared["two_theta"],
         mixture.counts,

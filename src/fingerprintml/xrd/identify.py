@@ -56,25 +56,27 @@ REJECT_COLUMNS = ["query", "reason"]
 @dataclass(frozen=True)
 class IdentifySettings:
     """How measured patterns are identified (``xrd.identify``): the radiation of files that do not declare theirs
-    (K-alpha1, and K-alpha2 with its intensity ratio; XRDML files give their own), how many phases the network
-    proposes to the whole-pattern fit (``candidates``), how many it proposes for the counts the fitted phases leave
-    unexplained after each phase (``remainder_candidates``, 0: none) and how that fit runs (``fit``)."""
+    (K-alpha1, and K-alpha2 with its intensity ratio; XRDML files give their own), how many of its best phases the
+    network proposes to the whole-pattern fit (``candidates``, the dataset's setting; None: the whole library, in
+    the network's order), how many it proposes for the counts the fitted phases leave unexplained after each phase
+    (``remainder_candidates``, 0: none) and how that fit runs (``fit``)."""
 
     query_radiation: Radiation
     top_k: int
-    candidates: int
+    candidates: int | None
     fit: FitSettings
     remainder_candidates: int = 0
 
     @classmethod
-    def from_config(cls, identify: Mapping[str, Any]) -> IdentifySettings:
+    def from_config(cls, identify: Mapping[str, Any], candidates: int | str) -> IdentifySettings:
+        """Settings from ``xrd.identify`` and the dataset's ``candidates`` (a number, or ``all``)."""
         kalpha2 = identify["query_kalpha2"]
         return cls(
             query_radiation=Radiation(
                 wavelength_of(identify["query_wavelength"]), float(kalpha2["wavelength"]), float(kalpha2["ratio"])
             ),
             top_k=int(identify["top_k"]),
-            candidates=int(identify["candidates"]),
+            candidates=None if candidates == "all" else int(candidates),
             fit=FitSettings.from_config(identify["fit"]),
             remainder_candidates=int(identify.get("remainder_candidates", 0)),
         )
@@ -126,7 +128,7 @@ def identify_pattern(
     confidence_map: ConfidenceMap | None = None,
 ) -> tuple[list[Component], FitResult]:
     """Identify the phases of one measured pattern: the network ranks the preprocessed pattern, its
-    ``settings.candidates`` best phases are the candidates of the whole-pattern fit
+    ``settings.candidates`` best phases (all, in its order, when None) are the candidates of the whole-pattern fit
     (:func:`fingerprintml.xrd.refine.fit_pattern`) on the measured counts, restricted to the angles the library's
     reflections reach (the model grid at the measured wavelength); after each phase the fit adds, the network's
     ``settings.remainder_candidates`` best for the counts the fitted phases leave unexplained join them

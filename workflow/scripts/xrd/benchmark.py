@@ -14,7 +14,7 @@ with log_to(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
     device = select_device(p.device, "xrd.device")
     model, classes = load_identifier(i.model, device)
-    settings = IdentifySettings.from_config(p.identify)
+    settings = IdentifySettings.from_config(p.identify, p.candidates)
     table, confidence = measured_benchmark(
         read_table(i.identify),
         read_table(i.rejects),
@@ -29,7 +29,7 @@ with log_to(snakemake.log[0]) as log:
             settings=settings,
             preprocessing=Preprocessing.from_config(p.preprocessing),
         ),
-        top_k=settings.candidates,
+        top_k=settings.candidates or len(classes),
     )
     log.info("\n%s\n%s", table.to_string(), confidence.to_string())
     write_table(table, snakemake.output.table)

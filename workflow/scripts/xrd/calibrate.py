@@ -24,7 +24,7 @@ with log_to(snakemake.log[0]):
         grid=Grid.from_config(p.grid),
         wavelength=wavelength_of(p.wavelength),
         augmentation=p.augmentation,
-        identify=IdentifySettings.from_config(p.identify),
+        identify=IdentifySettings.from_config(p.identify, p.candidates),
         preprocessing=Preprocessing.from_config(p.preprocessing),
         settings=CalibrationSettings.from_config(p.identify["calibration"]),
         seed=p.seed,

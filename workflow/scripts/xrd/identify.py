@@ -24,7 +24,7 @@ with log_to(snakemake.log[0]):
         device,
         grid=Grid.from_config(p.grid),
         wavelength=wavelength_of(p.wavelength),
-        settings=IdentifySettings.from_config(p.identify),
+        settings=IdentifySettings.from_config(p.identify, p.candidates),
         preprocessing=Preprocessing.from_config(p.preprocessing),
         figures=snakemake.output.fits,
         confidence_map=ConfidenceMap.from_dict(read_json(i.confidence)["map"]),
