@@ -459,24 +459,24 @@ class PatternModel:
         robust = np.ones(len(self.counts))
         for _ in range(self.settings.robust_iterations + 1):
             background, scales = self._weighted_linear(columns, self.sqrt_weights * np.sqrt(robust))
-            calculated = self.background_basis @ background + scales @ columns
-            robust = impurity_weights((self.counts - calculated) * self.sqrt_weights, self.settings.impurity_sigma)
+            robust = impurity_weights(self.normalised(columns, background, scales), self.settings.impurity_sigma)
         return background, scales
+
+    def normalised(self, columns: np.ndarray, background: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """Residuals in Poisson units, (counts - calculated) x sqrt(weight), for the background coefficients and
+        phase scales given."""
+        return (self.counts - (self.background_basis @ background + scales @ columns)) * self.sqrt_weights
 
     def robust_weights(self, columns: np.ndarray) -> np.ndarray:
         """The final re-weighting of :meth:`linear` for ``columns``: each point's weight in the cost's log tail."""
-        background, scales = self.linear(columns)
-        calculated = self.background_basis @ background + scales @ columns
-        return impurity_weights((self.counts - calculated) * self.sqrt_weights, self.settings.impurity_sigma)
+        return impurity_weights(self.normalised(columns, *self.linear(columns)), self.settings.impurity_sigma)
 
     def reweighted_cost(self, columns: np.ndarray, robust: np.ndarray) -> float:
         """The impurity-tolerant cost with background and scales from one weighted solve at the fixed ``robust``
         weights (those of a model with fewer phases, :meth:`robust_weights`): the cost of :meth:`linear` without
         its re-weighting, for ranking many candidates."""
         background, scales = self._weighted_linear(columns, self.sqrt_weights * np.sqrt(robust))
-        calculated = self.background_basis @ background + scales @ columns
-        normalised = (self.counts - calculated) * self.sqrt_weights
-        return float(np.sum(impurity_cost(normalised, self.settings.impurity_sigma)))
+        return float(np.sum(impurity_cost(self.normalised(columns, background, scales), self.settings.impurity_sigma)))
 
     def _weighted_linear(self, columns: np.ndarray, sqrt_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weighted least squares with non-negative scales (normal equations on unit-norm columns; a phase whose
@@ -506,9 +506,11 @@ class PatternModel:
 
     def cost_residual(self, columns: np.ndarray) -> np.ndarray:
         """:meth:`residual` for given phase columns (scales and background solved)."""
-        background, scales = self.linear(columns)
-        calculated = self.background_basis @ background + scales @ columns
-        normalised = (self.counts - calculated) * self.sqrt_weights
+        return self.signed_cost(columns, *self.linear(columns))
+
+    def signed_cost(self, columns: np.ndarray, background: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """Signed square roots of the per-point cost for the background coefficients and phase scales given."""
+        normalised = self.normalised(columns, background, scales)
         return np.sign(normalised) * np.sqrt(impurity_cost(normalised, self.settings.impurity_sigma))
 
     def lattice_parameters(self, k: int, params: np.ndarray) -> np.ndarray:
@@ -645,7 +647,6 @@ def fit_pattern(
     params: np.ndarray | None = None
     background_only = PatternModel([], two_theta, counts, radiation, settings)
     cost = background_only.residual(background_only.initial()[0]) ** 2  # per point, of the chosen phases' fit
-    chi2 = float(np.sum(cost))
     evidence: list[float] = []
     screen_columns: dict[tuple[int, float], np.ndarray] = {}  # each candidate's screening pattern per strain
     while len(chosen) < settings.max_phases:
@@ -672,12 +673,17 @@ def fit_pattern(
                 [*directions, 0],
                 [True] * len(chosen) + [False],
             )
-            trial, trial_chi2 = refine(model, _extended(model, params, strain), settings.selection_evaluations)
+            trial, _ = refine(model, _extended(model, params, strain), settings.selection_evaluations)
             added = model.size(len(chosen)) + 1  # metric, profile and the scale
-            trial_residual = model.residual(trial)
-            variance = robust_variance(trial_residual)
-            gain = (chi2 - trial_chi2) / added / variance
-            own = (cost - trial_residual**2)[_own_points(model, trial)].sum() / added / variance
+            columns = model.columns(trial)
+            background, scales = model.linear(columns)
+            trial_cost = model.signed_cost(columns, background, scales)
+            variance = robust_variance(trial_cost)
+            fall = cost - trial_cost**2
+            gain = fall.sum() / added / variance
+            # The candidate's own points: where it contributes more than the chosen phases together.
+            contributions = scales[:, None] * columns
+            own = fall[contributions[-1] > contributions[:-1].sum(axis=0)].sum() / added / variance
             log.debug("step %d: %s F %.1f, on its own points %.1f", len(chosen), library[candidate].name, gain, own)
             if own >= settings.min_own_evidence and (best is None or gain > best[0]):
                 best = (gain, candidate, trial)
@@ -692,7 +698,7 @@ def fit_pattern(
         model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
         params = _orient(model, np.r_[params, model.settled_defaults(len(chosen) - 1)], len(chosen) - 1)
         directions[-1] = model.directions[-1]
-        params, chi2 = refine(model, params, settings.final_evaluations)
+        params, _ = refine(model, params, settings.final_evaluations)
         cost = model.residual(params) ** 2
     dropped: list[tuple[PhaseResult, np.ndarray]] = []
     while True:
@@ -725,14 +731,6 @@ def fit_pattern(
         if chosen:
             model = PatternModel([library[c] for c in chosen], two_theta, counts, radiation, settings, directions)
             params, _ = refine(model, params, settings.final_evaluations)
-
-
-def _own_points(model: PatternModel, params: np.ndarray) -> np.ndarray:
-    """Where the last phase of ``model`` at ``params`` contributes more than all its other phases together."""
-    columns = model.columns(params)
-    _, scales = model.linear(columns)
-    contributions = scales[:, None] * columns
-    return contributions[-1] > contributions[:-1].sum(axis=0)
 
 
 def _without(model: PatternModel, params: np.ndarray, k: int) -> np.ndarray | None:
@@ -851,8 +849,7 @@ def _weight_fractions(
         up[j] += step
         down[j] -= step
         jacobian.append(((scales @ model.columns(up)) - (scales @ model.columns(down)))[:, None] / (2 * step))
-    calculated = model.background_basis @ background + scales @ columns
-    normalised = (model.counts - calculated) * model.sqrt_weights
+    normalised = model.normalised(columns, background, scales)
     robust = impurity_weights(normalised, model.settings.impurity_sigma)
     design = np.column_stack(jacobian) * (model.sqrt_weights * np.sqrt(robust))[:, None]
     chi2 = float(np.sum(impurity_cost(normalised, model.settings.impurity_sigma)))
